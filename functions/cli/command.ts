@@ -1,0 +1,67 @@
+import { resolve } from 'node:path';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { CliIo } from './io.ts';
+import { UsageError } from './io.ts';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
+export interface Command {
+  name: string;
+  summary: string;
+  /** Full help text, shown by `--help`. */
+  help: string;
+  options: Options;
+  allowPositionals?: boolean;
+  run(values: Values, positionals: string[], io: CliIo): Promise<number>;
+}
+
+/** Options every command takes. */
+export const commonOptions = {
+  config: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies Options;
+
+export const COMMON_HELP = `  --config FILE   the schedule config (default config/schedule.json)
+  -h, --help      show this help`;
+
+export function parseCommandArgs(
+  command: Command,
+  argv: string[],
+): { values: Values; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { ...commonOptions, ...command.options },
+      strict: true,
+      allowPositionals: command.allowPositionals ?? false,
+    });
+    return { values: values as Values, positionals };
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
+
+export function configPath(values: Values, io: CliIo): string {
+  return resolve(io.cwd, typeof values.config === 'string' ? values.config : 'config/schedule.json');
+}
+
+export function stringOption(values: Values, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Parses an ISO 8601 instant; a date-time must carry `Z` or an offset so it is not ambiguous. */
+export function parseInstant(text: string, option: string): Date {
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text);
+  const zoned = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(text);
+  const date = new Date(dateOnly ? `${text}T00:00:00Z` : text);
+  if ((!dateOnly && !zoned) || Number.isNaN(date.getTime())) {
+    throw new UsageError(`${option} must be an ISO 8601 instant such as 2027-03-27T00:00:00Z, got "${text}"`);
+  }
+  return date;
+}
+
+export function writeJson(io: CliIo, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

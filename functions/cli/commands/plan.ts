@@ -1,0 +1,78 @@
+import { due } from '../../engine/planner.ts';
+import { readConfigFile } from '../../stores/local-config.ts';
+import { COMMON_HELP, type Command, configPath, parseInstant, stringOption, writeJson } from '../command.ts';
+import { EXIT_OK, UsageError } from '../io.ts';
+import { renderTable } from '../table.ts';
+
+const DAY_MS = 86_400_000;
+
+export const planCommand: Command = {
+  name: 'plan',
+  summary: 'list the actions that will fire in a time window',
+  help: `Usage: nightshift plan [--from ISO] [--to ISO] [--json] [--config FILE]
+
+Lists the actions that will fire in (from, to], sorted by time, then schedule id, with groups
+expanded to target names. Times are ISO 8601 instants (2027-03-27T00:00:00Z, or with an offset
+such as 2027-03-27T08:00:00+08:00; a bare date means midnight UTC). Default: the next 24 hours.
+
+Options:
+  --from ISO      start of the window, exclusive (default now)
+  --to ISO        end of the window, inclusive (default from + 24 h)
+  --json          print [{"at", "schedule", "action", "targets"}] on stdout
+${COMMON_HELP}`,
+  options: { from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } },
+  async run(values, _positionals, io) {
+    const fromText = stringOption(values, 'from');
+    const toText = stringOption(values, 'to');
+    const from = fromText ? parseInstant(fromText, '--from') : io.now();
+    const to = toText ? parseInstant(toText, '--to') : new Date(from.getTime() + DAY_MS);
+    if (to.getTime() <= from.getTime()) throw new UsageError('--to must be later than --from');
+    if (to.getTime() - from.getTime() > 366 * DAY_MS)
+      throw new UsageError('a plan may span at most 366 days');
+
+    const config = await readConfigFile(configPath(values, io));
+    const rows = due(config, from, to);
+    if (values.json) {
+      writeJson(io, rows);
+      return EXIT_OK;
+    }
+    const zoneOf = new Map(config.schedules.map((s) => [s.id, s.timezone ?? config.timezone ?? 'UTC']));
+    io.stdout.write(`Plan for (${from.toISOString()}, ${to.toISOString()}]: ${rows.length} action(s)\n\n`);
+    if (rows.length === 0) return EXIT_OK;
+    io.stdout.write(
+      renderTable(
+        ['UTC', 'Local', 'Schedule', 'Action', 'Targets'],
+        rows.map((row) => [
+          row.at.slice(0, 16).replace('T', ' '),
+          formatLocal(row.at, zoneOf.get(row.schedule) ?? 'UTC'),
+          row.schedule,
+          row.action,
+          row.targets.join(', '),
+        ]),
+      ),
+    );
+    return EXIT_OK;
+  },
+};
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatLocal(iso: string, zone: string): string {
+  let format = formatters.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      timeZoneName: 'short',
+    });
+    formatters.set(zone, format);
+  }
+  const parts = Object.fromEntries(format.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+  return `${parts.weekday} ${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${zone} (${parts.timeZoneName})`;
+}

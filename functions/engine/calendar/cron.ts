@@ -1,0 +1,68 @@
+import { CronPattern } from 'croner';
+import { CalendarSyntaxError, type TimeRule } from './rule.ts';
+import type { LocalDay } from './zone.ts';
+
+/** croner encodes "#n" occurrences as bits 1..16 and "#L" as 32 in its day-of-week array. */
+const NTH_LAST = 32;
+const ANY_OCCURRENCE = 63;
+
+/**
+ * Parses a five-field cron expression with croner (names, lists, ranges, steps, `L`, `DOW#n`)
+ * and compiles it into a {@link TimeRule}. Only croner's parser is used: firing times are decided
+ * by our own matcher, because the DST rules in the contract differ from croner's.
+ */
+export function compileCron(expression: string): TimeRule {
+  const text = expression.trim();
+  const fields = text.split(/\s+/);
+  if (fields.length !== 5 || text.startsWith('@')) {
+    throw new CalendarSyntaxError(
+      `expected five fields "minute hour day-of-month month day-of-week", got ${JSON.stringify(expression)}`,
+    );
+  }
+  let pattern: CronPattern;
+  try {
+    pattern = new CronPattern(text, undefined, { mode: '5-part' });
+  } catch (error) {
+    const message = error instanceof Error ? error.message.replace(/^CronPattern:\s*/, '') : String(error);
+    throw new CalendarSyntaxError(`${JSON.stringify(expression)}: ${message}`, { cause: error });
+  }
+  if (pattern.nearestWeekdays.some(Boolean) || pattern.lastWeekday) {
+    throw new CalendarSyntaxError(`${JSON.stringify(expression)}: "W" is not supported`);
+  }
+
+  const minutesOfDay: number[] = [];
+  pattern.hour.forEach((hourOn, hour) => {
+    if (!hourOn) return;
+    pattern.minute.forEach((minuteOn, minute) => {
+      if (minuteOn) minutesOfDay.push(hour * 60 + minute);
+    });
+  });
+  if (minutesOfDay.length === 0) throw new CalendarSyntaxError(`${JSON.stringify(expression)} never matches`);
+
+  const months = pattern.month.map(Boolean);
+  const daysOfMonth = pattern.day.map(Boolean);
+  const lastDayOfMonth = pattern.lastDayOfMonth;
+  const weekdays = pattern.dayOfWeek.slice(0, 7);
+  // Classic cron: when both day fields are restricted, either may match; otherwise both must.
+  const eitherDay = !pattern.starDOM && !pattern.starDOW;
+
+  const domMatches = (day: LocalDay): boolean =>
+    daysOfMonth[day.day - 1] === true || (lastDayOfMonth && day.day === day.daysInMonth);
+  const dowMatches = (day: LocalDay): boolean => {
+    const bits = weekdays[day.weekday] ?? 0;
+    if (bits === 0) return false;
+    if (bits === ANY_OCCURRENCE) return true;
+    const nth = Math.ceil(day.day / 7);
+    if (bits & (1 << (nth - 1))) return true;
+    return (bits & NTH_LAST) !== 0 && day.day + 7 > day.daysInMonth;
+  };
+
+  return {
+    minutesOfDay,
+    dayShift: 0,
+    matchesDay(day) {
+      if (!months[day.month - 1]) return false;
+      return eitherDay ? domMatches(day) || dowMatches(day) : domMatches(day) && dowMatches(day);
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import type { LocalDay } from './zone.ts';
+
+/**
+ * A compiled timing rule: the local minutes of the day at which it may fire, and a test of the
+ * local day it belongs to. Splitting the two lets the planner bucket rules by minute of day once
+ * and then test only the few rules whose minute has come.
+ */
+export interface TimeRule {
+  readonly minutesOfDay: readonly number[];
+  /**
+   * How many days after the day it belongs to the rule fires: 1 for the close of an overnight
+   * window (it belongs to the day the window opened), else 0.
+   */
+  readonly dayShift: 0 | 1;
+  /** Whether the rule fires on this local day (the day it belongs to, before `dayShift`). */
+  matchesDay(day: LocalDay): boolean;
+}
+
+export class CalendarSyntaxError extends Error {
+  override readonly name = 'CalendarSyntaxError';
+}

@@ -1,0 +1,152 @@
+/**
+ * Wall-clock arithmetic for IANA zones.
+ *
+ * Intl is the only source of zone rules, but it is slow per call, so offsets are sampled every
+ * quarter hour and a transition inside a quarter is found by bisection. Every real-world zone
+ * changes its offset at most once in fifteen minutes, which makes the sampling exact.
+ */
+
+export const MINUTE_MS = 60_000;
+const QUARTER_MIN = 15;
+
+const zoneValidity = new Map<string, boolean>();
+
+export function isValidTimeZone(zone: string): boolean {
+  let known = zoneValidity.get(zone);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+      // Intl accepts offsets such as "+01:00" too; the contract asks for IANA names.
+      known = zone === 'UTC' || /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(zone);
+    } catch {
+      known = false;
+    }
+    zoneValidity.set(zone, known);
+  }
+  return known;
+}
+
+export class ZoneClock {
+  readonly zone: string;
+  private readonly format: Intl.DateTimeFormat;
+  private readonly quarterOffsets = new Map<number, number>();
+
+  constructor(zone: string) {
+    this.zone = zone;
+    this.format = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+    });
+  }
+
+  /** Offset from UTC in whole minutes at the UTC minute `epochMinute`. */
+  offsetAt(epochMinute: number): number {
+    const q = Math.floor(epochMinute / QUARTER_MIN);
+    const start = this.quarterOffset(q);
+    const end = this.quarterOffset(q + 1);
+    if (start === end) return start;
+    // A transition lies in (q*15, (q+1)*15]: find the first minute with the new offset.
+    let lo = q * QUARTER_MIN;
+    let hi = (q + 1) * QUARTER_MIN;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (this.intlOffset(mid) === end) hi = mid;
+      else lo = mid;
+    }
+    return epochMinute >= hi ? end : start;
+  }
+
+  /** Local wall-clock time, in minutes since the epoch as if local time were UTC. */
+  localMinute(epochMinute: number): number {
+    return epochMinute + this.offsetAt(epochMinute);
+  }
+
+  private quarterOffset(q: number): number {
+    let offset = this.quarterOffsets.get(q);
+    if (offset === undefined) {
+      if (this.quarterOffsets.size > 50_000) this.quarterOffsets.clear();
+      offset = this.intlOffset(q * QUARTER_MIN);
+      this.quarterOffsets.set(q, offset);
+    }
+    return offset;
+  }
+
+  private intlOffset(epochMinute: number): number {
+    let year = 0;
+    let month = 0;
+    let day = 0;
+    let hour = 0;
+    let minute = 0;
+    for (const part of this.format.formatToParts(new Date(epochMinute * MINUTE_MS))) {
+      if (part.type === 'year') year = Number(part.value);
+      else if (part.type === 'month') month = Number(part.value);
+      else if (part.type === 'day') day = Number(part.value);
+      else if (part.type === 'hour') hour = Number(part.value);
+      else if (part.type === 'minute') minute = Number(part.value);
+    }
+    const local = Date.UTC(year, month - 1, day, hour, minute) / MINUTE_MS;
+    return local - epochMinute;
+  }
+}
+
+/** Calendar facts about one local day, shared by every rule evaluated on it. */
+export interface LocalDay {
+  /** `YYYY-MM-DD` */
+  date: string;
+  /** `MM-DD` */
+  monthDay: string;
+  year: number;
+  /** 1-12 */
+  month: number;
+  /** 1-31 */
+  day: number;
+  /** 0 = Sunday … 6 = Saturday */
+  weekday: number;
+  daysInMonth: number;
+}
+
+const MINUTES_PER_DAY = 1440;
+const dayCache = new Map<number, LocalDay>();
+
+/** The local day a local minute (from {@link ZoneClock.localMinute}) falls on. */
+export function localDayOf(localMinute: number): LocalDay {
+  const dayIndex = Math.floor(localMinute / MINUTES_PER_DAY);
+  let day = dayCache.get(dayIndex);
+  if (!day) {
+    const d = new Date(dayIndex * MINUTES_PER_DAY * MINUTE_MS);
+    const year = d.getUTCFullYear();
+    const month = d.getUTCMonth() + 1;
+    const dom = d.getUTCDate();
+    const mm = String(month).padStart(2, '0');
+    const dd = String(dom).padStart(2, '0');
+    day = {
+      date: `${String(year).padStart(4, '0')}-${mm}-${dd}`,
+      monthDay: `${mm}-${dd}`,
+      year,
+      month,
+      day: dom,
+      weekday: d.getUTCDay(),
+      daysInMonth: new Date(Date.UTC(year, month, 0)).getUTCDate(),
+    };
+    if (dayCache.size > 20_000) dayCache.clear();
+    dayCache.set(dayIndex, day);
+  }
+  return day;
+}
+
+export function minuteOfDay(localMinute: number): number {
+  return ((localMinute % MINUTES_PER_DAY) + MINUTES_PER_DAY) % MINUTES_PER_DAY;
+}
+
+/** Formats a local minute as `YYYY-MM-DD HH:MM`. */
+export function formatLocalMinute(localMinute: number): string {
+  const mod = minuteOfDay(localMinute);
+  const hh = String(Math.floor(mod / 60)).padStart(2, '0');
+  const mm = String(mod % 60).padStart(2, '0');
+  return `${localDayOf(localMinute).date} ${hh}:${mm}`;
+}

@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { compileCron } from '../calendar/cron.ts';
+import { checkSkipDate } from '../calendar/skip-dates.ts';
+import { compileWindow } from '../calendar/window.ts';
+import { isValidTimeZone } from '../calendar/zone.ts';
+import { ACTIONS } from '../kinds.ts';
+
+/**
+ * The one schema of the schedule config. Structure and per-field syntax live here; rules that
+ * relate fields to each other (references, kinds, cycles) live in `validate.ts`, because zod
+ * skips object-level refinements once a child has failed and we report every problem at once.
+ */
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const nameMessage = 'names use letters, digits, ".", "_" and "-", start with a letter or digit, at most 128';
+
+const name = z.string().regex(NAME, nameMessage);
+
+function syntax(check: (text: string) => void) {
+  return (text: string, ctx: z.RefinementCtx) => {
+    try {
+      check(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+    }
+  };
+}
+
+const timezone = z
+  .string()
+  .superRefine(
+    syntax((zone) => {
+      if (!isValidTimeZone(zone))
+        throw new Error(`${JSON.stringify(zone)} is not an IANA time zone (e.g. "Europe/Berlin")`);
+    }),
+  )
+  .describe('IANA time zone, e.g. "Asia/Shanghai"');
+
+const skipDates = z
+  .array(z.string().superRefine(syntax(checkSkipDate)))
+  .describe('Local dates on which nothing fires: "YYYY-MM-DD", or "MM-DD" for every year');
+
+const url = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+const account = z
+  .strictObject({
+    region: z
+      .string()
+      .regex(/^[a-z]{2,}(-[a-z0-9]+)+$/, 'must be a Huawei Cloud region id such as "cn-north-4"'),
+    projectId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be the project id (letters and digits)'),
+    secret: z.string().min(1).describe('Secrets Manager name or ARN; locally a key of the --secrets file'),
+    endpoint: url.optional().describe('One base URL for every service of this account, IAM included'),
+    endpoints: z
+      .strictObject({ drs: url.optional(), vias: url.optional(), cpts: url.optional(), iam: url.optional() })
+      .optional()
+      .describe('Per-service base URLs; win over `endpoint`'),
+  })
+  .describe('A Huawei Cloud project and the secret holding its token or IAM credentials');
+
+const targetBase = {
+  account: name,
+  description: z.string().optional(),
+};
+
+const target = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({ ...targetBase, kind: z.literal('vias-task'), taskId: z.string().min(1) }),
+    z.strictObject({ ...targetBase, kind: z.literal('vias-batch-task'), batchTaskId: z.string().min(1) }),
+    z.strictObject({
+      ...targetBase,
+      kind: z.literal('drs-job'),
+      jobId: z
+        .string()
+        .regex(
+          /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+          'must be a DRS job id (a UUID)',
+        ),
+      pauseMode: z
+        .enum(['target', 'all'])
+        .default('target')
+        .describe('"target" stops replay only; "all" also stops log capture'),
+      allowStop: z
+        .boolean()
+        .default(false)
+        .describe('Must be true before any stop: a DRS stop ends the job for good'),
+      forceStop: z.boolean().default(false),
+    }),
+    z.strictObject({
+      ...targetBase,
+      kind: z.literal('cpts-task'),
+      testSuiteId: z.int().min(0).max(2147483647),
+      taskId: z.int().min(0).max(2147483647),
+      clusterType: z.enum(['shared-cluster-internet', 'private-cluster']).default('shared-cluster-internet'),
+      clusterId: z.int().min(-1).max(2147483647).default(0),
+      enterpriseProjectId: z.string().max(64).optional(),
+    }),
+  ],
+  { error: 'kind must be one of "vias-task", "vias-batch-task", "drs-job", "cpts-task"' },
+);
+
+const action = z.enum(ACTIONS as [string, ...string[]], { error: `must be one of ${ACTIONS.join(', ')}` });
+
+const cronAction = z.strictObject({
+  do: action,
+  cron: z
+    .string()
+    .superRefine(syntax((text) => void compileCron(text)))
+    .describe('Five-field cron in local time'),
+  skipDates: skipDates.optional(),
+});
+
+const schedule = z.strictObject({
+  id: name,
+  description: z.string().optional(),
+  targets: z.array(name).min(1, 'must name at least one target or group'),
+  timezone: timezone.optional(),
+  enabled: z.boolean().default(true),
+  skipDates: skipDates.optional(),
+  actions: z.array(cronAction).min(1, 'must hold at least one action').optional(),
+  window: z
+    .string()
+    .superRefine(syntax((text) => void compileWindow(text)))
+    .optional()
+    .describe('"DAYS HH:MM-HH:MM" in local time, e.g. "Mon-Fri 08:00-20:00"'),
+  open: action.optional().describe('Action at the window start (default start; resume for drs-job)'),
+  closed: action.optional().describe('Action at the window end (default stop; pause for drs-job)'),
+});
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    version: z.literal(1, { error: 'must be 1' }),
+    timezone: timezone.optional(),
+    accounts: z.record(name, account),
+    targets: z.record(name, target),
+    groups: z.record(name, z.array(name).min(1, 'must name at least one target or group')).default({}),
+    schedules: z.array(schedule),
+    webhook: z
+      .strictObject({ secret: z.string().min(1).default('nightshift/webhook') })
+      .default({ secret: 'nightshift/webhook' })
+      .describe('The secret whose value {"key": ...} signs HTTP API requests'),
+  })
+  .describe('Nightshift schedule config');
+
+export type Config = z.output<typeof configSchema>;
+export type AccountConfig = Config['accounts'][string];
+export type TargetConfig = Config['targets'][string];
+export type ScheduleConfig = Config['schedules'][number];

@@ -1,0 +1,268 @@
+import type { z } from 'zod';
+import { KIND_ACTIONS, kindSupports, TARGET_KINDS, type TargetKind } from '../kinds.ts';
+import { type Config, configSchema } from './schema.ts';
+
+export interface ConfigIssue {
+  /** JSON path such as `schedules[1].actions[0].cron` */
+  path: string;
+  message: string;
+}
+
+export type ValidationResult = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly issues: ConfigIssue[];
+
+  constructor(issues: ConfigIssue[], source?: string, options?: ErrorOptions) {
+    const where = source ? ` in ${source}` : '';
+    super(
+      `${issues.length} problem${issues.length === 1 ? '' : 's'}${where}:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
+      options,
+    );
+    this.issues = issues;
+  }
+}
+
+/** Validates a parsed JSON document and reports every problem at once, each with its JSON path. */
+export function validateConfig(input: unknown): ValidationResult {
+  const issues: ConfigIssue[] = [];
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) issues.push(...parsed.error.issues.flatMap(fromZodIssue));
+  issues.push(...crossCheck(input));
+  const unique = dedupe(issues);
+  if (unique.length > 0 || !parsed.success) return { ok: false, issues: unique };
+  return { ok: true, config: parsed.data };
+}
+
+/** Like {@link validateConfig} but throws a {@link ConfigError}. */
+export function parseConfig(input: unknown, source?: string): Config {
+  const result = validateConfig(input);
+  if (!result.ok) throw new ConfigError(result.issues, source);
+  return result.config;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else if (typeof key === 'string' && /^[A-Za-z_$][\w$-]*$/.test(key)) out += out ? `.${key}` : key;
+    else out += `[${JSON.stringify(String(key))}]`;
+  }
+  return out || '(root)';
+}
+
+function fromZodIssue(issue: z.core.$ZodIssue): ConfigIssue[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({
+      path: formatPath([...issue.path, key]),
+      message: `unknown field "${key}"`,
+    }));
+  }
+  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
+    return [{ path: formatPath(issue.path), message: 'is required' }];
+  }
+  return [{ path: formatPath(issue.path), message: issue.message }];
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    const key = `${issue.path}\u0000${issue.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+type Json = Record<string, unknown>;
+const isRecord = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const recordOf = (value: unknown): Json => (isRecord(value) ? value : {});
+const arrayOf = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+const hasOwn = (object: Json, key: string): boolean => Object.hasOwn(object, key);
+
+/**
+ * Checks that relate fields to each other. Works on the raw document, tolerating any shape, so
+ * that these problems are reported together with the structural ones.
+ */
+function crossCheck(input: unknown): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const add = (path: PropertyKey[], message: string) => issues.push({ path: formatPath(path), message });
+  const root = recordOf(input);
+  const accounts = recordOf(root.accounts);
+  const targets = recordOf(root.targets);
+  const groups = recordOf(root.groups);
+
+  for (const [targetName, target] of Object.entries(targets)) {
+    const account = recordOf(target).account;
+    if (typeof account === 'string' && !hasOwn(accounts, account)) {
+      add(['targets', targetName, 'account'], `unknown account "${account}"${suggest(account, accounts)}`);
+    }
+  }
+
+  for (const [groupName, members] of Object.entries(groups)) {
+    if (hasOwn(targets, groupName)) {
+      add(['groups', groupName], `"${groupName}" is both a target and a group; names must be unique`);
+    }
+    arrayOf(members).forEach((member, i) => {
+      if (typeof member === 'string' && !hasOwn(targets, member) && !hasOwn(groups, member)) {
+        add(
+          ['groups', groupName, i],
+          `unknown target or group "${member}"${suggest(member, targets, groups)}`,
+        );
+      }
+    });
+  }
+  for (const cycle of findGroupCycles(groups)) {
+    add(['groups', cycle[0]!], `groups form a cycle: ${cycle.join(' -> ')}`);
+  }
+
+  const kindOf = (targetName: string): TargetKind | undefined => {
+    const kind = recordOf(targets[targetName]).kind;
+    return TARGET_KINDS.includes(kind as TargetKind) ? (kind as TargetKind) : undefined;
+  };
+  const seenIds = new Map<string, number>();
+  arrayOf(root.schedules).forEach((raw, s) => {
+    const schedule = recordOf(raw);
+    const at = (...rest: PropertyKey[]) => ['schedules', s, ...rest];
+    if (typeof schedule.id === 'string') {
+      const first = seenIds.get(schedule.id);
+      if (first !== undefined)
+        add(at('id'), `duplicate schedule id "${schedule.id}" (also schedules[${first}])`);
+      else seenIds.set(schedule.id, s);
+    }
+    const hasActions = schedule.actions !== undefined;
+    const hasWindow = schedule.window !== undefined;
+    if (hasActions && hasWindow) add(at(), 'has both "actions" and "window"; use one');
+    if (!hasActions && !hasWindow && isRecord(raw)) add(at(), 'needs either "actions" or "window"');
+    for (const key of ['open', 'closed'] as const) {
+      if (schedule[key] !== undefined && !hasWindow)
+        add(at(key), `"${key}" applies only to a "window" schedule`);
+    }
+
+    arrayOf(schedule.targets).forEach((member, i) => {
+      if (typeof member === 'string' && !hasOwn(targets, member) && !hasOwn(groups, member)) {
+        add(at('targets', i), `unknown target or group "${member}"${suggest(member, targets, groups)}`);
+      }
+    });
+    const names = expandTargetNames(arrayOf(schedule.targets).filter(isString), targets, groups);
+
+    const checkAction = (action: unknown, path: PropertyKey[]) => {
+      if (typeof action !== 'string') return;
+      for (const targetName of names) {
+        const kind = kindOf(targetName);
+        if (kind === undefined) continue;
+        const problem = actionProblem(targetName, kind, action, recordOf(targets[targetName]));
+        if (problem) add(path, problem);
+      }
+    };
+    arrayOf(schedule.actions).forEach((a, i) => void checkAction(recordOf(a).do, at('actions', i, 'do')));
+    if (hasWindow) {
+      // Without an explicit open/closed each target gets its own kind's default, always valid.
+      for (const key of ['open', 'closed'] as const) checkAction(schedule[key], at(key));
+    }
+  });
+  return issues;
+}
+
+/**
+ * Why a target may not take an action, or undefined when it may. Shared by config validation
+ * and by on-demand requests.
+ */
+export function actionProblem(
+  targetName: string,
+  kind: TargetKind,
+  action: string,
+  target: Json,
+): string | undefined {
+  if (!kindSupports(kind, action)) {
+    return `target "${targetName}" is a ${kind}, which has no action "${action}" (its actions: ${KIND_ACTIONS[kind].join(', ')})`;
+  }
+  if (kind === 'drs-job' && action === 'stop' && target.allowStop !== true) {
+    return `"stop" ends DRS job "${targetName}" for good; set targets.${targetName}.allowStop to true to allow it`;
+  }
+  return undefined;
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+
+/**
+ * Expands target and group names in the order they are listed, depth first, each target once.
+ * Unknown names and cycles are skipped (validation reports them).
+ */
+export function expandTargetNames(
+  names: readonly string[],
+  targets: Readonly<Record<string, unknown>>,
+  groups: Readonly<Record<string, unknown>>,
+): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const visiting = new Set<string>();
+  const visit = (entry: string) => {
+    if (Object.hasOwn(targets, entry)) {
+      if (!seen.has(entry)) {
+        seen.add(entry);
+        out.push(entry);
+      }
+    } else if (Object.hasOwn(groups, entry) && !visiting.has(entry)) {
+      visiting.add(entry);
+      for (const member of arrayOf(groups[entry])) if (isString(member)) visit(member);
+      visiting.delete(entry);
+    }
+  };
+  for (const entry of names) visit(entry);
+  return out;
+}
+
+function findGroupCycles(groups: Json): string[][] {
+  const cycles: string[][] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (group: string) => {
+    state.set(group, 'visiting');
+    stack.push(group);
+    for (const member of arrayOf(groups[group])) {
+      if (!isString(member) || !hasOwn(groups, member)) continue;
+      const seen = state.get(member);
+      if (seen === 'visiting') cycles.push([...stack.slice(stack.indexOf(member)), member]);
+      else if (seen === undefined) visit(member);
+    }
+    stack.pop();
+    state.set(group, 'done');
+  };
+  for (const group of Object.keys(groups)) if (!state.has(group)) visit(group);
+  return cycles;
+}
+
+function suggest(name: string, ...pools: Json[]): string {
+  const candidates = pools.flatMap((pool) => Object.keys(pool));
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
+  for (const candidate of candidates) {
+    const d = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best ? ` (did you mean "${best}"?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+export type { Config };

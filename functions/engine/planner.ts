@@ -1,0 +1,213 @@
+import { compileCron } from './calendar/cron.ts';
+import type { TimeRule } from './calendar/rule.ts';
+import { isSkipped, type SkipDates } from './calendar/skip-dates.ts';
+import { compileWindow } from './calendar/window.ts';
+import { localDayOf, MINUTE_MS, minuteOfDay, ZoneClock } from './calendar/zone.ts';
+import type { Config, ScheduleConfig } from './config/schema.ts';
+import { expandTargetNames } from './config/validate.ts';
+import { type Action, defaultWindowActions } from './kinds.ts';
+
+/** One row of the plan: an action of a schedule due at one instant, for these targets. */
+export interface DueAction {
+  /** UTC ISO 8601, whole minutes, e.g. `2027-03-28T01:00:00Z` */
+  at: string;
+  schedule: string;
+  action: Action;
+  targets: string[];
+}
+
+interface ActionBatch {
+  action: Action;
+  targets: string[];
+}
+
+interface CompiledRule {
+  time: TimeRule;
+  skip: SkipDates | undefined;
+  batches: ActionBatch[];
+}
+
+interface CompiledSchedule {
+  id: string;
+  skip: SkipDates | undefined;
+  rules: CompiledRule[];
+}
+
+interface RuleRef {
+  schedule: CompiledSchedule;
+  rule: CompiledRule;
+}
+
+/** Every enabled schedule of one zone, with its rules bucketed by local minute of the day. */
+interface ZonePlan {
+  clock: ZoneClock;
+  buckets: RuleRef[][];
+}
+
+/** The largest amount by which any zone turns its clocks back, with margin (Troll: 2 h). */
+const LOOKBACK_MINUTES = 180;
+/** A guard against plans that would take minutes to compute. */
+export const MAX_PLAN_MINUTES = 400 * 1440;
+
+export class PlanRangeError extends Error {
+  override readonly name = 'PlanRangeError';
+}
+
+/**
+ * A config compiled for evaluation: schedules grouped by zone, each rule placed in the buckets of
+ * the local minutes it can fire at. Evaluating a minute then costs one offset look-up per zone
+ * and a day test per rule in that minute's bucket.
+ */
+export class Planner {
+  private readonly zones: ZonePlan[];
+
+  constructor(config: Config) {
+    const byZone = new Map<string, ZonePlan>();
+    for (const schedule of config.schedules) {
+      if (!schedule.enabled) continue;
+      const zone = schedule.timezone ?? config.timezone ?? 'UTC';
+      let plan = byZone.get(zone);
+      if (!plan) {
+        plan = { clock: new ZoneClock(zone), buckets: Array.from({ length: 1440 }, () => []) };
+        byZone.set(zone, plan);
+      }
+      const compiled = compileSchedule(config, schedule);
+      for (const rule of compiled.rules) {
+        for (const minute of rule.time.minutesOfDay) plan.buckets[minute]!.push({ schedule: compiled, rule });
+      }
+    }
+    this.zones = [...byZone.values()];
+  }
+
+  /** The actions whose time falls in `(from, to]`, sorted by time, then schedule id. */
+  due(from: Date | number, to: Date | number): DueAction[] {
+    const firstMinute = Math.floor(+from / MINUTE_MS) + 1;
+    const lastMinute = Math.floor(+to / MINUTE_MS);
+    if (!Number.isFinite(firstMinute) || !Number.isFinite(lastMinute))
+      throw new PlanRangeError('invalid time');
+    if (lastMinute - firstMinute + 1 > MAX_PLAN_MINUTES) {
+      throw new PlanRangeError(`a plan may span at most ${MAX_PLAN_MINUTES / 1440} days`);
+    }
+    const rows: { minute: number; row: DueAction }[] = [];
+    for (const zone of this.zones) this.evaluateZone(zone, firstMinute, lastMinute, rows);
+    rows.sort((a, b) => a.minute - b.minute || compare(a.row.schedule, b.row.schedule));
+    return rows.map((r) => r.row);
+  }
+
+  private evaluateZone(
+    zone: ZonePlan,
+    firstMinute: number,
+    lastMinute: number,
+    rows: { minute: number; row: DueAction }[],
+  ): void {
+    if (lastMinute < firstMinute) return;
+    const { clock, buckets } = zone;
+    // The latest local time already shown by the clock: a local time not above it is a repeat
+    // (clocks turned back), and local times skipped between it and now fell in a gap.
+    let shown = Number.NEGATIVE_INFINITY;
+    for (let t = firstMinute - LOOKBACK_MINUTES; t < firstMinute; t++)
+      shown = Math.max(shown, clock.localMinute(t));
+
+    for (let t = firstMinute; t <= lastMinute; t++) {
+      const local = clock.localMinute(t);
+      if (local <= shown) continue; // the second pass through a fall-back hour fires nothing
+      let fired: RuleRef[] | undefined;
+      // Spring forward: local times that never happened fire now, at the first instant after the gap.
+      for (let skipped = shown + 1; skipped < local && local - shown <= 1440 * 2; skipped++) {
+        fired = collect(buckets[minuteOfDay(skipped)]!, skipped, fired);
+      }
+      shown = local;
+      fired = collect(buckets[minuteOfDay(local)]!, local, fired);
+      if (fired) emit(t, fired, rows);
+    }
+  }
+}
+
+function collect(
+  bucket: RuleRef[],
+  localMinute: number,
+  fired: RuleRef[] | undefined,
+): RuleRef[] | undefined {
+  let out = fired;
+  for (const ref of bucket) {
+    const day = localDayOf(localMinute - ref.rule.time.dayShift * 1440);
+    if (!ref.rule.time.matchesDay(day)) continue;
+    if (isSkipped(ref.schedule.skip, day) || isSkipped(ref.rule.skip, day)) continue;
+    if (!out) out = [];
+    if (!out.includes(ref)) out.push(ref);
+  }
+  return out;
+}
+
+function emit(minute: number, fired: RuleRef[], rows: { minute: number; row: DueAction }[]): void {
+  const at = `${new Date(minute * MINUTE_MS).toISOString().slice(0, 19)}Z`;
+  const bySchedule = new Map<CompiledSchedule, Map<Action, string[]>>();
+  for (const { schedule, rule } of fired) {
+    let actions = bySchedule.get(schedule);
+    if (!actions) {
+      actions = new Map();
+      bySchedule.set(schedule, actions);
+    }
+    for (const batch of rule.batches) {
+      const targets = actions.get(batch.action);
+      if (!targets) actions.set(batch.action, [...batch.targets]);
+      else for (const target of batch.targets) if (!targets.includes(target)) targets.push(target);
+    }
+  }
+  for (const [schedule, actions] of bySchedule) {
+    for (const [action, targets] of actions)
+      rows.push({ minute, row: { at, schedule: schedule.id, action, targets } });
+  }
+}
+
+function compileSchedule(config: Config, schedule: ScheduleConfig): CompiledSchedule {
+  const targets = expandTargetNames(schedule.targets, config.targets, config.groups);
+  const rules: CompiledRule[] = [];
+  if (schedule.window !== undefined) {
+    const window = compileWindow(schedule.window);
+    const batchesFor = (key: 'open' | 'closed'): ActionBatch[] => {
+      const explicit = schedule[key] as Action | undefined;
+      if (explicit) return [{ action: explicit, targets }];
+      const batches: ActionBatch[] = [];
+      for (const name of targets) {
+        const action = defaultWindowActions(config.targets[name]!.kind)[key];
+        const batch = batches.find((b) => b.action === action);
+        if (batch) batch.targets.push(name);
+        else batches.push({ action, targets: [name] });
+      }
+      return batches;
+    };
+    // A close listed before an open: when one window ends as the next begins, stop comes first.
+    rules.push({ time: window.close, skip: undefined, batches: batchesFor('closed') });
+    rules.push({ time: window.open, skip: undefined, batches: batchesFor('open') });
+  }
+  for (const action of schedule.actions ?? []) {
+    rules.push({
+      time: compileCron(action.cron),
+      skip: action.skipDates?.length ? new Set(action.skipDates) : undefined,
+      batches: [{ action: action.do as Action, targets }],
+    });
+  }
+  return {
+    id: schedule.id,
+    skip: schedule.skipDates?.length ? new Set(schedule.skipDates) : undefined,
+    rules,
+  };
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+const planners = new WeakMap<Config, Planner>();
+
+/**
+ * The actions due in `(from, to]` for a validated config. The config is compiled once and the
+ * compiled form reused for as long as the same config object is passed.
+ */
+export function due(config: Config, from: Date | number, to: Date | number): DueAction[] {
+  let planner = planners.get(config);
+  if (!planner) {
+    planner = new Planner(config);
+    planners.set(config, planner);
+  }
+  return planner.due(from, to);
+}
