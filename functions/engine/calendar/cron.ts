@@ -6,12 +6,26 @@ import type { LocalDay } from './zone.ts';
 const NTH_LAST = 32;
 const ANY_OCCURRENCE = 63;
 
+const compiled = new Map<string, TimeRule>();
+const CACHE_LIMIT = 20_000;
+
 /**
  * Parses a five-field cron expression with croner (names, lists, ranges, steps, `L`, `DOW#n`)
  * and compiles it into a {@link TimeRule}. Only croner's parser is used: firing times are decided
  * by our own matcher, because the DST rules in the contract differ from croner's.
  */
 export function compileCron(expression: string): TimeRule {
+  // Rules are immutable, and configs repeat expressions: validation and planning share one parse.
+  let rule = compiled.get(expression);
+  if (!rule) {
+    rule = parseCron(expression);
+    if (compiled.size >= CACHE_LIMIT) compiled.clear();
+    compiled.set(expression, rule);
+  }
+  return rule;
+}
+
+function parseCron(expression: string): TimeRule {
   const text = expression.trim();
   const fields = text.split(/\s+/);
   if (fields.length !== 5 || text.startsWith('@')) {

@@ -1,0 +1,12 @@
+import { report } from './measure.ts';
+import { benchPlan } from './plan.ts';
+
+/** `npm run bench`: prints every figure with its budget; exits 1 if a budget is exceeded. */
+const sections = [{ title: 'Planner', run: async () => benchPlan() }];
+
+let ok = true;
+for (const section of sections) {
+  console.log(`\n== ${section.title} ==`);
+  ok = report(await section.run()) && ok;
+}
+process.exitCode = ok ? 0 : 1;
