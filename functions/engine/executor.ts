@@ -1,0 +1,194 @@
+import type { AccountConfig, Config, TargetConfig } from './config/schema.ts';
+import { actionProblem } from './config/validate.ts';
+import { type Action, KIND_ACTIONS, kindSupports, type TargetKind } from './kinds.ts';
+
+export type ResultStatus = 'succeeded' | 'failed' | 'skipped' | 'dry-run';
+
+/** One target's result, in the shape of the contract (`run --json`, HTTP API, ledger). */
+export interface ActionResult {
+  target: string;
+  kind: TargetKind;
+  action: Action;
+  ok: boolean;
+  status: ResultStatus;
+  httpStatus?: number;
+  errorCode?: string;
+  errorMessage?: string;
+  attempts: number;
+  durationMs: number;
+}
+
+/** What carrying out one action upstream produced. */
+export interface Outcome {
+  ok: boolean;
+  httpStatus?: number;
+  errorCode?: string;
+  errorMessage?: string;
+  attempts: number;
+  durationMs: number;
+}
+
+export interface UpstreamItem {
+  target: string;
+  config: TargetConfig;
+  account: { name: string; config: AccountConfig };
+  action: Action;
+}
+
+/** Carries actions out upstream; never throws for one target's failure. */
+export interface Upstream {
+  perform(
+    items: readonly UpstreamItem[],
+    onOutcome?: (index: number, outcome: Outcome) => void,
+  ): Promise<Outcome[]>;
+}
+
+export interface ActionRequest {
+  target: string;
+  action: Action | string;
+}
+
+export interface ExecuteOptions {
+  upstream: Upstream;
+  dryRun?: boolean;
+  /** Called as each result is known: progress lines, logs. */
+  onResult?: (result: ActionResult) => void;
+}
+
+export const RefusalCode = {
+  unknownTarget: 'NIGHTSHIFT.UNKNOWN_TARGET',
+  unsupportedAction: 'NIGHTSHIFT.UNSUPPORTED_ACTION',
+  stopNotAllowed: 'NIGHTSHIFT.STOP_NOT_ALLOWED',
+} as const;
+
+/**
+ * Carries out actions on targets and returns one result per request, in request order. A
+ * request the config forbids (unknown target, an action the kind lacks, a DRS stop without
+ * `allowStop`) fails without any call; the others go upstream together, so one failing target
+ * never stops the rest.
+ */
+export async function execute(
+  config: Config,
+  requests: readonly ActionRequest[],
+  options: ExecuteOptions,
+): Promise<ActionResult[]> {
+  const results: (ActionResult | undefined)[] = new Array(requests.length);
+  const pending: { index: number; item: UpstreamItem }[] = [];
+  const settle = (index: number, result: ActionResult) => {
+    results[index] = result;
+    options.onResult?.(result);
+  };
+
+  requests.forEach((request, index) => {
+    const target = Object.hasOwn(config.targets, request.target) ? config.targets[request.target] : undefined;
+    const action = request.action as Action;
+    if (!target) {
+      settle(
+        index,
+        refused(
+          request.target,
+          'vias-task',
+          action,
+          RefusalCode.unknownTarget,
+          `unknown target "${request.target}"`,
+        ),
+      );
+      return;
+    }
+    const problem = actionProblem(
+      request.target,
+      target.kind,
+      request.action,
+      target as Record<string, unknown>,
+    );
+    if (problem) {
+      const code = kindSupports(target.kind, request.action)
+        ? RefusalCode.stopNotAllowed
+        : RefusalCode.unsupportedAction;
+      settle(index, refused(request.target, target.kind, action, code, problem));
+      return;
+    }
+    if (options.dryRun) {
+      settle(index, {
+        target: request.target,
+        kind: target.kind,
+        action,
+        ok: true,
+        status: 'dry-run',
+        attempts: 0,
+        durationMs: 0,
+      });
+      return;
+    }
+    const account = config.accounts[target.account]!;
+    pending.push({
+      index,
+      item: {
+        target: request.target,
+        config: target,
+        account: { name: target.account, config: account },
+        action,
+      },
+    });
+  });
+
+  if (pending.length > 0) {
+    const toResult = (item: UpstreamItem, outcome: Outcome): ActionResult => ({
+      target: item.target,
+      kind: item.config.kind,
+      action: item.action,
+      ok: outcome.ok,
+      status: outcome.ok ? 'succeeded' : 'failed',
+      ...(outcome.httpStatus === undefined ? {} : { httpStatus: outcome.httpStatus }),
+      ...(outcome.errorCode === undefined ? {} : { errorCode: outcome.errorCode }),
+      ...(outcome.errorMessage === undefined ? {} : { errorMessage: outcome.errorMessage }),
+      attempts: outcome.attempts,
+      durationMs: outcome.durationMs,
+    });
+    const outcomes = await options.upstream.perform(
+      pending.map((p) => p.item),
+      (i, outcome) => settle(pending[i]!.index, toResult(pending[i]!.item, outcome)),
+    );
+    // Results not reported through the callback are filled in from the returned list.
+    outcomes.forEach((outcome, i) => {
+      const { index, item } = pending[i]!;
+      if (!results[index]) settle(index, toResult(item, outcome));
+    });
+  }
+  return results.map(
+    (r, i) =>
+      r ??
+      refused(
+        requests[i]!.target,
+        'vias-task',
+        requests[i]!.action as Action,
+        'NIGHTSHIFT.INTERNAL',
+        'no result',
+      ),
+  );
+}
+
+function refused(
+  target: string,
+  kind: TargetKind,
+  action: Action,
+  code: string,
+  message: string,
+): ActionResult {
+  return {
+    target,
+    kind,
+    action,
+    ok: false,
+    status: 'failed',
+    errorCode: code,
+    errorMessage: message,
+    attempts: 0,
+    durationMs: 0,
+  };
+}
+
+/** The actions a kind has, for messages. */
+export function actionsOf(kind: TargetKind): readonly Action[] {
+  return KIND_ACTIONS[kind];
+}

@@ -1,0 +1,115 @@
+import type { AccountConfig } from '../engine/config/schema.ts';
+import { SecretError } from '../stores/secrets.ts';
+import { type Service, serviceBase } from './endpoints.ts';
+import { NightshiftCode, UpstreamError } from './errors.ts';
+import type { HttpClient, HttpResponse } from './http.ts';
+import type { TokenProvider } from './tokens.ts';
+
+export interface UpstreamContext {
+  http: HttpClient;
+  tokens: TokenProvider;
+}
+
+export interface AccountRef {
+  name: string;
+  config: AccountConfig;
+}
+
+/** How one upstream call went for one target. */
+export interface CallOutcome {
+  ok: boolean;
+  httpStatus?: number;
+  errorCode?: string;
+  errorMessage?: string;
+  /** HTTP attempts made, retries and the retry after a new token included */
+  attempts: number;
+}
+
+export interface ServiceCall {
+  service: Service;
+  method: 'GET' | 'POST' | 'PUT';
+  /** The real path, ids filled in. */
+  path: string;
+  /** The documented call, e.g. `PUT /v2/{project_id}/tasks/{task_id}/action/start`. */
+  call: string;
+  body?: unknown;
+}
+
+/**
+ * Calls a service with the account's token. On 401 the token is fetched again once (the secret
+ * re-read, or IAM asked anew) and the call repeated once.
+ */
+export async function authorizedCall(
+  ctx: UpstreamContext,
+  account: AccountRef,
+  spec: ServiceCall,
+): Promise<HttpResponse> {
+  const url = `${serviceBase(account.config, spec.service)}${spec.path}`;
+  const send = (token: string) =>
+    ctx.http.request({
+      account: account.name,
+      method: spec.method,
+      url,
+      call: spec.call,
+      headers: { 'x-auth-token': token },
+      body: spec.body,
+    });
+  const token = await ctx.tokens.token(account.name, account.config);
+  const first = await send(token);
+  if (first.status !== 401) return first;
+  const fresh = await ctx.tokens.refresh(account.name, account.config, token);
+  const second = await send(fresh);
+  return { ...second, attempts: first.attempts + second.attempts };
+}
+
+/** `error_code` and `error_msg` of an upstream answer, if it carries them. */
+export function upstreamError(body: unknown): { code: string; message: string } | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as Record<string, unknown>;
+  if (typeof b.error_code === 'string' && b.error_code !== '') {
+    return { code: b.error_code, message: String(b.error_msg ?? b.message ?? '') };
+  }
+  return undefined;
+}
+
+export function succeeded(response: HttpResponse): CallOutcome {
+  return { ok: true, httpStatus: response.status, attempts: response.attempts };
+}
+
+/** A failed outcome whose message names the call, the HTTP status and the upstream code. */
+export function failed(
+  call: string,
+  response: HttpResponse,
+  fallback: { code?: string; message: string },
+): CallOutcome {
+  const upstream = upstreamError(response.body);
+  const code = upstream?.code ?? fallback.code ?? NightshiftCode.httpStatus;
+  const message = upstream?.message || fallback.message;
+  return {
+    ok: false,
+    httpStatus: response.status,
+    errorCode: code,
+    errorMessage: `${call} answered ${response.status} ${code}: ${message}`,
+    attempts: response.attempts,
+  };
+}
+
+/** Turns a thrown error into a failed outcome, so one failing target never stops the others. */
+export function outcomeOfError(error: unknown): CallOutcome {
+  if (error instanceof UpstreamError) {
+    return {
+      ok: false,
+      ...(error.httpStatus === undefined ? {} : { httpStatus: error.httpStatus }),
+      errorCode: error.code,
+      errorMessage: error.message,
+      attempts: error.attempts,
+    };
+  }
+  if (error instanceof SecretError) {
+    return { ok: false, errorCode: NightshiftCode.secret, errorMessage: error.message, attempts: 0 };
+  }
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return { ok: false, errorCode: NightshiftCode.internal, errorMessage: message, attempts: 0 };
+}
+
+export const is2xx = (status: number): boolean => status >= 200 && status < 300;

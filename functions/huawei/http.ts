@@ -1,0 +1,235 @@
+import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
+import { Semaphore } from './concurrency.ts';
+import { NightshiftCode, UpstreamError } from './errors.ts';
+
+export interface HttpSettings {
+  /** Per attempt, headers and body included. Default 10 s. */
+  timeoutMs: number;
+  /** Retries after the first attempt. Default 3. */
+  maxRetries: number;
+  /** First backoff cap; doubles per retry (full jitter picks 0..cap). Default 250 ms. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** A longer `Retry-After` is not waited for: the answer is returned as it is. Default 30 s. */
+  maxRetryAfterMs: number;
+  /** Requests in flight per account. Default 16. */
+  maxInFlightPerAccount: number;
+}
+
+export const DEFAULT_HTTP_SETTINGS: HttpSettings = {
+  timeoutMs: 10_000,
+  maxRetries: 3,
+  baseDelayMs: 250,
+  maxDelayMs: 8_000,
+  maxRetryAfterMs: 30_000,
+  maxInFlightPerAccount: 16,
+};
+
+export interface HttpRequest {
+  /** The account the call is made for: the unit of the concurrency bound. */
+  account: string;
+  method: 'GET' | 'POST' | 'PUT';
+  url: string;
+  /** The call as documented, e.g. `POST /v3/{project_id}/jobs/batch-pause-task`: used in errors. */
+  call: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON, or undefined for an empty body. */
+  body: unknown;
+  attempts: number;
+}
+
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+
+export interface HttpClientOptions extends Partial<HttpSettings> {
+  dispatcher?: Dispatcher;
+  /** Injected for tests of the backoff. */
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Called before each retry with the delay chosen: for logs and tests. */
+  onRetry?: (info: { call: string; attempt: number; delayMs: number; reason: string }) => void;
+}
+
+/**
+ * JSON over HTTP to Huawei Cloud: keep-alive pools per origin, a timeout on every attempt,
+ * retries with exponential backoff and full jitter honouring `Retry-After`, and a bound on the
+ * requests in flight per account.
+ */
+export class HttpClient {
+  readonly settings: HttpSettings;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly random: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly onRetry: HttpClientOptions['onRetry'];
+  private readonly perAccount = new Map<string, Semaphore>();
+
+  constructor(options: HttpClientOptions = {}) {
+    const { dispatcher, random, sleep, onRetry, ...settings } = options;
+    this.settings = { ...DEFAULT_HTTP_SETTINGS, ...stripUndefined(settings) };
+    this.ownsDispatcher = dispatcher === undefined;
+    // Agent keeps one keep-alive pool per origin.
+    this.dispatcher =
+      dispatcher ??
+      new Agent({
+        keepAliveTimeout: 30_000,
+        connections: Math.max(this.settings.maxInFlightPerAccount, 16),
+        headersTimeout: this.settings.timeoutMs,
+        bodyTimeout: this.settings.timeoutMs,
+      });
+    this.random = random ?? Math.random;
+    this.sleep = sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.onRetry = onRetry;
+  }
+
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    const { maxRetries } = this.settings;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.attempt(req, attempt);
+      const last = attempt > maxRetries;
+      if (outcome.kind === 'response') {
+        const { response } = outcome;
+        if (!RETRY_STATUSES.has(response.status) || last) return finish(req, response);
+        const retryAfter = parseRetryAfter(response.headers['retry-after']);
+        if (retryAfter !== undefined && retryAfter > this.settings.maxRetryAfterMs)
+          return finish(req, response);
+        await this.backoff(req, attempt, `HTTP ${response.status}`, retryAfter);
+      } else {
+        if (last) throw outcome.error;
+        await this.backoff(req, attempt, outcome.error.message, undefined);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  private async backoff(req: HttpRequest, attempt: number, reason: string, retryAfterMs: number | undefined) {
+    const cap = Math.min(this.settings.maxDelayMs, this.settings.baseDelayMs * 2 ** (attempt - 1));
+    const jitter = this.random() * cap;
+    const delayMs = Math.max(jitter, retryAfterMs ?? 0);
+    this.onRetry?.({ call: req.call, attempt, delayMs, reason });
+    await this.sleep(delayMs);
+  }
+
+  private semaphore(account: string): Semaphore {
+    let semaphore = this.perAccount.get(account);
+    if (!semaphore) {
+      semaphore = new Semaphore(this.settings.maxInFlightPerAccount);
+      this.perAccount.set(account, semaphore);
+    }
+    return semaphore;
+  }
+
+  private async attempt(
+    req: HttpRequest,
+    attempt: number,
+  ): Promise<
+    | { kind: 'response'; response: RawResponse & { attempts: number } }
+    | { kind: 'error'; error: UpstreamError }
+  > {
+    const release = await this.semaphore(req.account).acquire();
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), this.settings.timeoutMs);
+    try {
+      const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
+      let body: string | undefined;
+      if (req.body !== undefined) {
+        body = JSON.stringify(req.body);
+        headers['content-type'] = 'application/json';
+      }
+      const res = await this.dispatcher.request({
+        origin: new URL(req.url).origin,
+        path: pathOf(req.url),
+        method: req.method,
+        headers,
+        body,
+        signal: abort.signal,
+      });
+      const text = await res.body.text();
+      return {
+        kind: 'response',
+        response: { status: res.statusCode, headers: res.headers, text, attempts: attempt },
+      };
+    } catch (error) {
+      const timedOut =
+        abort.signal.aborted ||
+        error instanceof undiciErrors.HeadersTimeoutError ||
+        error instanceof undiciErrors.BodyTimeoutError;
+      const message = timedOut
+        ? `${req.call}: no answer within ${this.settings.timeoutMs} ms`
+        : `${req.call}: ${networkReason(error)}`;
+      return {
+        kind: 'error',
+        error: new UpstreamError(`${message} (after ${attempt} attempt${attempt === 1 ? '' : 's'})`, {
+          call: req.call,
+          code: timedOut ? NightshiftCode.timeout : NightshiftCode.network,
+          attempts: attempt,
+          cause: error,
+        }),
+      };
+    } finally {
+      clearTimeout(timer);
+      release();
+    }
+  }
+}
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+function finish(req: HttpRequest, raw: RawResponse & { attempts: number }): HttpResponse {
+  const trimmed = raw.text.trim();
+  let body: unknown;
+  if (trimmed !== '') {
+    try {
+      body = JSON.parse(trimmed);
+    } catch (error) {
+      const snippet = trimmed.slice(0, 80).replace(/\s+/g, ' ');
+      throw new UpstreamError(
+        `${req.call} answered ${raw.status} with a body that is not JSON: "${snippet}"`,
+        {
+          call: req.call,
+          code: NightshiftCode.badResponse,
+          httpStatus: raw.status,
+          attempts: raw.attempts,
+          cause: error,
+        },
+      );
+    }
+  }
+  return { status: raw.status, headers: raw.headers, body, attempts: raw.attempts };
+}
+
+/** `Retry-After` as milliseconds: delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined || text.trim() === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(text.trim())) return Math.round(Number(text) * 1000);
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function pathOf(url: string): string {
+  const u = new URL(url);
+  return `${u.pathname}${u.search}`;
+}
+
+function networkReason(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return code ? `${code} ${message}` : message;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,53 @@
+import type { TargetConfig } from '../../engine/config/schema.ts';
+import {
+  type AccountRef,
+  authorizedCall,
+  type CallOutcome,
+  failed,
+  succeeded,
+  type UpstreamContext,
+} from '../call.ts';
+
+export const CPTS_SUCCESS = 'SVCSTG.CPTS.0000000';
+const STATUS = { start: 9, stop: 2 } as const;
+
+type CptsTarget = Extract<TargetConfig, { kind: 'cpts-task' }>;
+
+/**
+ * Starts (status 9) or stops (status 2) a CodeArts PerfTest task:
+ * `POST /v1/{project_id}/test-suites/{test_suite_id}/tasks/{task_id}` (seed 004).
+ * Success is HTTP 200 and `code == "SVCSTG.CPTS.0000000"`.
+ */
+export async function cptsTaskAction(
+  ctx: UpstreamContext,
+  account: AccountRef,
+  target: CptsTarget,
+  command: 'start' | 'stop',
+): Promise<CallOutcome> {
+  const call = `POST /v1/{project_id}/test-suites/{test_suite_id}/tasks/{task_id} (status ${STATUS[command]})`;
+  const response = await authorizedCall(ctx, account, {
+    service: 'cpts',
+    method: 'POST',
+    path: `/v1/${encodeURIComponent(account.config.projectId)}/test-suites/${target.testSuiteId}/tasks/${target.taskId}`,
+    call,
+    body: {
+      cluster_id: target.clusterId,
+      cluster_type: target.clusterType,
+      without_package: 0,
+      network_info: { network_type: 'internet' },
+      status: STATUS[command],
+      ...(target.enterpriseProjectId === undefined
+        ? {}
+        : { enterprise_project_id: target.enterpriseProjectId }),
+    },
+  });
+  const body = (response.body ?? {}) as Record<string, unknown>;
+  if (response.status !== 200) return failed(call, response, { message: 'request refused' });
+  if (body.code !== CPTS_SUCCESS) {
+    return failed(call, response, {
+      code: typeof body.code === 'string' ? body.code : 'NIGHTSHIFT.BAD_RESPONSE',
+      message: typeof body.message === 'string' ? body.message : 'no code in the answer',
+    });
+  }
+  return succeeded(response);
+}

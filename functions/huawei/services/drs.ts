@@ -1,0 +1,112 @@
+import {
+  type AccountRef,
+  authorizedCall,
+  type CallOutcome,
+  failed,
+  succeeded,
+  type UpstreamContext,
+  upstreamError,
+} from '../call.ts';
+import { NightshiftCode } from '../errors.ts';
+
+/** DRS advises at most 10 jobs per batch call. */
+export const DRS_BATCH_LIMIT = 10;
+
+export interface DrsJobRef {
+  jobId: string;
+  pauseMode: 'target' | 'all';
+}
+
+/**
+ * Pauses (`batch-pause-task`, seed 003) or resumes (`batch-retry-task`) up to ten jobs of one
+ * account in one call, and splits the answer back per job: each job succeeds only if its own
+ * result item says `status: "success"`.
+ */
+export async function drsBatch(
+  ctx: UpstreamContext,
+  account: AccountRef,
+  action: 'pause' | 'resume',
+  jobs: readonly DrsJobRef[],
+): Promise<Map<string, CallOutcome>> {
+  if (jobs.length === 0 || jobs.length > DRS_BATCH_LIMIT) {
+    throw new RangeError(`a DRS batch holds 1 to ${DRS_BATCH_LIMIT} jobs, got ${jobs.length}`);
+  }
+  const operation = action === 'pause' ? 'batch-pause-task' : 'batch-retry-task';
+  const call = `POST /v3/{project_id}/jobs/${operation}`;
+  const response = await authorizedCall(ctx, account, {
+    service: 'drs',
+    method: 'POST',
+    path: `/v3/${encodeURIComponent(account.config.projectId)}/jobs/${operation}`,
+    call,
+    body: {
+      jobs: jobs.map((j) =>
+        action === 'pause' ? { job_id: j.jobId, pause_mode: j.pauseMode } : { job_id: j.jobId },
+      ),
+    },
+  });
+  const outcomes = new Map<string, CallOutcome>();
+  if (response.status !== 200 || upstreamError(response.body)) {
+    const outcome = failed(call, response, { message: 'request refused' });
+    for (const job of jobs) outcomes.set(job.jobId, outcome);
+    return outcomes;
+  }
+  const results = (response.body as { results?: unknown } | undefined)?.results;
+  const items = Array.isArray(results) ? (results as Record<string, unknown>[]) : [];
+  for (const job of jobs) {
+    const item = items.find((r) => r?.id === job.jobId);
+    if (!item) {
+      outcomes.set(job.jobId, {
+        ok: false,
+        httpStatus: response.status,
+        errorCode: NightshiftCode.noResult,
+        errorMessage: `${call} answered 200 without a result for job ${job.jobId}`,
+        attempts: response.attempts,
+      });
+    } else if (item.status !== 'success') {
+      const code =
+        typeof item.error_code === 'string' ? item.error_code : `DRS.status.${String(item.status)}`;
+      const message =
+        typeof item.error_msg === 'string' ? item.error_msg : `status is ${String(item.status)}`;
+      outcomes.set(job.jobId, {
+        ok: false,
+        httpStatus: response.status,
+        errorCode: code,
+        errorMessage: `${call} answered 200 but job ${job.jobId} failed: ${code}: ${message}`,
+        attempts: response.attempts,
+      });
+    } else {
+      outcomes.set(job.jobId, succeeded(response));
+    }
+  }
+  return outcomes;
+}
+
+/**
+ * Ends a DRS job for good: `POST /v5/{project_id}/jobs/{job_id}/stop` (seed 002). The caller
+ * must have checked `allowStop`.
+ */
+export async function drsStop(
+  ctx: UpstreamContext,
+  account: AccountRef,
+  jobId: string,
+  force: boolean,
+): Promise<CallOutcome> {
+  const call = 'POST /v5/{project_id}/jobs/{job_id}/stop';
+  const response = await authorizedCall(ctx, account, {
+    service: 'drs',
+    method: 'POST',
+    path: `/v5/${encodeURIComponent(account.config.projectId)}/jobs/${encodeURIComponent(jobId)}/stop`,
+    call,
+    body: { is_force_stop: force },
+  });
+  const body = (response.body ?? {}) as Record<string, unknown>;
+  if (response.status !== 200 || upstreamError(body))
+    return failed(call, response, { message: 'request refused' });
+  if (body.status !== 'success') {
+    return failed(call, response, {
+      code: `DRS.status.${String(body.status)}`,
+      message: `status is ${String(body.status)}`,
+    });
+  }
+  return succeeded(response);
+}

@@ -1,0 +1,142 @@
+import type { AccountConfig } from '../engine/config/schema.ts';
+import type { SecretSource } from '../stores/secrets.ts';
+import { type Credentials, parseCredentials } from './credentials.ts';
+import { serviceBase } from './endpoints.ts';
+import { NightshiftCode, UpstreamError } from './errors.ts';
+import type { HttpClient } from './http.ts';
+
+/** IAM tokens are reused until this long before they expire. */
+export const TOKEN_REFRESH_MARGIN_MS = 60 * 60 * 1000;
+const IAM_CALL = 'POST /v3/auth/tokens';
+
+interface CachedToken {
+  token: string;
+  /** undefined for a token taken as is from the secret */
+  expiresAtMs: number | undefined;
+}
+
+/**
+ * One token per account: taken from the secret, or fetched from IAM with the secret's
+ * credentials and cached until an hour before it expires. Concurrent callers share one fetch.
+ */
+export class TokenProvider {
+  private readonly cache = new Map<string, CachedToken>();
+  private readonly pending = new Map<string, Promise<CachedToken>>();
+  private readonly now: () => number;
+
+  constructor(
+    private readonly secrets: SecretSource,
+    private readonly http: HttpClient,
+    options: { now?: () => number } = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** A usable token for the account. */
+  async token(accountName: string, account: AccountConfig): Promise<string> {
+    const cached = this.cache.get(accountName);
+    if (
+      cached &&
+      (cached.expiresAtMs === undefined || cached.expiresAtMs - TOKEN_REFRESH_MARGIN_MS > this.now())
+    ) {
+      return cached.token;
+    }
+    return (await this.load(accountName, account, false)).token;
+  }
+
+  /**
+   * A fresh token after upstream refused `rejected`: the secret is read again and, for IAM
+   * credentials, a new token fetched. If another caller already replaced it, that one is used.
+   */
+  async refresh(accountName: string, account: AccountConfig, rejected: string): Promise<string> {
+    const cached = this.cache.get(accountName);
+    if (cached && cached.token !== rejected) return cached.token;
+    this.cache.delete(accountName);
+    return (await this.load(accountName, account, true)).token;
+  }
+
+  private load(accountName: string, account: AccountConfig, refresh: boolean): Promise<CachedToken> {
+    let promise = this.pending.get(accountName);
+    if (!promise) {
+      promise = this.fetch(accountName, account, refresh).finally(() => this.pending.delete(accountName));
+      this.pending.set(accountName, promise);
+    }
+    return promise;
+  }
+
+  private async fetch(accountName: string, account: AccountConfig, refresh: boolean): Promise<CachedToken> {
+    const credentials = parseCredentials(account.secret, await this.secrets.get(account.secret, { refresh }));
+    const entry =
+      credentials.kind === 'token'
+        ? { token: credentials.token, expiresAtMs: undefined }
+        : await this.fromIam(accountName, account, credentials);
+    this.cache.set(accountName, entry);
+    return entry;
+  }
+
+  private async fromIam(
+    accountName: string,
+    account: AccountConfig,
+    credentials: Extract<Credentials, { kind: 'iam' }>,
+  ): Promise<CachedToken> {
+    const base = credentials.endpoint?.replace(/\/+$/, '') ?? serviceBase(account, 'iam');
+    const response = await this.http.request({
+      account: accountName,
+      method: 'POST',
+      url: `${base}/v3/auth/tokens?nocatalog=true`,
+      call: IAM_CALL,
+      body: {
+        auth: {
+          identity: {
+            methods: ['password'],
+            password: {
+              user: {
+                domain: { name: credentials.domain },
+                name: credentials.user,
+                password: credentials.password,
+              },
+            },
+          },
+          scope: { project: { id: account.projectId } },
+        },
+      },
+    });
+    const header = response.headers['x-subject-token'];
+    const token = Array.isArray(header) ? header[0] : header;
+    const body = response.body as { token?: { expires_at?: unknown } } | undefined;
+    if (response.status !== 201 && response.status !== 200) {
+      const { code, message } = iamError(response.body);
+      throw new UpstreamError(
+        `IAM refused a token for account "${accountName}": ${IAM_CALL} answered ${response.status} ${code}: ${message}`,
+        { call: IAM_CALL, code, httpStatus: response.status, attempts: response.attempts },
+      );
+    }
+    const expiresAtMs =
+      typeof body?.token?.expires_at === 'string' ? Date.parse(body.token.expires_at) : Number.NaN;
+    if (!token || Number.isNaN(expiresAtMs)) {
+      throw new UpstreamError(
+        `IAM answered ${response.status} for account "${accountName}" without an X-Subject-Token header or token.expires_at`,
+        {
+          call: IAM_CALL,
+          code: NightshiftCode.iam,
+          httpStatus: response.status,
+          attempts: response.attempts,
+        },
+      );
+    }
+    return { token, expiresAtMs };
+  }
+}
+
+function iamError(body: unknown): { code: string; message: string } {
+  const b = (body ?? {}) as Record<string, unknown>;
+  if (typeof b.error_code === 'string') return { code: b.error_code, message: String(b.error_msg ?? '') };
+  const nested = b.error as Record<string, unknown> | undefined;
+  if (nested && typeof nested === 'object') {
+    return {
+      code: String(nested.code ?? NightshiftCode.iam),
+      message: String(nested.message ?? nested.title ?? ''),
+    };
+  }
+  return { code: NightshiftCode.iam, message: 'no error details' };
+}

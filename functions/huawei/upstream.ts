@@ -1,0 +1,130 @@
+import { performance } from 'node:perf_hooks';
+import type { Outcome, Upstream, UpstreamItem } from '../engine/executor.ts';
+import type { SecretSource } from '../stores/secrets.ts';
+import { type CallOutcome, outcomeOfError, type UpstreamContext } from './call.ts';
+import { NightshiftCode } from './errors.ts';
+import { HttpClient, type HttpClientOptions } from './http.ts';
+import { cptsTaskAction } from './services/cpts.ts';
+import { DRS_BATCH_LIMIT, drsBatch, drsStop } from './services/drs.ts';
+import { viasBatchTaskAction, viasTaskAction } from './services/vias.ts';
+import { TokenProvider } from './tokens.ts';
+
+export interface HuaweiUpstreamOptions {
+  secrets: SecretSource;
+  http?: HttpClient | HttpClientOptions;
+  now?: () => number;
+}
+
+/**
+ * Carries actions out against Huawei Cloud. DRS pauses and resumes of one account go out in
+ * batch calls of at most ten jobs; everything else is one call per target. All calls run
+ * concurrently, bounded per account by the HTTP client.
+ */
+export class HuaweiUpstream implements Upstream {
+  readonly http: HttpClient;
+  readonly tokens: TokenProvider;
+  private readonly ctx: UpstreamContext;
+
+  constructor(options: HuaweiUpstreamOptions) {
+    this.http = options.http instanceof HttpClient ? options.http : new HttpClient(options.http);
+    this.tokens = new TokenProvider(options.secrets, this.http, options.now ? { now: options.now } : {});
+    this.ctx = { http: this.http, tokens: this.tokens };
+  }
+
+  async perform(
+    items: readonly UpstreamItem[],
+    onOutcome?: (index: number, outcome: Outcome) => void,
+  ): Promise<Outcome[]> {
+    const outcomes: Outcome[] = new Array(items.length);
+    const report = (index: number, outcome: Outcome) => {
+      outcomes[index] = outcome;
+      onOutcome?.(index, outcome);
+    };
+    const tasks: Promise<void>[] = [];
+    const batches = new Map<string, number[]>();
+
+    items.forEach((item, index) => {
+      const { config, action } = item;
+      if (config.kind === 'drs-job' && (action === 'pause' || action === 'resume')) {
+        const key = `${item.account.name}\u0000${action}`;
+        const group = batches.get(key) ?? [];
+        group.push(index);
+        batches.set(key, group);
+      } else {
+        tasks.push(this.timed(() => this.single(item)).then((o) => report(index, o)));
+      }
+    });
+
+    for (const indexes of batches.values()) {
+      for (let i = 0; i < indexes.length; i += DRS_BATCH_LIMIT) {
+        const chunk = indexes.slice(i, i + DRS_BATCH_LIMIT);
+        tasks.push(this.drsChunk(items, chunk, report));
+      }
+    }
+    await Promise.all(tasks);
+    return outcomes;
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+
+  private async single(item: UpstreamItem): Promise<CallOutcome> {
+    const { config, action, account } = item;
+    switch (config.kind) {
+      case 'vias-task':
+        return viasTaskAction(this.ctx, account, config.taskId, action as 'start' | 'stop');
+      case 'vias-batch-task':
+        return viasBatchTaskAction(this.ctx, account, config.batchTaskId, action as 'start' | 'stop');
+      case 'cpts-task':
+        return cptsTaskAction(this.ctx, account, config, action as 'start' | 'stop');
+      case 'drs-job':
+        // Checked here as well as in the engine: a DRS stop ends the job for good.
+        if (!config.allowStop) {
+          return {
+            ok: false,
+            errorCode: NightshiftCode.stopNotAllowed,
+            errorMessage: `"stop" ends DRS job "${item.target}" for good and the target does not set allowStop`,
+            attempts: 0,
+          };
+        }
+        return drsStop(this.ctx, account, config.jobId, config.forceStop);
+    }
+  }
+
+  private async drsChunk(
+    items: readonly UpstreamItem[],
+    chunk: number[],
+    report: (index: number, outcome: Outcome) => void,
+  ): Promise<void> {
+    const first = items[chunk[0]!]!;
+    const jobs = chunk.map((i) => {
+      const config = items[i]!.config as Extract<UpstreamItem['config'], { kind: 'drs-job' }>;
+      return { jobId: config.jobId, pauseMode: config.pauseMode };
+    });
+    const started = performance.now();
+    let byJob: Map<string, CallOutcome> | undefined;
+    let error: CallOutcome | undefined;
+    try {
+      byJob = await drsBatch(this.ctx, first.account, first.action as 'pause' | 'resume', jobs);
+    } catch (e) {
+      error = outcomeOfError(e);
+    }
+    const durationMs = Math.round(performance.now() - started);
+    chunk.forEach((index, i) => {
+      const outcome = error ?? byJob?.get(jobs[i]!.jobId) ?? outcomeOfError(new Error('no outcome for job'));
+      report(index, { ...outcome, durationMs });
+    });
+  }
+
+  private async timed(fn: () => Promise<CallOutcome>): Promise<Outcome> {
+    const started = performance.now();
+    let outcome: CallOutcome;
+    try {
+      outcome = await fn();
+    } catch (error) {
+      outcome = outcomeOfError(error);
+    }
+    return { ...outcome, durationMs: Math.round(performance.now() - started) };
+  }
+}
