@@ -72,6 +72,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class HuaweiSimulator {
   readonly requests: RecordedRequest[] = [];
+  /** The most requests the simulator was answering at one time. */
+  peakInFlight = 0;
+  private inFlight = 0;
   latencyMs: number;
   tokenTtlMs: number;
   private readonly now: () => number;
@@ -213,6 +216,11 @@ export class HuaweiSimulator {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.inFlight += 1;
+    this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
+    res.on('close', () => {
+      this.inFlight -= 1;
+    });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
@@ -382,15 +390,16 @@ export class HuaweiSimulator {
         },
       };
     }
-    const auth = (body as { auth?: Record<string, any> } | undefined)?.auth;
-    const pwd = auth?.identity?.password?.user;
-    const projectId = auth?.scope?.project?.id;
+    const methods = dig(body, 'auth', 'identity', 'methods');
+    const user = dig(body, 'auth', 'identity', 'password', 'user');
+    const [name, password, domain] = [dig(user, 'name'), dig(user, 'password'), dig(user, 'domain', 'name')];
+    const projectId = dig(body, 'auth', 'scope', 'project', 'id');
     if (
-      !Array.isArray(auth?.identity?.methods) ||
-      auth.identity.methods[0] !== 'password' ||
-      typeof pwd?.name !== 'string' ||
-      typeof pwd?.password !== 'string' ||
-      typeof pwd?.domain?.name !== 'string' ||
+      !Array.isArray(methods) ||
+      methods[0] !== 'password' ||
+      typeof name !== 'string' ||
+      typeof password !== 'string' ||
+      typeof domain !== 'string' ||
       typeof projectId !== 'string'
     ) {
       return {
@@ -398,10 +407,8 @@ export class HuaweiSimulator {
         body: { error: { code: 400, message: 'The request body is invalid.', title: 'Bad Request' } },
       };
     }
-    const user = this.users.find(
-      (u) => u.domain === pwd.domain.name && u.user === pwd.name && u.password === pwd.password,
-    );
-    if (!user)
+    const known = this.users.find((u) => u.domain === domain && u.user === name && u.password === password);
+    if (!known)
       return {
         status: 401,
         body: { error: { code: 401, message: 'The username or password is wrong.', title: 'Unauthorized' } },
@@ -419,7 +426,7 @@ export class HuaweiSimulator {
           issued_at: new Date(this.now()).toISOString(),
           methods: ['password'],
           project: { id: projectId },
-          user: { name: user.user, domain: { name: user.domain } },
+          user: { name: known.user, domain: { name: known.domain } },
         },
       },
     };
@@ -561,7 +568,7 @@ export class HuaweiSimulator {
   }
 
   private cptsUpdate(projectId: string, suiteText: string, taskText: string, body: unknown): Answer {
-    const b = (body ?? {}) as Record<string, any>;
+    const b = (body ?? {}) as Record<string, unknown>;
     const isInt = (v: unknown, min: number) => Number.isInteger(v) && (v as number) >= min;
     const allowed = [
       'cluster_id',
@@ -580,7 +587,7 @@ export class HuaweiSimulator {
             ? 'cluster_type must be shared-cluster-internet or private-cluster'
             : b.without_package !== 0
               ? 'without_package must be 0'
-              : b.network_info?.network_type !== 'internet'
+              : dig(b, 'network_info', 'network_type') !== 'internet'
                 ? 'network_info.network_type must be internet'
                 : b.status !== 9 && b.status !== 2
                   ? 'status must be 9 or 2'
@@ -663,5 +670,15 @@ const drsError = (code: string, message: string): Answer => ({
 
 const matchesPath = (path: string, pattern: string | RegExp): boolean =>
   typeof pattern === 'string' ? path.includes(pattern) : pattern.test(path);
+
+/** Reads a nested field of an unknown JSON value. */
+function dig(value: unknown, ...keys: string[]): unknown {
+  let current = value;
+  for (const key of keys) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

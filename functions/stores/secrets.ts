@@ -27,6 +27,10 @@ export class MemorySecretSource implements SecretSource {
     this.values.set(name, typeof value === 'string' ? value : JSON.stringify(value));
   }
 
+  delete(name: string): void {
+    this.values.delete(name);
+  }
+
   async get(name: string): Promise<string> {
     const value = this.values.get(name);
     if (value === undefined) throw new SecretError(`secret "${name}" is not set`);

@@ -39,12 +39,16 @@ export async function startRig(
       prod: { region: 'cn-north-4', projectId: PROJECT, secret: 'nightshift/prod', endpoint: url },
     },
   };
-  if (options.targets) extra.targets = options.targets;
+  if (options.targets) {
+    extra.targets = options.targets;
+    extra.groups = {};
+  }
   const config = configWith(options.schedules ?? [], extra);
   sim.seed(config);
   sim.addToken(TOKEN, PROJECT);
   const secrets = new MemorySecretSource({ 'nightshift/prod': options.secret ?? { token: TOKEN } });
   const delays: number[] = [];
+  let closed = false;
   const upstream = new HuaweiUpstream({
     secrets,
     http: {
@@ -63,6 +67,8 @@ export async function startRig(
     delays,
     run: (requests, runOptions = {}) => execute(config, requests, { upstream, ...runOptions }),
     async close() {
+      if (closed) return;
+      closed = true;
       await upstream.close();
       await sim.stop();
     },
