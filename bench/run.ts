@@ -1,8 +1,12 @@
 import { report } from './measure.ts';
 import { benchPlan } from './plan.ts';
+import { benchUpstream } from './upstream.ts';
 
 /** `npm run bench`: prints every figure with its budget; exits 1 if a budget is exceeded. */
-const sections = [{ title: 'Planner', run: async () => benchPlan() }];
+const sections = [
+  { title: 'Planner', run: async () => benchPlan() },
+  { title: 'Upstream throughput (simulator over loopback)', run: benchUpstream },
+];
 
 let ok = true;
 for (const section of sections) {

@@ -2,10 +2,11 @@ import { ConfigError } from '../engine/config/validate.ts';
 import { ConfigFileError } from '../stores/local-config.ts';
 import { type Command, parseCommandArgs } from './command.ts';
 import { planCommand } from './commands/plan.ts';
+import { runCommand } from './commands/run.ts';
 import { validateCommand } from './commands/validate.ts';
 import { type CliIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './io.ts';
 
-const commands: Command[] = [validateCommand, planCommand];
+const commands: Command[] = [validateCommand, planCommand, runCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

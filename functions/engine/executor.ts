@@ -1,6 +1,6 @@
 import type { AccountConfig, Config, TargetConfig } from './config/schema.ts';
 import { actionProblem } from './config/validate.ts';
-import { type Action, KIND_ACTIONS, kindSupports, type TargetKind } from './kinds.ts';
+import { type Action, kindSupports, type TargetKind } from './kinds.ts';
 
 export type ResultStatus = 'succeeded' | 'failed' | 'skipped' | 'dry-run';
 
@@ -186,9 +186,4 @@ function refused(
     attempts: 0,
     durationMs: 0,
   };
-}
-
-/** The actions a kind has, for messages. */
-export function actionsOf(kind: TargetKind): readonly Action[] {
-  return KIND_ACTIONS[kind];
 }
