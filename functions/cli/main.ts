@@ -3,10 +3,12 @@ import { ConfigFileError } from '../stores/local-config.ts';
 import { type Command, parseCommandArgs } from './command.ts';
 import { planCommand } from './commands/plan.ts';
 import { runCommand } from './commands/run.ts';
+import { serveCommand } from './commands/serve.ts';
+import { triggerCommand } from './commands/trigger.ts';
 import { validateCommand } from './commands/validate.ts';
 import { type CliIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './io.ts';
 
-const commands: Command[] = [validateCommand, planCommand, runCommand];
+const commands: Command[] = [validateCommand, planCommand, runCommand, serveCommand, triggerCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -1,0 +1,169 @@
+import { resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import type { Config } from '../../engine/config/schema.ts';
+import { defaultWindowActions } from '../../engine/kinds.ts';
+import { due } from '../../engine/planner.ts';
+import { httpSettingsFromEnv } from '../../huawei/settings.ts';
+import { HuaweiUpstream } from '../../huawei/upstream.ts';
+import { clockFromEnv } from '../../local/clock.ts';
+import { startDemo } from '../../local/demo.ts';
+import { LocalRuntime } from '../../local/runtime.ts';
+import { createLog } from '../../observability/powertools-log.ts';
+import { readConfigFile } from '../../stores/local-config.ts';
+import { FileLedger } from '../../stores/local-ledger.ts';
+import { FileSecretSource, type SecretSource } from '../../stores/secrets.ts';
+import { COMMON_HELP, type Command, configPath, stringOption } from '../command.ts';
+import { type CliIo, EXIT_OK, UsageError } from '../io.ts';
+import { renderTable } from '../table.ts';
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'run the minute tick and the HTTP API locally (--simulate: against the built-in simulator)',
+  help: `Usage: nightshift serve [--port N] [--secrets FILE] [--state DIR] [--simulate] [--config FILE]
+
+Runs the local runtime: the HTTP API on 127.0.0.1 and the minute tick, which at each wall-clock
+minute carries out what the schedule says is due in (previous minute, this minute]. After a
+pause or sleep it catches up missed minutes up to --catch-up minutes (logged as late); older
+ones are recorded as missed, never fired. Several processes sharing one --state folder still
+fire each occurrence once. The config file is re-read when it changes; an invalid edit is
+refused and the last good config stays in force. SIGINT/SIGTERM finish in-flight work and exit 0.
+
+Options:
+  --port N          HTTP port on 127.0.0.1 (default 8787; 0 picks a free one)
+  --secrets FILE    JSON object of secret names to values (default $NIGHTSHIFT_SECRETS_FILE)
+  --state DIR       ledger, history and cursor (default .nightshift/)
+  --simulate        start the built-in Huawei Cloud simulator, point every account at it and
+                    generate demo secrets (written to DIR/demo-secrets.json)
+  --catch-up MIN    how far back missed minutes are still fired, late (default 60)
+${COMMON_HELP}
+
+Logs are JSON lines on stderr; stdout has a readable line per action.
+Test and demo hooks: NIGHTSHIFT_CLOCK_START (ISO) and NIGHTSHIFT_CLOCK_SPEED (factor) run the
+tick on a scaled clock.`,
+  options: {
+    port: { type: 'string' },
+    secrets: { type: 'string' },
+    state: { type: 'string' },
+    simulate: { type: 'boolean' },
+    'catch-up': { type: 'string' },
+  },
+  async run(values, _positionals, io) {
+    const port = Number(stringOption(values, 'port') ?? '8787');
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new UsageError('--port must be 0 to 65535');
+    const catchUp = Number(stringOption(values, 'catch-up') ?? '60');
+    if (!Number.isInteger(catchUp) || catchUp < 0 || catchUp > 1440)
+      throw new UsageError('--catch-up must be 0 to 1440 minutes');
+    const stateDir = resolve(io.cwd, stringOption(values, 'state') ?? '.nightshift');
+    const simulate = values.simulate === true;
+    const secretsFile = stringOption(values, 'secrets') ?? io.env.NIGHTSHIFT_SECRETS_FILE;
+    if (!simulate && !secretsFile) {
+      throw new UsageError(
+        '--secrets FILE (or NIGHTSHIFT_SECRETS_FILE) is required, or --simulate for a demo',
+      );
+    }
+    let clock: ReturnType<typeof clockFromEnv>;
+    let httpSettings: ReturnType<typeof httpSettingsFromEnv>;
+    try {
+      clock = clockFromEnv(io.env);
+      httpSettings = httpSettingsFromEnv(io.env);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const path = configPath(values, io);
+    const initial = await readConfigFile(path);
+    const print = (line: string) => io.stdout.write(`${line}\n`);
+    const log = createLog({
+      stream: new Writable({ write: (chunk, _enc, done) => (io.stderr.write(String(chunk)), done()) }),
+    });
+
+    const demo = simulate ? await startDemo(initial, stateDir) : undefined;
+    const secrets: SecretSource = demo ? demo.secrets : new FileSecretSource(resolve(io.cwd, secretsFile!));
+    const upstream = new HuaweiUpstream({ secrets, http: httpSettings });
+    const runtime = new LocalRuntime({
+      configPath: path,
+      ...(demo ? { transformConfig: demo.transform } : {}),
+      port,
+      ledger: new FileLedger(stateDir, () => clock.now()),
+      stateDir,
+      secrets,
+      upstream,
+      clock,
+      log,
+      print,
+      maxCatchUpMinutes: catchUp,
+    });
+    const url = await runtime.start();
+    printBanner(print, {
+      url,
+      path,
+      stateDir,
+      webhookSecret: initial.webhook.secret,
+      example: exampleAction(initial),
+      demo: demo && { url: demo.simulator.url, secretsFile: demo.secretsFile },
+    });
+    const next = due(runtime.currentConfig, clock.now(), clock.now() + 24 * 3600_000).slice(0, 8);
+    print(
+      next.length
+        ? `Next actions:\n${renderTable(
+            ['UTC', 'Schedule', 'Action', 'Targets'],
+            next.map((r) => [r.at, r.schedule, r.action, r.targets.join(', ')]),
+          )}`
+        : 'No actions in the next 24 hours.',
+    );
+    log.info('serving', { url, config: path, state: stateDir, simulate });
+
+    await waitForSignal(io);
+    print('stopping: finishing in-flight work');
+    await runtime.stop();
+    await upstream.close();
+    await demo?.simulator.stop();
+    log.info('stopped');
+    return EXIT_OK;
+  },
+};
+
+function printBanner(
+  print: (line: string) => void,
+  info: {
+    url: string;
+    path: string;
+    stateDir: string;
+    webhookSecret: string;
+    example: string;
+    demo: { url: string; secretsFile: string } | undefined;
+  },
+): void {
+  print(`Nightshift is serving ${info.url}`);
+  print(`  config  ${info.path} (re-read on change)`);
+  print(`  state   ${info.stateDir}`);
+  if (info.demo) print(`  upstream: the built-in simulator at ${info.demo.url} (every account points at it)`);
+  print('');
+  print(`  curl ${info.url}/v1/health`);
+  if (info.demo) {
+    print(
+      `  export NIGHTSHIFT_WEBHOOK_KEY=$(node -p "require('${info.demo.secretsFile}')['${info.webhookSecret}'].key")`,
+    );
+  }
+  print(`  npx nightshift trigger --url ${info.url} ${info.example} --dry-run`);
+  print('');
+}
+
+/** A request the config allows, for the banner: the first target and its closing action. */
+function exampleAction(config: Config): string {
+  const [name, target] = Object.entries(config.targets)[0] ?? [];
+  if (!name || !target) return '--action stop --target TARGET';
+  return `--action ${defaultWindowActions(target.kind).closed} --target ${name}`;
+}
+
+function waitForSignal(_io: CliIo): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}

@@ -1,0 +1,269 @@
+import { randomUUID } from 'node:crypto';
+import { unwatchFile, watchFile } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { logFields, MAX_BODY_BYTES, Router, webhookKeyOf } from '../api/router.ts';
+import type { Config } from '../engine/config/schema.ts';
+import { ConfigError } from '../engine/config/validate.ts';
+import type { Upstream } from '../engine/executor.ts';
+import type { HistoryEntry } from '../engine/ledger.ts';
+import { runTick, type TickSummary } from '../engine/tick.ts';
+import type { Log } from '../observability/log.ts';
+import { readConfigFile } from '../stores/local-config.ts';
+import type { FileLedger } from '../stores/local-ledger.ts';
+import type { SecretSource } from '../stores/secrets.ts';
+import type { Clock } from './clock.ts';
+
+const MINUTE = 60_000;
+/** Never look further back than this when catching up, however long the process was away. */
+const MAX_LOOKBACK_MS = 24 * 3600_000;
+
+export interface RuntimeOptions {
+  configPath: string;
+  /** Applied to every config loaded, e.g. pointing accounts at the simulator. */
+  transformConfig?: (config: Config) => Config;
+  port: number;
+  host?: string;
+  ledger: FileLedger;
+  stateDir: string;
+  secrets: SecretSource;
+  upstream: Upstream;
+  clock: Clock;
+  log: Log;
+  /** Human-readable lines (stdout). */
+  print: (line: string) => void;
+  /** Missed minutes younger than this are caught up (late); older ones are recorded as missed. */
+  maxCatchUpMinutes?: number;
+  /** Re-read the config when the file changes (poll interval). */
+  watchIntervalMs?: number;
+}
+
+/**
+ * `nightshift serve`: the HTTP API and the minute tick in one process. The tick runs at each
+ * wall-clock minute and evaluates (previous minute, this minute]; after a pause it catches up,
+ * within a bound; several processes sharing a state folder fire each occurrence once.
+ */
+export class LocalRuntime {
+  private config!: Config;
+  private server: Server | undefined;
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | undefined;
+  private currentTick: Promise<unknown> = Promise.resolve();
+  private readonly router: Router;
+  private readonly maxCatchUpMs: number;
+
+  constructor(private readonly options: RuntimeOptions) {
+    this.maxCatchUpMs = (options.maxCatchUpMinutes ?? 60) * MINUTE;
+    this.router = new Router({
+      config: async () => this.config,
+      webhookKey: async ({ refresh } = {}) => {
+        const name = this.config.webhook.secret;
+        return webhookKeyOf(name, await options.secrets.get(name, { refresh: refresh ?? false }));
+      },
+      upstream: options.upstream,
+      ledger: options.ledger,
+      now: () => options.clock.now(),
+      log: options.log,
+    });
+  }
+
+  get currentConfig(): Config {
+    return this.config;
+  }
+
+  /** Loads the config (which must be valid), starts the HTTP server and the tick. */
+  async start(): Promise<string> {
+    this.config = await this.load();
+    this.server = createServer((req, res) => void this.serveHttp(req, res));
+    this.server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.options.port, this.options.host ?? '127.0.0.1', () => resolve());
+    });
+    watchFile(
+      this.options.configPath,
+      { interval: this.options.watchIntervalMs ?? 1000 },
+      () => void this.reload(),
+    );
+    this.loop = this.tickLoop();
+    return this.url;
+  }
+
+  get url(): string {
+    const { port } = this.server!.address() as AddressInfo;
+    return `http://${this.options.host ?? '127.0.0.1'}:${port}`;
+  }
+
+  /** Stops taking work, lets in-flight requests and the running tick finish. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    unwatchFile(this.options.configPath);
+    const closed = new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
+    this.server?.closeIdleConnections();
+    await this.loop;
+    await this.currentTick;
+    await closed;
+  }
+
+  private async load(): Promise<Config> {
+    const config = await readConfigFile(this.options.configPath);
+    return this.options.transformConfig ? this.options.transformConfig(config) : config;
+  }
+
+  private async reload(): Promise<void> {
+    try {
+      this.config = await this.load();
+      this.options.log.info('config reloaded', {
+        path: this.options.configPath,
+        schedules: this.config.schedules.length,
+      });
+      this.options.print(`config reloaded: ${this.config.schedules.length} schedules`);
+    } catch (error) {
+      const issues = error instanceof ConfigError ? error.issues : undefined;
+      this.options.log.error('config change refused; the last good config stays in force', {
+        path: this.options.configPath,
+        ...(issues ? { issues } : { error: String(error) }),
+      });
+      this.options.print(
+        `config change refused, the last good config stays in force:\n${(error as Error).message}`,
+      );
+    }
+  }
+
+  private cursorPath(): string {
+    return join(this.options.stateDir, 'cursor.json');
+  }
+
+  private async readCursor(): Promise<number | undefined> {
+    try {
+      const value = JSON.parse(await readFile(this.cursorPath(), 'utf8')) as { evaluatedTo?: string };
+      const ms = Date.parse(value.evaluatedTo ?? '');
+      return Number.isNaN(ms) ? undefined : ms;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async writeCursor(ms: number): Promise<void> {
+    const tmp = `${this.cursorPath()}.${process.pid}.${randomUUID()}.tmp`;
+    await writeFile(tmp, JSON.stringify({ evaluatedTo: new Date(ms).toISOString() }));
+    await rename(tmp, this.cursorPath());
+  }
+
+  private async tickLoop(): Promise<void> {
+    const { clock } = this.options;
+    const floorMinute = (ms: number) => Math.floor(ms / MINUTE) * MINUTE;
+    // Resume where the last run (of any process sharing the state) stopped, so a restart catches up.
+    let cursor = (await this.readCursor()) ?? floorMinute(clock.now());
+    while (!this.stopping.signal.aborted) {
+      const next = floorMinute(clock.now()) + MINUTE;
+      if (next - MINUTE <= cursor) await clock.sleepUntil(next, this.stopping.signal);
+      if (this.stopping.signal.aborted) break;
+      const minute = floorMinute(clock.now());
+      if (minute <= cursor) continue;
+      const tick = this.tick(cursor, minute);
+      this.currentTick = tick.catch(() => undefined);
+      try {
+        await tick;
+        cursor = minute;
+        await this.writeCursor(cursor);
+      } catch (error) {
+        // The ledger failed: keep the cursor so the next tick tries this window again.
+        this.options.log.error('tick failed', { error: String(error) });
+      }
+    }
+  }
+
+  private async tick(cursor: number, minute: number): Promise<TickSummary> {
+    const { log, print, clock } = this.options;
+    let from = cursor;
+    if (minute - from > MAX_LOOKBACK_MS) {
+      log.warn('clock jumped; minutes beyond the look-back are not evaluated', {
+        from: new Date(from).toISOString(),
+        to: new Date(minute - MAX_LOOKBACK_MS).toISOString(),
+      });
+      from = minute - MAX_LOOKBACK_MS;
+    }
+    if (minute - from > MINUTE) {
+      log.warn('catching up', {
+        from: new Date(from).toISOString(),
+        to: new Date(minute).toISOString(),
+        minutes: (minute - from) / MINUTE,
+      });
+    }
+    const summary = await runTick({
+      config: this.config,
+      from,
+      to: minute,
+      now: clock.now(),
+      ledger: this.options.ledger,
+      upstream: this.options.upstream,
+      maxLatenessMs: this.maxCatchUpMs,
+      onEntry: (entry) => this.report(entry),
+    });
+    if (summary.due > 0) log.info('tick', { ...summary, entries: undefined });
+    if (summary.missed > 0)
+      print(`${summary.missed} action(s) missed: due more than ${this.maxCatchUpMs / MINUTE} min ago`);
+    return summary;
+  }
+
+  private report(entry: HistoryEntry): void {
+    const { result } = entry;
+    const fields = {
+      trigger: entry.trigger,
+      schedule: entry.schedule,
+      scheduledAt: entry.scheduledAt,
+      late: entry.late ?? false,
+      ...logFields(result),
+    };
+    if (result.errorCode === 'NIGHTSHIFT.MISSED') this.options.log.warn('missed', fields);
+    else if (result.ok) this.options.log.info('action', fields);
+    else this.options.log.error('action failed', fields);
+    const outcome = result.ok
+      ? `ok (${result.httpStatus ?? '-'}, ${result.durationMs} ms)`
+      : `${result.status.toUpperCase()} ${result.errorCode ?? ''} ${result.errorMessage ?? ''}`.trim();
+    this.options.print(
+      `${entry.scheduledAt ?? ''} ${entry.schedule ?? ''}: ${result.action} ${result.target} ${outcome}${entry.late ? ' (late)' : ''}`,
+    );
+  }
+
+  private async serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) {
+        // Keep one byte past the limit so the router answers 413; stop reading the rest.
+        chunks.push((chunk as Buffer).subarray(0, 1));
+        tooLarge = true;
+        break;
+      }
+      chunks.push(chunk as Buffer);
+    }
+    const body = tooLarge
+      ? Buffer.concat([Buffer.alloc(MAX_BODY_BYTES), chunks.at(-1)!])
+      : Buffer.concat(chunks);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const headers: Record<string, string | undefined> = {};
+    for (const [name, value] of Object.entries(req.headers))
+      headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    const answer = await this.router.handle({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers,
+      body,
+    });
+    res.writeHead(answer.status, {
+      ...answer.headers,
+      'content-length': Buffer.byteLength(answer.body),
+      ...(tooLarge ? { connection: 'close' } : {}),
+    });
+    res.end(answer.body);
+  }
+}

@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto';
+import { appendFile, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type {
+  HistoryEntry,
+  IdempotencyBegin,
+  Ledger,
+  OccurrenceKey,
+  StoredAnswer,
+} from '../engine/ledger.ts';
+
+const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
+
+/**
+ * The ledger in a local folder, safe for several processes sharing it:
+ * - `claims/<date>/<occurrence>`: one empty file per claimed occurrence, created with O_EXCL, so
+ *   exactly one process succeeds (no read-then-write);
+ * - `history.jsonl`: one JSON line per action, appended with O_APPEND;
+ * - `idempotency/<hash>.json`: HTTP answers kept for repeats, created with O_EXCL too.
+ */
+export class FileLedger implements Ledger {
+  private ready: Promise<void> | undefined;
+
+  constructor(
+    readonly dir: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async claim(key: OccurrenceKey): Promise<boolean> {
+    await this.init();
+    const day = join(this.dir, 'claims', key.at.slice(0, 10));
+    await mkdir(day, { recursive: true });
+    const name = [key.at.slice(11, 16).replace(':', ''), key.schedule, key.action, key.target]
+      .map(encodeURIComponent)
+      .join('~');
+    try {
+      const handle = await open(join(day, name), 'wx');
+      await handle.close();
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
+  }
+
+  async record(entries: readonly HistoryEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.init();
+    // One write per line: O_APPEND keeps lines of concurrent processes whole.
+    for (const entry of entries)
+      await appendFile(join(this.dir, 'history.jsonl'), `${JSON.stringify(entry)}\n`);
+  }
+
+  async history(options: { limit?: number } = {}): Promise<HistoryEntry[]> {
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, 'history.jsonl'), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const lines = text.split('\n').filter((line) => line.trim() !== '');
+    const picked = options.limit === undefined ? lines : lines.slice(-options.limit);
+    return picked.map((line) => JSON.parse(line) as HistoryEntry);
+  }
+
+  async beginIdempotent(key: string, fingerprint: string): Promise<IdempotencyBegin> {
+    await this.init();
+    const path = this.idempotencyPath(key);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const handle = await open(path, 'wx');
+        await handle.writeFile(JSON.stringify({ fingerprint, state: 'pending', createdAt: this.now() }));
+        await handle.close();
+        return { kind: 'started' };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const existing = await this.readIdempotency(path);
+      if (existing && this.now() - existing.createdAt > IDEMPOTENCY_TTL_MS) {
+        await rm(path, { force: true });
+        continue;
+      }
+      if (!existing || existing.state === 'pending') return { kind: 'in-progress' };
+      if (existing.fingerprint !== fingerprint) return { kind: 'mismatch' };
+      return { kind: 'replay', answer: existing.answer! };
+    }
+    return { kind: 'in-progress' };
+  }
+
+  async completeIdempotent(key: string, answer: StoredAnswer): Promise<void> {
+    const path = this.idempotencyPath(key);
+    const existing = await this.readIdempotency(path);
+    const tmp = `${path}.${process.pid}.${this.now()}.tmp`;
+    await writeFile(tmp, JSON.stringify({ ...existing, state: 'done', answer }));
+    await rename(tmp, path);
+  }
+
+  async abandonIdempotent(key: string): Promise<void> {
+    await rm(this.idempotencyPath(key), { force: true });
+  }
+
+  /** Removes claims of days older than `days` (history stays). */
+  async pruneClaims(days: number): Promise<number> {
+    const cutoff = new Date(this.now() - days * 86_400_000).toISOString().slice(0, 10);
+    let removed = 0;
+    let entries: string[] = [];
+    try {
+      entries = await readdir(join(this.dir, 'claims'));
+    } catch {
+      return 0;
+    }
+    for (const day of entries) {
+      if (day < cutoff) {
+        await rm(join(this.dir, 'claims', day), { recursive: true, force: true });
+        removed += 1;
+      }
+    }
+    return removed;
+  }
+
+  private idempotencyPath(key: string): string {
+    return join(this.dir, 'idempotency', `${createHash('sha256').update(key).digest('hex')}.json`);
+  }
+
+  private async readIdempotency(
+    path: string,
+  ): Promise<
+    { fingerprint: string; state: 'pending' | 'done'; createdAt: number; answer?: StoredAnswer } | undefined
+  > {
+    try {
+      return JSON.parse(await readFile(path, 'utf8'));
+    } catch {
+      // Created but not yet written by the other process: treat as in progress.
+      return undefined;
+    }
+  }
+
+  private init(): Promise<void> {
+    this.ready ??= Promise.all([
+      mkdir(join(this.dir, 'claims'), { recursive: true }),
+      mkdir(join(this.dir, 'idempotency'), { recursive: true }),
+    ]).then(() => undefined);
+    return this.ready;
+  }
+}
