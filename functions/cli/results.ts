@@ -14,9 +14,16 @@ export function renderResults(results: readonly ActionResult[]): string {
       r.httpStatus === undefined ? '-' : String(r.httpStatus),
       String(r.attempts),
       `${r.durationMs} ms`,
-      r.ok ? '' : `${r.errorCode ?? ''} ${r.errorMessage ?? ''}`.trim(),
+      r.ok ? '' : errorText(r),
     ]),
   );
   const failed = results.filter((r) => !r.ok).length;
   return `${table}\n${results.length - failed} of ${results.length} succeeded${failed ? `, ${failed} failed` : ''}.\n`;
+}
+
+/** The error of a result; the code is shown once even when the message already names it. */
+function errorText(result: ActionResult): string {
+  const message = result.errorMessage ?? '';
+  if (!result.errorCode || message.includes(result.errorCode)) return message;
+  return `${result.errorCode}: ${message}`;
 }

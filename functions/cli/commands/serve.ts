@@ -73,9 +73,13 @@ tick on a scaled clock.`,
     const path = configPath(values, io);
     const initial = await readConfigFile(path);
     const print = (line: string) => io.stdout.write(`${line}\n`);
-    const log = createLog({
-      stream: new Writable({ write: (chunk, _enc, done) => (io.stderr.write(String(chunk)), done()) }),
+    const stderr = new Writable({
+      write(chunk, _encoding, done) {
+        io.stderr.write(String(chunk));
+        done();
+      },
     });
+    const log = createLog({ stream: stderr });
 
     const demo = simulate ? await startDemo(initial, stateDir) : undefined;
     const secrets: SecretSource = demo ? demo.secrets : new FileSecretSource(resolve(io.cwd, secretsFile!));

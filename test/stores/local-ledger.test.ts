@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import type { HistoryEntry } from '../../functions/engine/ledger.ts';
+import { FileLedger } from '../../functions/stores/local-ledger.ts';
+
+const exec = promisify(execFile);
+const tempDir = () => mkdtempSync(join(tmpdir(), 'nightshift-ledger-'));
+const key = { schedule: 's', action: 'pause' as const, at: '2027-03-28T01:00:00Z', target: 'orders-sync' };
+
+describe('FileLedger', () => {
+  it('grants a claim once', async () => {
+    const ledger = new FileLedger(tempDir());
+    expect(await ledger.claim(key)).toBe(true);
+    expect(await ledger.claim(key)).toBe(false);
+    expect(await ledger.claim({ ...key, target: 'billing-sync' })).toBe(true);
+    expect(await ledger.claim({ ...key, action: 'resume' })).toBe(true);
+  });
+
+  it('grants exactly one of many concurrent claims of the same occurrence', async () => {
+    const dir = tempDir();
+    const ledgers = Array.from({ length: 8 }, () => new FileLedger(dir));
+    const wins = await Promise.all(ledgers.flatMap((l) => [l.claim(key), l.claim(key)]));
+    expect(wins.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('keeps claims across a restart: a new instance on the same folder repeats nothing', async () => {
+    const dir = tempDir();
+    expect(await new FileLedger(dir).claim(key)).toBe(true);
+    expect(await new FileLedger(dir).claim(key)).toBe(false);
+  });
+
+  it('two processes sharing a folder over many minutes: every occurrence won exactly once', async () => {
+    // Prepare
+    const dir = tempDir();
+    const worker = join(import.meta.dirname, '../fixtures/claim-worker.ts');
+    const startAt = String(Date.now() + 2_500);
+    const run = () =>
+      exec(process.execPath, ['--import', 'tsx', worker, dir, '300', startAt], { cwd: process.cwd() });
+    // Act
+    const [a, b] = await Promise.all([run(), run()]);
+    // Assess
+    const wonA = a.stdout.split('\n').filter(Boolean);
+    const wonB = b.stdout.split('\n').filter(Boolean);
+    const both = new Set([...wonA, ...wonB]);
+    expect(wonA.length + wonB.length).toBe(900);
+    expect(both.size).toBe(900);
+    expect(wonA.length).toBeGreaterThan(0);
+    expect(wonB.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('keeps history as JSON lines a person can read', async () => {
+    const ledger = new FileLedger(tempDir());
+    const entry = (target: string): HistoryEntry => ({
+      recordedAt: '2027-03-28T01:00:02.000Z',
+      trigger: 'tick',
+      schedule: 's',
+      scheduledAt: '2027-03-28T01:00:00Z',
+      result: {
+        target,
+        kind: 'drs-job',
+        action: 'pause',
+        ok: true,
+        status: 'succeeded',
+        httpStatus: 200,
+        attempts: 1,
+        durationMs: 12,
+      },
+    });
+    await ledger.record([entry('a'), entry('b')]);
+    await ledger.record([entry('c')]);
+    expect((await ledger.history()).map((e) => e.result.target)).toEqual(['a', 'b', 'c']);
+    expect((await ledger.history({ limit: 2 })).map((e) => e.result.target)).toEqual(['b', 'c']);
+    const { readFile } = await import('node:fs/promises');
+    const text = await readFile(join(ledger.dir, 'history.jsonl'), 'utf8');
+    expect(text.trim().split('\n')).toHaveLength(3);
+    expect(JSON.parse(text.split('\n')[0]!).result.target).toBe('a');
+  });
+
+  it('keeps idempotent answers, refuses a reused key with another request, and expires them', async () => {
+    let now = 0;
+    const ledger = new FileLedger(tempDir(), () => now);
+    expect(await ledger.beginIdempotent('k', 'f1')).toEqual({ kind: 'started' });
+    expect(await ledger.beginIdempotent('k', 'f1')).toEqual({ kind: 'in-progress' });
+    await ledger.completeIdempotent('k', { status: 200, body: '{"results":[]}' });
+    expect(await ledger.beginIdempotent('k', 'f1')).toEqual({
+      kind: 'replay',
+      answer: { status: 200, body: '{"results":[]}' },
+    });
+    expect(await ledger.beginIdempotent('k', 'f2')).toEqual({ kind: 'mismatch' });
+    now += 25 * 3600_000;
+    expect(await ledger.beginIdempotent('k', 'f2')).toEqual({ kind: 'started' });
+    await ledger.abandonIdempotent('k');
+    expect(await ledger.beginIdempotent('k', 'f3')).toEqual({ kind: 'started' });
+  });
+
+  it('prunes claims of old days', async () => {
+    const ledger = new FileLedger(tempDir(), () => Date.parse('2027-04-30T00:00:00Z'));
+    await ledger.claim(key);
+    await ledger.claim({ ...key, at: '2027-04-29T10:00:00Z' });
+    expect(await ledger.pruneClaims(7)).toBe(1);
+    expect(await ledger.claim(key)).toBe(true);
+    expect(await ledger.claim({ ...key, at: '2027-04-29T10:00:00Z' })).toBe(false);
+  });
+});
