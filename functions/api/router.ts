@@ -7,6 +7,7 @@ import type { HistoryEntry, Ledger, StoredAnswer } from '../engine/ledger.ts';
 import { due } from '../engine/planner.ts';
 import { selectTargets, TargetSelectionError } from '../engine/targets.ts';
 import { type Log, silentLog } from '../observability/log.ts';
+import { logFields } from '../observability/log-fields.ts';
 import { verifySignature } from './signature.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -40,6 +41,8 @@ export interface RouterDeps {
   ledger: Ledger;
   now?: () => number;
   log?: Log;
+  /** Called with the results of each action request: metrics. */
+  onResults?: (results: readonly ActionResult[]) => void;
 }
 
 const actionsBody = z.strictObject({
@@ -258,21 +261,6 @@ function statusOf(results: readonly ActionResult[]): number {
   const failed = results.filter((r) => !r.ok).length;
   if (failed === 0) return 200;
   return failed === results.length ? 502 : 207;
-}
-
-/** The fields of one log line per action. */
-export function logFields(result: ActionResult): Record<string, unknown> {
-  return {
-    target: result.target,
-    kind: result.kind,
-    action: result.action,
-    result: result.status,
-    ...(result.httpStatus === undefined ? {} : { httpStatus: result.httpStatus }),
-    ...(result.errorCode === undefined ? {} : { upstreamCode: result.errorCode }),
-    ...(result.errorMessage === undefined ? {} : { errorMessage: result.errorMessage }),
-    attempts: result.attempts,
-    durationMs: result.durationMs,
-  };
 }
 
 function json(status: number, value: unknown, headers: Record<string, string> = {}): ApiResponse {

@@ -1,0 +1,58 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { Router, webhookKeyOf } from '../api/router.ts';
+import { type AwsContext, awsContext } from './aws-context.ts';
+import { recordResultMetrics } from './metrics.ts';
+
+let router: Router | undefined;
+
+function routerFor(ctx: AwsContext): Router {
+  router ??= new Router({
+    config: () => ctx.config.get(),
+    webhookKey: async ({ refresh } = {}) => {
+      const name = (await ctx.config.get()).webhook.secret;
+      return webhookKeyOf(name, await ctx.secrets.get(name, { refresh: refresh ?? false }));
+    },
+    upstream: ctx.upstream,
+    ledger: ctx.ledger,
+    log: ctx.log,
+    onResults: (results) => recordResultMetrics(ctx.metrics, results),
+  });
+  return router;
+}
+
+/** API Gateway HTTP API (payload v2) to the shared router. */
+export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  const ctx = awsContext();
+  const requestId = event.requestContext.requestId;
+  ctx.log.logger.appendKeys({ correlationId: requestId });
+  try {
+    const stage = event.requestContext.stage;
+    // With a named stage the raw path starts with it; the routes do not.
+    const path =
+      stage && stage !== '$default' && event.rawPath.startsWith(`/${stage}/`)
+        ? event.rawPath.slice(stage.length + 1)
+        : event.rawPath;
+    const headers: Record<string, string | undefined> = {};
+    for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
+    const answer = await routerFor(ctx).handle({
+      method: event.requestContext.http.method,
+      path,
+      query: event.queryStringParameters ?? {},
+      headers,
+      body:
+        event.body === undefined
+          ? Buffer.alloc(0)
+          : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8'),
+      requestId,
+    });
+    return { statusCode: answer.status, headers: answer.headers, body: answer.body };
+  } finally {
+    ctx.metrics.publishStoredMetrics();
+    ctx.log.logger.removeKeys(['correlationId']);
+  }
+};
+
+/** Forgets the container's router: for tests. */
+export function resetApiHandler(): void {
+  router = undefined;
+}

@@ -1,0 +1,182 @@
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type {
+  HistoryEntry,
+  IdempotencyBegin,
+  Ledger,
+  OccurrenceKey,
+  StoredAnswer,
+} from '../engine/ledger.ts';
+
+const DAY_S = 86_400;
+const IDEMPOTENCY_TTL_S = DAY_S;
+/** Claims must outlive every redelivery and catch-up window by far. */
+const CLAIM_TTL_S = 30 * DAY_S;
+const HISTORY_LOOKBACK_DAYS = 31;
+
+export interface DynamoLedgerOptions {
+  tableName: string;
+  /** How long history items live (TTL). Default 90 days. */
+  historyTtlDays?: number;
+  now?: () => number;
+}
+
+/**
+ * The ledger in one DynamoDB table (`pk`, `sk`, TTL attribute `ttl`):
+ * - `OCC#<instant>#<schedule>#<action>#<target>` / `CLAIM`: a conditional put claims an occurrence;
+ * - `HIST#<date>` / `<recordedAt>#<uuid>`: history, one partition per day, with a TTL;
+ * - `IDEM#<sha256(key)>` / `IDEM`: HTTP answers kept for repeats for 24 hours.
+ */
+export class DynamoLedger implements Ledger {
+  private readonly now: () => number;
+  private readonly historyTtlS: number;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly options: DynamoLedgerOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.historyTtlS = (options.historyTtlDays ?? 90) * DAY_S;
+  }
+
+  async claim(key: OccurrenceKey): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.options.tableName,
+          Item: {
+            pk: s(`OCC#${key.at}#${key.schedule}#${key.action}#${key.target}`),
+            sk: s('CLAIM'),
+            claimedAt: s(new Date(this.now()).toISOString()),
+            ttl: n(Math.floor(Date.parse(key.at) / 1000) + CLAIM_TTL_S),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (
+        error instanceof ConditionalCheckFailedException ||
+        (error as Error).name === 'ConditionalCheckFailedException'
+      ) {
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  async record(entries: readonly HistoryEntry[]): Promise<void> {
+    const ttl = Math.floor(this.now() / 1000) + this.historyTtlS;
+    await Promise.all(
+      entries.map((entry) =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.options.tableName,
+            Item: {
+              pk: s(`HIST#${entry.recordedAt.slice(0, 10)}`),
+              sk: s(`${entry.recordedAt}#${randomUUID()}`),
+              entry: s(JSON.stringify(entry)),
+              ttl: n(ttl),
+            },
+          }),
+        ),
+      ),
+    );
+  }
+
+  async history(options: { limit?: number } = {}): Promise<HistoryEntry[]> {
+    const limit = options.limit ?? 100;
+    const found: HistoryEntry[] = [];
+    for (let day = 0; day < HISTORY_LOOKBACK_DAYS && found.length < limit; day++) {
+      const date = new Date(this.now() - day * DAY_S * 1000).toISOString().slice(0, 10);
+      let startKey: Record<string, AttributeValue> | undefined;
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.options.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': s(`HIST#${date}`) },
+            ScanIndexForward: false,
+            Limit: limit - found.length,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const item of page.Items ?? []) found.push(JSON.parse(item.entry!.S!) as HistoryEntry);
+        startKey = page.LastEvaluatedKey;
+      } while (startKey && found.length < limit);
+    }
+    return found.reverse();
+  }
+
+  async beginIdempotent(key: string, fingerprint: string): Promise<IdempotencyBegin> {
+    const nowS = Math.floor(this.now() / 1000);
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.options.tableName,
+          Item: {
+            ...this.idempotencyKey(key),
+            fingerprint: s(fingerprint),
+            state: s('pending'),
+            ttl: n(nowS + IDEMPOTENCY_TTL_S),
+          },
+          // TTL deletion lags: an expired item counts as absent.
+          ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':now': n(nowS) },
+        }),
+      );
+      return { kind: 'started' };
+    } catch (error) {
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    }
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.options.tableName,
+        Key: this.idempotencyKey(key),
+        ConsistentRead: true,
+      }),
+    );
+    if (Item?.state?.S !== 'done') return { kind: 'in-progress' };
+    if (Item.fingerprint?.S !== fingerprint) return { kind: 'mismatch' };
+    return { kind: 'replay', answer: { status: Number(Item.status!.N), body: Item.body!.S! } };
+  }
+
+  async completeIdempotent(key: string, answer: StoredAnswer): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.options.tableName,
+        Key: this.idempotencyKey(key),
+        UpdateExpression: 'SET #state = :done, #status = :status, #body = :body',
+        ExpressionAttributeNames: { '#state': 'state', '#status': 'status', '#body': 'body' },
+        ExpressionAttributeValues: {
+          ':done': s('done'),
+          ':status': n(answer.status),
+          ':body': s(answer.body),
+        },
+      }),
+    );
+  }
+
+  async abandonIdempotent(key: string): Promise<void> {
+    await this.client.send(
+      new DeleteItemCommand({ TableName: this.options.tableName, Key: this.idempotencyKey(key) }),
+    );
+  }
+
+  private idempotencyKey(key: string): Record<string, AttributeValue> {
+    return { pk: s(`IDEM#${createHash('sha256').update(key).digest('hex')}`), sk: s('IDEM') };
+  }
+}
+
+const s = (value: string): AttributeValue => ({ S: value });
+const n = (value: number): AttributeValue => ({ N: String(value) });
