@@ -1,3 +1,4 @@
+import { benchBundles } from './bundles.ts';
 import { report } from './measure.ts';
 import { benchPlan } from './plan.ts';
 import { benchUpstream } from './upstream.ts';
@@ -6,6 +7,7 @@ import { benchUpstream } from './upstream.ts';
 const sections = [
   { title: 'Planner', run: async () => benchPlan() },
   { title: 'Upstream throughput (simulator over loopback)', run: benchUpstream },
+  { title: 'Lambda bundles (esbuild, minified ESM)', run: benchBundles },
 ];
 
 let ok = true;

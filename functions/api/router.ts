@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config } from '../engine/config/schema.ts';
 import { type ActionResult, execute, type Upstream } from '../engine/executor.ts';
 import { ACTIONS } from '../engine/kinds.ts';

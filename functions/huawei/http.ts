@@ -1,6 +1,6 @@
-import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
 import { Semaphore } from './concurrency.ts';
 import { NightshiftCode, UpstreamError } from './errors.ts';
+import { Agent, type Dispatcher, request as dispatch, errors as undiciErrors } from './undici-core.ts';
 
 export interface HttpSettings {
   /** Per attempt, headers and body included. Default 10 s. */
@@ -144,7 +144,7 @@ export class HttpClient {
         body = JSON.stringify(req.body);
         headers['content-type'] = 'application/json';
       }
-      const res = await this.dispatcher.request({
+      const res = await dispatch(this.dispatcher, {
         origin: new URL(req.url).origin,
         path: pathOf(req.url),
         method: req.method,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { configSchema } from './schema.ts';
 
 /** The JSON Schema of the config for editors; generated from the zod schema, never by hand. */

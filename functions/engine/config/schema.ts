@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { compileCron } from '../calendar/cron.ts';
 import { checkSkipDate } from '../calendar/skip-dates.ts';
 import { compileWindow } from '../calendar/window.ts';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { KIND_ACTIONS, kindSupports, TARGET_KINDS, type TargetKind } from '../kinds.ts';
 import { type Config, configSchema } from './schema.ts';
 

@@ -1,0 +1,25 @@
+/**
+ * How every Lambda handler is bundled, shared by the CDK stack and `npm run bench`, so the bundle
+ * measured is the bundle deployed: minified ESM for Node.js 22, tree-shaken, with a `require`
+ * shim for the CommonJS dependencies.
+ */
+export const HANDLERS = ['tick', 'api', 'validate-config'] as const;
+export type HandlerName = (typeof HANDLERS)[number];
+
+export const BUNDLE_TARGET = 'node22';
+
+/**
+ * Everything is bundled, the AWS SDK included: the version tested is the version deployed, and
+ * one file imports faster than the runtime's many SDK files.
+ */
+export const EXTERNAL_MODULES: string[] = [];
+
+/** ESM builds first: they tree-shake, which more than halves the AWS SDK's share. */
+export const MAIN_FIELDS = ['module', 'main'];
+
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __nightshiftCreateRequire } from 'node:module'; const require = __nightshiftCreateRequire(import.meta.url);";
+
+export function handlerEntry(name: HandlerName): string {
+  return `functions/handlers/${name}.ts`;
+}

@@ -1,0 +1,127 @@
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { handler, TickInputError } from '../../functions/handlers/tick.ts';
+import { type AwsRig, startAwsRig } from '../helpers/aws-env.ts';
+import { schedulerEvent } from '../helpers/events.ts';
+import { PROJECT } from '../helpers/simulator.ts';
+
+const MINUTE = 60_000;
+const minuteAgo = (minutes: number) =>
+  new Date(Math.floor(Date.now() / MINUTE) * MINUTE - minutes * MINUTE).toISOString();
+
+describe('tick Lambda', () => {
+  let rig: AwsRig;
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await rig.stop();
+  });
+
+  const everyMinute = [
+    {
+      id: 'every-minute',
+      targets: ['face-search'],
+      timezone: 'UTC',
+      actions: [{ do: 'start', cron: '* * * * *' }],
+    },
+  ];
+
+  it('carries out what is due for the scheduled minute and returns a summary', async () => {
+    // Prepare
+    rig = await startAwsRig(everyMinute);
+    const emf: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      emf.push(String(chunk));
+      return true;
+    });
+    // Act
+    const summary = await handler(schedulerEvent(minuteAgo(0)));
+    // Assess
+    expect(summary).toMatchObject({
+      due: 1,
+      fired: 1,
+      succeeded: 1,
+      failed: 0,
+      missed: 0,
+      alreadyClaimed: 0,
+    });
+    expect(rig.sim.viasState(PROJECT, 'task-1')).toBe('RUNNING');
+    const metrics = emf.filter((line) => line.includes('_aws')).map((line) => JSON.parse(line));
+    expect(
+      metrics.some(
+        (m) => m.ActionsSucceeded === 1 && m._aws.CloudWatchMetrics[0].Namespace === 'NightshiftTest',
+      ),
+    ).toBe(true);
+    expect(
+      metrics.some((m) => m.UpstreamLatency !== undefined && m.kind === 'vias-task' && m.action === 'start'),
+    ).toBe(true);
+    const logs = emf.filter((line) => line.includes('"message":"action"')).map((line) => JSON.parse(line));
+    expect(logs[0]).toMatchObject({
+      correlationId: expect.any(String),
+      target: 'face-search',
+      result: 'succeeded',
+    });
+  });
+
+  it('a tick delivered twice with the same scheduled time calls upstream once', async () => {
+    rig = await startAwsRig(everyMinute);
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const event = schedulerEvent(minuteAgo(1));
+    const [a, b] = await Promise.all([handler(event), handler(event)]);
+    const c = await handler(event);
+    expect(a.fired + b.fired + c.fired).toBe(1);
+    expect(a.alreadyClaimed + b.alreadyClaimed + c.alreadyClaimed).toBe(2);
+    expect(rig.sim.requestsTo('/action/start')).toHaveLength(1);
+  });
+
+  it('a tick delivered 20 minutes late records the actions as missed and calls nothing', async () => {
+    rig = await startAwsRig(everyMinute);
+    const out: string[] = [];
+    for (const stream of [process.stdout, process.stderr]) {
+      vi.spyOn(stream, 'write').mockImplementation((chunk) => {
+        out.push(String(chunk));
+        return true;
+      });
+    }
+    const summary = await handler(schedulerEvent(minuteAgo(20)));
+    expect(summary).toMatchObject({ due: 1, fired: 0, missed: 1 });
+    expect(rig.sim.requests).toHaveLength(0);
+    expect(out.some((line) => line.includes('"ActionsMissed":1'))).toBe(true);
+    expect(out.some((line) => line.includes('"message":"missed"'))).toBe(true);
+  });
+
+  it('counts upstream failures instead of throwing', async () => {
+    rig = await startAwsRig([
+      { id: 'stop', targets: ['face-search'], timezone: 'UTC', actions: [{ do: 'stop', cron: '* * * * *' }] },
+    ]);
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const summary = await handler(schedulerEvent(minuteAgo(0)));
+    expect(summary).toMatchObject({ fired: 1, failed: 1 });
+  });
+
+  it('refreshes the token secret after a 401 and succeeds', async () => {
+    rig = await startAwsRig(everyMinute);
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    await handler(schedulerEvent(minuteAgo(3)));
+    rig.sim.revokeToken('sim-static-token-for-tests');
+    rig.sim.addToken('rotated', PROJECT);
+    rig.sim.addViasTask(PROJECT, 'task-1', 'STOPPED');
+    rig.secrets
+      .on(GetSecretValueCommand, { SecretId: 'nightshift/prod' })
+      .resolves({ SecretString: '{"token":"rotated"}' });
+    const summary = await handler(schedulerEvent(minuteAgo(2)));
+    expect(summary).toMatchObject({ succeeded: 1 });
+    expect(rig.secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
+  });
+
+  it('throws on a malformed event, and when the ledger cannot be reached, so the scheduler retries', async () => {
+    rig = await startAwsRig(everyMinute);
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    await expect(handler({} as never)).rejects.toThrow(TickInputError);
+    await rig.dynamo.stop();
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = 'http://127.0.0.1:9';
+    const { resetAwsContext } = await import('../../functions/handlers/aws-context.ts');
+    resetAwsContext();
+    await expect(handler(schedulerEvent(minuteAgo(0)))).rejects.toThrow();
+    rig.dynamo.stop = async () => {};
+  });
+});
