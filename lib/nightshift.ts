@@ -1,0 +1,444 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as appconfig from 'aws-cdk-lib/aws-appconfig';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { parseConfigText } from '../functions/engine/config/parse-text.ts';
+import type { Config } from '../functions/engine/config/schema.ts';
+import {
+  BUNDLE_TARGET,
+  ESM_REQUIRE_BANNER,
+  EXTERNAL_MODULES,
+  type HandlerName,
+  handlerEntry,
+  MAIN_FIELDS,
+} from '../functions/handlers/bundle-options.ts';
+
+export interface NightshiftProps {
+  /** The schedule config, validated at synth. Default `config/schedule.json`. */
+  readonly configPath?: string;
+  /**
+   * `create` (default): the stack creates each account secret named in the config as a
+   * placeholder you fill in. `import`: the secrets already exist and are referenced by name.
+   */
+  readonly accountSecrets?: 'create' | 'import';
+  /** E-mail address subscribed to the alarm topic. Default: none. */
+  readonly alarmEmail?: string;
+  /** Retention of the Lambda, API access and tick log groups. Default one month. */
+  readonly logRetention?: logs.RetentionDays;
+  /** A tick delivered later than this records its actions as missed. Default 15 minutes. */
+  readonly maxLatenessMinutes?: number;
+  /** Scheduler retries of a failed tick (within the lateness bound). Default 10. */
+  readonly tickRetryAttempts?: number;
+  /** Days history items live in the ledger. Default 90. */
+  readonly historyTtlDays?: number;
+  /** HTTP API stage throttling. Default 10 requests/s, bursts of 20. */
+  readonly apiThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * Reserved concurrency of the tick Lambda, so ticks never pile up. Default 1; set 0 to reserve
+   * nothing (accounts with the minimum concurrency quota cannot reserve any).
+   */
+  readonly tickReservedConcurrency?: number;
+  /** Retention of the ledger table when the stack is deleted. Default RETAIN. */
+  readonly ledgerRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Nightshift on AWS: the minute tick (EventBridge Scheduler → Lambda), the HTTP API (API Gateway →
+ * Lambda), the config in AppConfig with a validator, secrets, the DynamoDB ledger, alarms and a
+ * dashboard. Put it in any CDK app; the config is validated when the app synthesizes.
+ */
+export class Nightshift extends Construct {
+  readonly config: Config;
+  readonly table: dynamodb.Table;
+  readonly tickFunction: nodejs.NodejsFunction;
+  readonly apiFunction: nodejs.NodejsFunction;
+  readonly validatorFunction: nodejs.NodejsFunction;
+  readonly httpApi: apigw.HttpApi;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly alarmTopic: sns.Topic;
+  readonly webhookSecret: secretsmanager.Secret;
+  readonly accountSecrets: secretsmanager.ISecret[];
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: NightshiftProps = {}) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const configPath = resolve(props.configPath ?? 'config/schedule.json');
+    const configText = readFileSync(configPath, 'utf8');
+    // Synth fails here, with the same path-named errors as `nightshift validate`.
+    this.config = parseConfigText(configText, configPath);
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const maxLatenessMinutes = props.maxLatenessMinutes ?? 15;
+
+    // ---- ledger ----
+    this.table = new dynamodb.Table(this, 'Ledger', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'ttl',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: props.ledgerRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    // ---- secrets ----
+    this.webhookSecret = new secretsmanager.Secret(this, 'WebhookKey', {
+      secretName: this.config.webhook.secret,
+      description: 'Nightshift HTTP API signing key: {"key": "..."}',
+      generateSecretString: {
+        secretStringTemplate: '{}',
+        generateStringKey: 'key',
+        passwordLength: 48,
+        excludePunctuation: true,
+      },
+    });
+    const secretNames = [...new Set(Object.values(this.config.accounts).map((a) => a.secret))];
+    this.accountSecrets = secretNames.map((name, i) =>
+      props.accountSecrets === 'import'
+        ? secretNameOrArn(this, `AccountSecret${i}`, name)
+        : new secretsmanager.Secret(this, `AccountSecret${i}`, {
+            secretName: name,
+            description: `Huawei Cloud credentials for Nightshift: {"token": ...} or {"iam": {"domain", "user", "password"}}`,
+          }),
+    );
+
+    // ---- AppConfig ----
+    const application = new appconfig.Application(this, 'AppConfig', {
+      applicationName: `${stack.stackName}-nightshift`,
+    });
+    const environment = new appconfig.Environment(this, 'AppConfigEnvironment', {
+      application,
+      environmentName: 'live',
+    });
+    const strategy = new appconfig.DeploymentStrategy(this, 'AppConfigStrategy', {
+      rolloutStrategy: appconfig.RolloutStrategy.linear({
+        growthFactor: 100,
+        deploymentDuration: Duration.minutes(0),
+        finalBakeTime: Duration.minutes(0),
+      }),
+    });
+
+    // ---- functions ----
+    const environmentVariables: Record<string, string> = {
+      NIGHTSHIFT_TABLE_NAME: this.table.tableName,
+      NIGHTSHIFT_APPCONFIG_APPLICATION: application.applicationId,
+      NIGHTSHIFT_APPCONFIG_ENVIRONMENT: environment.environmentId,
+      NIGHTSHIFT_MAX_LATENESS_MINUTES: String(maxLatenessMinutes),
+      NIGHTSHIFT_HISTORY_TTL_DAYS: String(props.historyTtlDays ?? 90),
+      POWERTOOLS_SERVICE_NAME: 'nightshift',
+      POWERTOOLS_METRICS_NAMESPACE: 'Nightshift',
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    const fn = (
+      name: HandlerName,
+      options: { timeout: Duration; memorySize: number; environment?: Record<string, string> },
+    ) =>
+      new nodejs.NodejsFunction(this, `${pascal(name)}Function`, {
+        entry: handlerEntry(name),
+        handler: 'handler',
+        runtime: lambda.Runtime.NODEJS_24_X,
+        architecture: lambda.Architecture.ARM_64,
+        timeout: options.timeout,
+        memorySize: options.memorySize,
+        environment: options.environment ?? {},
+        logGroup: new logs.LogGroup(this, `${pascal(name)}Logs`, {
+          retention,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+        bundling: {
+          format: nodejs.OutputFormat.ESM,
+          minify: true,
+          sourceMap: true,
+          target: BUNDLE_TARGET,
+          mainFields: MAIN_FIELDS,
+          banner: ESM_REQUIRE_BANNER,
+          externalModules: EXTERNAL_MODULES,
+          forceDockerBundling: false,
+        },
+      });
+    this.validatorFunction = fn('validate-config', { timeout: Duration.seconds(15), memorySize: 256 });
+
+    const profile = new appconfig.HostedConfiguration(this, 'Schedule', {
+      application,
+      name: 'schedule',
+      description: 'Nightshift schedule config (config/schedule.json)',
+      content: appconfig.ConfigurationContent.fromInlineJson(configText),
+      validators: [appconfig.LambdaValidator.fromFunction(this.validatorFunction)],
+      deploymentStrategy: strategy,
+      deployTo: [environment],
+    });
+    environmentVariables.NIGHTSHIFT_APPCONFIG_PROFILE = profile.configurationProfileId;
+
+    this.tickFunction = fn('tick', {
+      timeout: Duration.seconds(60),
+      memorySize: 512,
+      environment: environmentVariables,
+    });
+    const reserved = props.tickReservedConcurrency ?? 1;
+    if (reserved > 0) {
+      (this.tickFunction.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = reserved;
+    }
+    this.apiFunction = fn('api', {
+      timeout: Duration.seconds(30),
+      memorySize: 512,
+      environment: environmentVariables,
+    });
+
+    const configArn = stack.formatArn({
+      service: 'appconfig',
+      resource: 'application',
+      resourceName: `${application.applicationId}/environment/${environment.environmentId}/configuration/${profile.configurationProfileId}`,
+    });
+    for (const runtime of [this.tickFunction, this.apiFunction]) {
+      this.table.grantReadWriteData(runtime);
+      runtime.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['appconfig:StartConfigurationSession', 'appconfig:GetLatestConfiguration'],
+          resources: [configArn],
+        }),
+      );
+      for (const secret of this.accountSecrets) secret.grantRead(runtime);
+    }
+    this.webhookSecret.grantRead(this.apiFunction);
+
+    // ---- tick schedule ----
+    this.deadLetterQueue = new sqs.Queue(this, 'TickDeadLetters', {
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+    });
+    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    });
+    // The function itself, not `:*`: the schedule invokes $LATEST and nothing else.
+    schedulerRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.tickFunction.functionArn],
+      }),
+    );
+    this.deadLetterQueue.grantSendMessages(schedulerRole);
+    const group = new scheduler.CfnScheduleGroup(this, 'TickGroup', {
+      name: `${stack.stackName}-nightshift`,
+    });
+    const tickSchedule = new scheduler.CfnSchedule(this, 'Tick', {
+      groupName: group.ref,
+      description: 'Nightshift minute tick',
+      scheduleExpression: 'rate(1 minute)',
+      flexibleTimeWindow: { mode: 'OFF' },
+      state: 'ENABLED',
+      target: {
+        arn: this.tickFunction.functionArn,
+        roleArn: schedulerRole.roleArn,
+        input: JSON.stringify({ scheduledTime: '<aws.scheduler.scheduled-time>' }),
+        retryPolicy: {
+          maximumEventAgeInSeconds: maxLatenessMinutes * 60,
+          maximumRetryAttempts: props.tickRetryAttempts ?? 10,
+        },
+        deadLetterConfig: { arn: this.deadLetterQueue.queueArn },
+      },
+    });
+    tickSchedule.addResourceDependency(group);
+
+    // ---- HTTP API ----
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
+      retention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
+      description: 'Nightshift HTTP API (requests are HMAC-signed; see the README)',
+      createDefaultStage: false,
+    });
+    const stage = new apigw.HttpStage(this, 'HttpApiStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.apiThrottle ?? { rateLimit: 10, burstLimit: 20 },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            requestTime: '$context.requestTime',
+            method: '$context.httpMethod',
+            path: '$context.path',
+            status: '$context.status',
+            latencyMs: '$context.responseLatency',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
+    const integration = new HttpLambdaIntegration('ApiIntegration', this.apiFunction);
+    this.httpApi.addRoutes({ path: '/v1/health', methods: [apigw.HttpMethod.GET], integration });
+    this.httpApi.addRoutes({ path: '/v1/actions', methods: [apigw.HttpMethod.POST], integration });
+    this.httpApi.addRoutes({ path: '/v1/plan', methods: [apigw.HttpMethod.GET], integration });
+
+    // ---- alarms and dashboard ----
+    this.alarmTopic = new sns.Topic(this, 'Alarms', {
+      displayName: 'Nightshift alarms',
+      enforceSSL: true,
+      masterKey: undefined,
+    });
+    if (props.alarmEmail)
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    const metric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: 'Nightshift',
+        metricName,
+        dimensionsMap: { service: 'nightshift' },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      });
+    const alarm = (alarmId: string, description: string, m: cloudwatch.IMetric) => {
+      const a = new cloudwatch.Alarm(this, alarmId, {
+        alarmDescription: description,
+        metric: m,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      a.addAlarmAction(new actions.SnsAction(this.alarmTopic));
+      return a;
+    };
+    alarm('FailedActionsAlarm', 'Nightshift actions failed upstream', metric('ActionsFailed'));
+    alarm('MissedActionsAlarm', 'Nightshift actions were missed (tick too late)', metric('ActionsMissed'));
+    alarm(
+      'TickErrorsAlarm',
+      'The Nightshift tick Lambda threw',
+      this.tickFunction.metricErrors({ period: Duration.minutes(5) }),
+    );
+    alarm(
+      'DeadLettersAlarm',
+      'Ticks that could not be delivered are waiting in the dead-letter queue',
+      this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+    );
+    alarm(
+      'Api5xxAlarm',
+      'The Nightshift HTTP API answered 5xx',
+      this.httpApi.metricServerError({ period: Duration.minutes(5) }),
+    );
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${stack.stackName}-nightshift`,
+      widgets: [
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Actions by result',
+            left: [metric('ActionsSucceeded'), metric('ActionsFailed'), metric('ActionsMissed')],
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Upstream latency by kind and action (p90)',
+            left: [
+              new cloudwatch.MathExpression({
+                expression: `SEARCH('{Nightshift,action,kind,service} MetricName="UpstreamLatency"', 'p90', 300)`,
+                label: '',
+                period: Duration.minutes(5),
+              }),
+            ],
+            width: 12,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Tick health',
+            left: [
+              this.tickFunction.metricInvocations(),
+              this.tickFunction.metricErrors(),
+              this.tickFunction.metricThrottles(),
+            ],
+            right: [this.tickFunction.metricDuration({ statistic: 'p99' })],
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Dead letters and API errors',
+            left: [
+              this.deadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+              this.httpApi.metricServerError(),
+              this.httpApi.metricClientError(),
+            ],
+            width: 12,
+          }),
+        ],
+      ],
+    });
+
+    // ---- outputs, read by `nightshift config push/pull` ----
+    new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'Nightshift HTTP API' });
+    new CfnOutput(this, 'AppConfigApplicationId', { value: application.applicationId });
+    new CfnOutput(this, 'AppConfigEnvironmentId', { value: environment.environmentId });
+    new CfnOutput(this, 'AppConfigProfileId', { value: profile.configurationProfileId });
+    new CfnOutput(this, 'AppConfigDeploymentStrategyId', { value: strategy.deploymentStrategyId });
+    new CfnOutput(this, 'LedgerTableName', { value: this.table.tableName });
+    new CfnOutput(this, 'WebhookSecretName', { value: this.config.webhook.secret });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'TickScheduleName', { value: tickSchedule.ref });
+
+    this.suppressAcknowledgedFindings();
+  }
+
+  /** cdk-nag findings that are deliberate, each acknowledged with its reason. */
+  private suppressAcknowledgedFindings(): void {
+    const acknowledge = (scopes: Construct[], id: string, reason: string) => {
+      for (const scope of scopes) Validations.of(scope).acknowledge({ id, reason });
+    };
+    acknowledge(
+      [this.tickFunction, this.apiFunction, this.validatorFunction],
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.',
+    );
+    acknowledge(
+      [
+        this.webhookSecret,
+        ...this.accountSecrets.filter((s): s is secretsmanager.Secret => s instanceof secretsmanager.Secret),
+      ],
+      'AwsSolutions-SMG4',
+      'The webhook key is rotated by hand (its clients must change with it); Huawei tokens are rotated by whoever issues them, IAM passwords by the Huawei account owner.',
+    );
+    acknowledge(
+      [this.deadLetterQueue],
+      'AwsSolutions-SQS3',
+      'This queue is itself the dead-letter queue of the tick schedule.',
+    );
+    acknowledge(
+      [this.httpApi],
+      'AwsSolutions-APIG4',
+      'Every route but /v1/health verifies an HMAC-SHA256 signature of the request inside the Lambda (README, HTTP API).',
+    );
+  }
+}
+
+/** An existing secret, by ARN or by name. */
+function secretNameOrArn(scope: Construct, id: string, name: string): secretsmanager.ISecret {
+  return name.startsWith('arn:')
+    ? secretsmanager.Secret.fromSecretCompleteArn(scope, id, name)
+    : secretsmanager.Secret.fromSecretNameV2(scope, id, name);
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+}
