@@ -1,0 +1,315 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../functions/engine/config/validate.ts';
+import { NightshiftStack } from '../../lib/nightshift-stack.ts';
+
+const ENV = { account: '123456789012', region: 'eu-central-1' };
+
+function synth(props: ConstructorParameters<typeof NightshiftStack>[2] = {}) {
+  const app = new App();
+  const stack = new NightshiftStack(app, 'Nightshift', { env: ENV, ...props });
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+describe('the Nightshift stack', () => {
+  let template: Template;
+  let stack: NightshiftStack;
+  beforeAll(() => {
+    ({ template, stack } = synth({ alarmEmail: 'ops@example.com' }));
+  }, 60_000);
+
+  const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
+    stack.getLogicalId(construct.node.defaultChild as never);
+
+  it('ticks every minute through EventBridge Scheduler, with the scheduled time, a bounded retry and a DLQ', () => {
+    template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'Nightshift-nightshift' });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 minute)',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      State: 'ENABLED',
+      GroupName: { Ref: Match.anyValue() },
+      Target: {
+        Arn: { 'Fn::GetAtt': [logicalId(stack.nightshift.tickFunction), 'Arn'] },
+        Input: '{"scheduledTime":"<aws.scheduler.scheduled-time>"}',
+        RetryPolicy: { MaximumEventAgeInSeconds: 900, MaximumRetryAttempts: 10 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(stack.nightshift.deadLetterQueue), 'Arn'] } },
+      },
+    });
+  });
+
+  it('encrypts the dead-letter queue and refuses it over plain HTTP', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1209600,
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('lets the scheduler invoke exactly the tick function and write to the DLQ', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'lambda:InvokeFunction',
+            Resource: { 'Fn::GetAtt': [logicalId(stack.nightshift.tickFunction), 'Arn'] },
+          }),
+          Match.objectLike({ Action: Match.arrayWith(['sqs:SendMessage']) }),
+        ]),
+      },
+    });
+  });
+
+  it('runs three Node.js 24 arm64 functions with explicit log groups', () => {
+    const functions = template.findResources('AWS::Lambda::Function', {
+      Properties: { Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' },
+    });
+    expect(Object.keys(functions)).toHaveLength(3);
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.any(String) });
+      expect(fn.Properties.Environment?.Variables?.NODE_OPTIONS ?? '--enable-source-maps').toBe(
+        '--enable-source-maps',
+      );
+    }
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 4);
+  });
+
+  it('reserves one concurrent tick and gives the runtime Lambdas their settings', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: 1,
+      Environment: {
+        Variables: Match.objectLike({
+          NIGHTSHIFT_TABLE_NAME: { Ref: logicalId(stack.nightshift.table) },
+          NIGHTSHIFT_APPCONFIG_APPLICATION: { Ref: Match.anyValue() },
+          NIGHTSHIFT_APPCONFIG_ENVIRONMENT: { Ref: Match.anyValue() },
+          NIGHTSHIFT_APPCONFIG_PROFILE: { Ref: Match.anyValue() },
+          NIGHTSHIFT_MAX_LATENESS_MINUTES: '15',
+          POWERTOOLS_METRICS_NAMESPACE: 'Nightshift',
+        }),
+      },
+    });
+  });
+
+  it('serves the contract routes on a throttled stage with access logs', () => {
+    for (const routeKey of ['GET /v1/health', 'POST /v1/actions', 'GET /v1/plan']) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
+    }
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+      AccessLogSettings: {
+        DestinationArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
+        Format: Match.stringLikeRegexp('requestId'),
+      },
+    });
+  });
+
+  it('hosts the config in AppConfig with the validator Lambda and deploys it', () => {
+    template.hasResourceProperties('AWS::AppConfig::ConfigurationProfile', {
+      LocationUri: 'hosted',
+      Name: 'schedule',
+      Validators: [
+        { Type: 'LAMBDA', Content: { 'Fn::GetAtt': [logicalId(stack.nightshift.validatorFunction), 'Arn'] } },
+      ],
+    });
+    template.hasResourceProperties('AWS::AppConfig::HostedConfigurationVersion', {
+      ContentType: 'application/json',
+      Content: readFileSync('config/schedule.json', 'utf8'),
+    });
+    template.hasResourceProperties('AWS::AppConfig::Deployment', {
+      DeploymentStrategyId: { Ref: Match.anyValue() },
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Principal: 'appconfig.amazonaws.com',
+      Action: 'lambda:InvokeFunction',
+    });
+  });
+
+  it('grants the runtime Lambdas exactly the config, the secrets and the table', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['appconfig:StartConfigurationSession', 'appconfig:GetLatestConfiguration'],
+            Resource: {
+              'Fn::Join': [
+                '',
+                Match.arrayWith([
+                  Match.stringLikeRegexp(':appconfig:eu-central-1:123456789012:application/'),
+                ]),
+              ],
+            },
+          }),
+          Match.objectLike({
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Resource: { Ref: Match.stringLikeRegexp('AccountSecret0') },
+          }),
+        ]),
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('TickFunctionServiceRole') }],
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Resource: { Ref: Match.stringLikeRegexp('WebhookKey') },
+          }),
+        ]),
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('ApiFunctionServiceRole') }],
+    });
+  });
+
+  it('generates the webhook key and creates the account secrets named in the config', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'nightshift/webhook',
+      GenerateSecretString: {
+        GenerateStringKey: 'key',
+        SecretStringTemplate: '{}',
+        PasswordLength: 48,
+        ExcludePunctuation: true,
+      },
+    });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'nightshift/prod' });
+  });
+
+  it('keeps the ledger in one on-demand, encrypted table with TTL and point-in-time recovery', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+      },
+    });
+  });
+
+  it('alarms on failed and missed actions, tick errors, dead letters and API 5xx to the topic', () => {
+    const topic = logicalId(stack.nightshift.alarmTopic);
+    const alarms = template.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { AlarmActions: [{ Ref: topic }] },
+    });
+    const metrics = Object.values(alarms)
+      .map((a) => a.Properties.MetricName)
+      .sort();
+    expect(metrics).toEqual([
+      '5xx',
+      'ActionsFailed',
+      'ActionsMissed',
+      'ApproximateNumberOfMessagesVisible',
+      'Errors',
+    ]);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Nightshift',
+      MetricName: 'ActionsFailed',
+      Dimensions: [{ Name: 'service', Value: 'nightshift' }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('draws a dashboard of actions, latency and tick health', () => {
+    const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(Object.values(dashboards)[0]!.Properties.DashboardBody);
+    for (const title of ['Actions by result', 'Upstream latency by kind and action', 'Tick health'])
+      expect(body).toContain(title);
+  });
+
+  it('exports the ids that config push and pull read', () => {
+    for (const output of [
+      'ApiUrl',
+      'AppConfigApplicationId',
+      'AppConfigEnvironmentId',
+      'AppConfigProfileId',
+      'AppConfigDeploymentStrategyId',
+    ]) {
+      expect(Object.keys(template.findOutputs('*')).some((key) => key.includes(output))).toBe(true);
+    }
+  });
+});
+
+describe('stack options', () => {
+  it('imports existing account secrets by name and grants exactly them', () => {
+    const { template } = synth({ accountSecrets: 'import', tickReservedConcurrency: 0 });
+    template.resourcePropertiesCountIs('AWS::SecretsManager::Secret', { Name: 'nightshift/prod' }, 0);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Resource: {
+              'Fn::Join': [
+                '',
+                Match.arrayWith([Match.stringLikeRegexp(':secret:nightshift/prod-\\?\\?\\?\\?\\?\\?$')]),
+              ],
+            },
+          }),
+        ]),
+      },
+    });
+    expect(JSON.stringify(template.findResources('AWS::Lambda::Function'))).not.toContain(
+      'ReservedConcurrentExecutions',
+    );
+  });
+
+  it('a bad config makes synth fail with the path-named errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nightshift-cdk-'));
+    const bad = JSON.parse(readFileSync('config/schedule.json', 'utf8'));
+    bad.schedules[1].actions[0].cron = '0 1 * *';
+    bad.targets['face-search'].account = 'staging';
+    writeFileSync(join(dir, 'schedule.json'), JSON.stringify(bad));
+    expect(() => new NightshiftStack(new App(), 'Bad', { configPath: join(dir, 'schedule.json') })).toThrow(
+      ConfigError,
+    );
+    const attempt = () => new NightshiftStack(new App(), 'Bad2', { configPath: join(dir, 'schedule.json') });
+    expect(attempt).toThrow(/2 problems in .*schedule\.json/);
+    expect(attempt).toThrow(/targets\.face-search\.account: unknown account "staging"/);
+    expect(attempt).toThrow(/schedules\[1\]\.actions\[0\]\.cron: expected five fields/);
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('finds nothing unacknowledged in the stack', () => {
+    const app = new App();
+    new NightshiftStack(app, 'Nightshift', { env: ENV, alarmEmail: 'ops@example.com' });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).not.toThrow();
+  }, 60_000);
+
+  it('does fail synth on an unacknowledged finding (so the test above can fail)', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Careless', { env: ENV });
+    new sqs.Queue(stack, 'Unencrypted', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS/);
+  });
+});
