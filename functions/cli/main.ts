@@ -1,6 +1,7 @@
 import { ConfigError } from '../engine/config/validate.ts';
 import { ConfigFileError } from '../stores/local-config.ts';
 import { type Command, parseCommandArgs } from './command.ts';
+import { configCommand } from './commands/config.ts';
 import { planCommand } from './commands/plan.ts';
 import { runCommand } from './commands/run.ts';
 import { serveCommand } from './commands/serve.ts';
@@ -8,7 +9,14 @@ import { triggerCommand } from './commands/trigger.ts';
 import { validateCommand } from './commands/validate.ts';
 import { type CliIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './io.ts';
 
-const commands: Command[] = [validateCommand, planCommand, runCommand, serveCommand, triggerCommand];
+const commands: Command[] = [
+  validateCommand,
+  planCommand,
+  runCommand,
+  serveCommand,
+  triggerCommand,
+  configCommand,
+];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

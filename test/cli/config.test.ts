@@ -1,0 +1,180 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AppConfigClient,
+  BadRequestException,
+  CreateHostedConfigurationVersionCommand,
+  GetHostedConfigurationVersionCommand,
+  ListDeploymentsCommand,
+  StartDeploymentCommand,
+} from '@aws-sdk/client-appconfig';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.ts';
+
+const appconfig = mockClient(AppConfigClient);
+const cloudformation = mockClient(CloudFormationClient);
+const example = readFileSync('config/schedule.json', 'utf8');
+const ids = { ApplicationId: 'app1234', EnvironmentId: 'env5678', ConfigurationProfileId: 'prof9012' };
+
+function deployed(text: string, version = 3) {
+  appconfig.on(ListDeploymentsCommand, { ApplicationId: 'app1234', EnvironmentId: 'env5678' }).resolves({
+    Items: [
+      { DeploymentNumber: 1, ConfigurationName: 'schedule', ConfigurationVersion: '1', State: 'COMPLETE' },
+      {
+        DeploymentNumber: 2,
+        ConfigurationName: 'schedule',
+        ConfigurationVersion: String(version),
+        State: 'COMPLETE',
+      },
+      { DeploymentNumber: 3, ConfigurationName: 'schedule', ConfigurationVersion: '9', State: 'ROLLED_BACK' },
+    ],
+  });
+  appconfig
+    .on(GetHostedConfigurationVersionCommand, {
+      ApplicationId: ids.ApplicationId,
+      ConfigurationProfileId: ids.ConfigurationProfileId,
+      VersionNumber: version,
+    })
+    .resolves({ Content: new TextEncoder().encode(text) as never, VersionNumber: version });
+}
+
+describe('nightshift config push / pull', () => {
+  beforeEach(() => {
+    appconfig.reset();
+    cloudformation.reset();
+    cloudformation.on(DescribeStacksCommand, { StackName: 'Nightshift' }).resolves({
+      Stacks: [
+        {
+          StackName: 'Nightshift',
+          CreationTime: new Date(),
+          StackStatus: 'UPDATE_COMPLETE',
+          Outputs: [
+            { OutputKey: 'NightshiftAppConfigApplicationIdA1B2C3', OutputValue: 'app1234' },
+            { OutputKey: 'NightshiftAppConfigEnvironmentIdD4E5F6', OutputValue: 'env5678' },
+            { OutputKey: 'NightshiftAppConfigProfileId0A1B2C', OutputValue: 'prof9012' },
+            { OutputKey: 'NightshiftAppConfigDeploymentStrategyId3D4E5F', OutputValue: 'strat34' },
+          ],
+        },
+      ],
+    });
+  });
+  afterAll(() => {
+    appconfig.restore();
+    cloudformation.restore();
+  });
+
+  const edited = () => {
+    const config = JSON.parse(example);
+    config.schedules[1].actions[1].cron = '30 5 * * *';
+    const dir = mkdtempSync(join(tmpdir(), 'nightshift-push-'));
+    const file = join(dir, 'schedule.json');
+    writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
+    return file;
+  };
+
+  it('push validates, prints a diff, creates a hosted version and starts a deployment', async () => {
+    // Prepare
+    deployed(example);
+    appconfig.on(CreateHostedConfigurationVersionCommand).resolves({ VersionNumber: 4 });
+    appconfig.on(StartDeploymentCommand).resolves({ DeploymentNumber: 7, State: 'DEPLOYING' });
+    const file = edited();
+    // Act
+    const run = await runCli(['config', 'push', '--config', file, '--region', 'eu-central-1']);
+    // Assess
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/--- deployed \(version 3\)/);
+    expect(run.stdout).toMatch(/^-.*"cron": "0 5 \* \* \*"/m);
+    expect(run.stdout).toMatch(/^\+.*"cron": "30 5 \* \* \*"/m);
+    expect(run.stdout).toMatch(/pushed version 4; deployment 7 is DEPLOYING/);
+    expect(appconfig).toHaveReceivedCommandWith(CreateHostedConfigurationVersionCommand, {
+      ApplicationId: 'app1234',
+      ConfigurationProfileId: 'prof9012',
+      ContentType: 'application/json',
+    });
+    const sent = appconfig.commandCalls(CreateHostedConfigurationVersionCommand)[0]!.args[0].input.Content!;
+    expect(new TextDecoder().decode(sent as Uint8Array)).toBe(readFileSync(file, 'utf8'));
+    expect(appconfig).toHaveReceivedCommandWith(StartDeploymentCommand, {
+      ApplicationId: 'app1234',
+      EnvironmentId: 'env5678',
+      ConfigurationProfileId: 'prof9012',
+      DeploymentStrategyId: 'strat34',
+      ConfigurationVersion: '4',
+    });
+  });
+
+  it('push with --json prints one document', async () => {
+    deployed(example);
+    appconfig.on(CreateHostedConfigurationVersionCommand).resolves({ VersionNumber: 4 });
+    appconfig.on(StartDeploymentCommand).resolves({ DeploymentNumber: 7, State: 'DEPLOYING' });
+    const run = await runCli(['config', 'push', '--config', edited(), '--json']);
+    const answer = JSON.parse(run.stdout);
+    expect(answer).toMatchObject({ changed: true, version: 4, deployment: 7 });
+    expect(answer.diff).toMatch(/30 5/);
+  });
+
+  it('push sends nothing when nothing changed', async () => {
+    deployed(example);
+    const run = await runCli(['config', 'push']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/no changes: version 3 is deployed/);
+    expect(appconfig).not.toHaveReceivedCommand(CreateHostedConfigurationVersionCommand);
+  });
+
+  it('push refuses an invalid config before calling AWS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nightshift-push-'));
+    const file = join(dir, 'schedule.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...JSON.parse(example),
+        schedules: [{ id: 'x', targets: ['nobody'], window: 'Mon 08:00-09:00' }],
+      }),
+    );
+    deployed(example);
+    const run = await runCli(['config', 'push', '--config', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /schedules\[0\]\.targets\[0\]: unknown target or group "nobody"[\s\S]*nothing was pushed/,
+    );
+    expect(appconfig).not.toHaveReceivedCommand(CreateHostedConfigurationVersionCommand);
+  });
+
+  it('push reports the validator Lambda refusing the version', async () => {
+    deployed(example);
+    appconfig.on(CreateHostedConfigurationVersionCommand).rejects(
+      new BadRequestException({
+        message: 'Validator failed: 1 problem: schedules[0].window: ...',
+        $metadata: {},
+      }),
+    );
+    const run = await runCli(['config', 'push', '--config', edited()]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/AppConfig refused the new version: Validator failed/);
+    expect(appconfig).not.toHaveReceivedCommand(StartDeploymentCommand);
+  });
+
+  it('pull prints the deployed document, or writes it to a file', async () => {
+    deployed('{"version": 1}\n', 5);
+    const run = await runCli(['config', 'pull', '--stack', 'Nightshift']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('{"version": 1}\n');
+    const out = join(mkdtempSync(join(tmpdir(), 'nightshift-pull-')), 'pulled.json');
+    const toFile = await runCli(['config', 'pull', '--output', out]);
+    expect(toFile.stderr).toMatch(/wrote version 5/);
+    expect(readFileSync(out, 'utf8')).toBe('{"version": 1}\n');
+  });
+
+  it('names a stack without Nightshift outputs, and a wrong subcommand', async () => {
+    cloudformation.on(DescribeStacksCommand, { StackName: 'Other' }).resolves({
+      Stacks: [{ StackName: 'Other', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] }],
+    });
+    const other = await runCli(['config', 'pull', '--stack', 'Other']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/stack Other has no output AppConfigApplicationId/);
+    const wrong = await runCli(['config', 'publish']);
+    expect(wrong.code).toBe(2);
+  });
+});
