@@ -288,86 +288,70 @@ export class HuaweiSimulator {
     partial: Extract<Fault, { kind: 'partial' }> | undefined,
   ): Answer {
     if (method === 'POST' && path === '/v3/auth/tokens') return this.iamToken(req, body);
-
-    const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
-    const [version, projectId] = segments;
-    if (!projectId || !['v1', 'v2', 'v3', 'v5'].includes(version ?? '')) return notFound(path);
-
-    const denied = this.checkToken(req, projectId);
-    if (denied) return denied;
-    if (method === 'POST' || (method === 'PUT' && body !== undefined)) {
-      if (!(header(req, 'content-type') ?? '').startsWith('application/json')) {
-        return {
-          status: 400,
-          body: { error_code: 'APIGW.0101', error_msg: 'Content-Type must be application/json' },
-        };
+    const routes: [string, RegExp, (params: string[]) => Answer][] = [
+      [
+        'PUT',
+        /^\/v2\/([^/]+)\/tasks\/([^/]+)\/action\/([^/]+)$/,
+        ([p, id, c]) => this.viasAction(p!, id!, c!, body),
+      ],
+      ['GET', /^\/v2\/([^/]+)\/tasks\/([^/]+)$/, ([p, id]) => this.viasStatus(p!, id!)],
+      [
+        'PUT',
+        /^\/v2\/([^/]+)\/batch-tasks\/([^/]+)\/action\/([^/]+)$/,
+        ([p, id, c]) => this.viasBatchAction(p!, id!, c!, body, partial),
+      ],
+      ['POST', /^\/v3\/([^/]+)\/jobs\/batch-pause-task$/, ([p]) => this.drsBatch(p!, 'pause', body, partial)],
+      [
+        'POST',
+        /^\/v3\/([^/]+)\/jobs\/batch-retry-task$/,
+        ([p]) => this.drsBatch(p!, 'resume', body, partial),
+      ],
+      ['POST', /^\/v3\/([^/]+)\/jobs\/batch-status$/, ([p]) => this.drsStatusQuery(p!, body)],
+      ['POST', /^\/v5\/([^/]+)\/jobs\/([^/]+)\/stop$/, ([p, id]) => this.drsStop(p!, id!, body)],
+      [
+        'POST',
+        /^\/v1\/([^/]+)\/test-suites\/([^/]+)\/tasks\/([^/]+)$/,
+        ([p, s, t]) => this.cptsUpdate(p!, s!, t!, body),
+      ],
+      ['GET', /^\/v1\/([^/]+)\/tasks\/([^/]+)$/, ([p, t]) => this.cptsStatus(p!, t!)],
+    ];
+    for (const [routeMethod, pattern, handle] of routes) {
+      const match = pattern.exec(path);
+      if (!match || routeMethod !== method) continue;
+      const params = match.slice(1).map(decodeURIComponent);
+      const denied = this.checkToken(req, params[0]!);
+      if (denied) return denied;
+      if (body !== undefined || method === 'POST') {
+        if (!(header(req, 'content-type') ?? '').startsWith('application/json')) {
+          return {
+            status: 400,
+            body: { error_code: 'APIGW.0101', error_msg: 'Content-Type must be application/json' },
+          };
+        }
+        if (!bodyIsJson)
+          return { status: 400, body: { error_code: 'APIGW.0102', error_msg: 'the body is not JSON' } };
       }
-      if (!bodyIsJson)
-        return { status: 400, body: { error_code: 'APIGW.0102', error_msg: 'the body is not JSON' } };
-    }
-    const rest = segments.slice(2);
-
-    // VIAS
-    if (
-      version === 'v2' &&
-      rest[0] === 'tasks' &&
-      rest.length === 4 &&
-      rest[2] === 'action' &&
-      method === 'PUT'
-    ) {
-      return this.viasAction(projectId, rest[1]!, rest[3]!, body);
-    }
-    if (version === 'v2' && rest[0] === 'tasks' && rest.length === 2 && method === 'GET') {
-      const state = this.vias.get(`${projectId}/${rest[1]}`);
-      return state ? { status: 200, body: { id: rest[1], state } } : viasNotFound(rest[1]!);
-    }
-    if (
-      version === 'v2' &&
-      rest[0] === 'batch-tasks' &&
-      rest.length === 4 &&
-      rest[2] === 'action' &&
-      method === 'PUT'
-    ) {
-      return this.viasBatchAction(projectId, rest[1]!, rest[3]!, body, partial);
-    }
-    // DRS
-    if (version === 'v3' && rest[0] === 'jobs' && rest.length === 2 && method === 'POST') {
-      if (rest[1] === 'batch-pause-task') return this.drsBatch(projectId, 'pause', body, partial);
-      if (rest[1] === 'batch-retry-task') return this.drsBatch(projectId, 'resume', body, partial);
-      if (rest[1] === 'batch-status') return this.drsStatusQuery(projectId, body);
-    }
-    if (
-      version === 'v5' &&
-      rest[0] === 'jobs' &&
-      rest.length === 3 &&
-      rest[2] === 'stop' &&
-      method === 'POST'
-    ) {
-      return this.drsStop(projectId, rest[1]!, body);
-    }
-    // CPTS
-    if (
-      version === 'v1' &&
-      rest[0] === 'test-suites' &&
-      rest.length === 4 &&
-      rest[2] === 'tasks' &&
-      method === 'POST'
-    ) {
-      return this.cptsUpdate(projectId, rest[1]!, rest[3]!, body);
-    }
-    if (version === 'v1' && rest[0] === 'tasks' && rest.length === 2 && method === 'GET') {
-      const task = this.cpts.get(`${projectId}/${rest[1]}`);
-      if (!task) return { status: 200, body: { code: 'SVCSTG.CPTS.4032002', message: 'task not found' } };
-      return {
-        status: 200,
-        body: {
-          code: CPTS_OK,
-          message: 'success',
-          taskInfo: { id: Number(rest[1]), run_status: task.runStatus },
-        },
-      };
+      return handle(params);
     }
     return notFound(path);
+  }
+
+  private viasStatus(projectId: string, taskId: string): Answer {
+    const state = this.vias.get(`${projectId}/${taskId}`);
+    return state ? { status: 200, body: { id: taskId, state } } : viasNotFound(taskId);
+  }
+
+  private cptsStatus(projectId: string, taskId: string): Answer {
+    const task = this.cpts.get(`${projectId}/${taskId}`);
+    if (!task) return { status: 200, body: { code: 'SVCSTG.CPTS.4032002', message: 'task not found' } };
+    return {
+      status: 200,
+      body: {
+        code: CPTS_OK,
+        message: 'success',
+        taskInfo: { id: Number(taskId), run_status: task.runStatus },
+      },
+    };
   }
 
   private checkToken(req: IncomingMessage, projectId: string): Answer | undefined {

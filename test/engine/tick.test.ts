@@ -2,13 +2,19 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runTick } from '../../functions/engine/tick.ts';
+import { runTick, type TickOptions } from '../../functions/engine/tick.ts';
 import { FileLedger } from '../../functions/stores/local-ledger.ts';
 import type { RawSchedule } from '../helpers/config.ts';
 import { type Rig, startRig } from '../helpers/simulator.ts';
 
 const MINUTE = 60_000;
 const at = (iso: string) => Date.parse(iso);
+const nightly = (target: string, action: string): RawSchedule => ({
+  id: 'night',
+  targets: [target],
+  timezone: 'UTC',
+  actions: [{ do: action, cron: '0 22 * * *' }],
+});
 
 describe('runTick', () => {
   let rig: Rig;
@@ -16,31 +22,29 @@ describe('runTick', () => {
     await rig.close();
   });
 
+  /** A rig with these schedules, a fresh ledger, and tick options for (from, to] seen at `now`. */
   const setUp = async (schedules: RawSchedule[]) => {
     rig = await startRig({ schedules });
-    return new FileLedger(mkdtempSync(join(tmpdir(), 'nightshift-tick-')));
-  };
-
-  it('carries out what is due in (from, to] and records it', async () => {
-    // Prepare
-    const ledger = await setUp([
-      {
-        id: 'night',
-        targets: ['replication'],
-        timezone: 'UTC',
-        actions: [{ do: 'pause', cron: '0 22 * * *' }],
-      },
-    ]);
-    // Act
-    const summary = await runTick({
+    const ledger = new FileLedger(mkdtempSync(join(tmpdir(), 'nightshift-tick-')));
+    const window = (from: string, to: string, now: string): TickOptions => ({
       config: rig.config,
-      from: at('2027-03-28T21:59:00Z'),
-      to: at('2027-03-28T22:00:00Z'),
-      now: at('2027-03-28T22:00:01Z'),
+      from: at(from),
+      to: at(to),
+      now: at(now),
       ledger,
       upstream: rig.upstream,
       maxLatenessMs: 15 * MINUTE,
     });
+    return { ledger, window };
+  };
+
+  it('carries out what is due in (from, to] and records it', async () => {
+    // Prepare
+    const { ledger, window } = await setUp([nightly('replication', 'pause')]);
+    // Act
+    const summary = await runTick(
+      window('2027-03-28T21:59:00Z', '2027-03-28T22:00:00Z', '2027-03-28T22:00:01Z'),
+    );
     // Assess
     expect(summary).toMatchObject({
       due: 2,
@@ -62,23 +66,8 @@ describe('runTick', () => {
   });
 
   it('the same window delivered twice calls upstream once', async () => {
-    const ledger = await setUp([
-      {
-        id: 'night',
-        targets: ['face-search'],
-        timezone: 'UTC',
-        actions: [{ do: 'start', cron: '0 22 * * *' }],
-      },
-    ]);
-    const options = {
-      config: rig.config,
-      from: at('2027-03-28T21:59:00Z'),
-      to: at('2027-03-28T22:00:00Z'),
-      now: at('2027-03-28T22:00:01Z'),
-      ledger,
-      upstream: rig.upstream,
-      maxLatenessMs: 15 * MINUTE,
-    };
+    const { window } = await setUp([nightly('face-search', 'start')]);
+    const options = window('2027-03-28T21:59:00Z', '2027-03-28T22:00:00Z', '2027-03-28T22:00:01Z');
     const [first, second] = await Promise.all([runTick(options), runTick(options)]);
     const third = await runTick(options);
     expect(first.fired + second.fired + third.fired).toBe(1);
@@ -87,23 +76,10 @@ describe('runTick', () => {
   });
 
   it('records actions due beyond the lateness bound as missed and fires nothing', async () => {
-    const ledger = await setUp([
-      {
-        id: 'night',
-        targets: ['face-search'],
-        timezone: 'UTC',
-        actions: [{ do: 'start', cron: '0 22 * * *' }],
-      },
-    ]);
-    const summary = await runTick({
-      config: rig.config,
-      from: at('2027-03-28T21:59:00Z'),
-      to: at('2027-03-28T22:00:00Z'),
-      now: at('2027-03-28T22:20:00Z'),
-      ledger,
-      upstream: rig.upstream,
-      maxLatenessMs: 15 * MINUTE,
-    });
+    const { ledger, window } = await setUp([nightly('face-search', 'start')]);
+    const summary = await runTick(
+      window('2027-03-28T21:59:00Z', '2027-03-28T22:00:00Z', '2027-03-28T22:20:00Z'),
+    );
     expect(summary).toMatchObject({ due: 1, fired: 0, missed: 1 });
     expect(rig.sim.requests).toHaveLength(0);
     const [entry] = await ledger.history();
@@ -114,72 +90,39 @@ describe('runTick', () => {
   });
 
   it('fires a late action within the bound and marks it late', async () => {
-    const ledger = await setUp([
-      {
-        id: 'night',
-        targets: ['face-search'],
-        timezone: 'UTC',
-        actions: [{ do: 'start', cron: '0 22 * * *' }],
-      },
-    ]);
-    const summary = await runTick({
-      config: rig.config,
-      from: at('2027-03-28T21:50:00Z'),
-      to: at('2027-03-28T22:05:00Z'),
-      now: at('2027-03-28T22:05:00Z'),
-      ledger,
-      upstream: rig.upstream,
-      maxLatenessMs: 15 * MINUTE,
-    });
+    const { window } = await setUp([nightly('face-search', 'start')]);
+    const summary = await runTick(
+      window('2027-03-28T21:50:00Z', '2027-03-28T22:05:00Z', '2027-03-28T22:05:00Z'),
+    );
     expect(summary).toMatchObject({ fired: 1, late: 1 });
   });
 
   it('one call when two schedules want the same action on the same target at once', async () => {
-    const ledger = await setUp([
-      { id: 'a', targets: ['face-search'], timezone: 'UTC', actions: [{ do: 'start', cron: '0 22 * * *' }] },
-      { id: 'b', targets: ['face-search'], timezone: 'UTC', actions: [{ do: 'start', cron: '0 22 * * *' }] },
+    const { window } = await setUp([
+      nightly('face-search', 'start'),
+      { ...nightly('face-search', 'start'), id: 'b' },
     ]);
-    const summary = await runTick({
-      config: rig.config,
-      from: at('2027-03-28T21:59:00Z'),
-      to: at('2027-03-28T22:00:00Z'),
-      now: at('2027-03-28T22:00:00Z'),
-      ledger,
-      upstream: rig.upstream,
-      maxLatenessMs: 15 * MINUTE,
-    });
+    const summary = await runTick(
+      window('2027-03-28T21:59:00Z', '2027-03-28T22:00:00Z', '2027-03-28T22:00:00Z'),
+    );
     expect(summary).toMatchObject({ due: 2, fired: 2, succeeded: 2 });
     expect(rig.sim.requestsTo('/action/start')).toHaveLength(1);
   });
 
   it('counts upstream failures instead of throwing, and throws when the ledger fails', async () => {
-    const ledger = await setUp([
-      {
-        id: 'night',
-        targets: ['face-search'],
-        timezone: 'UTC',
-        actions: [{ do: 'stop', cron: '0 22 * * *' }],
-      },
-    ]);
-    const options = {
-      config: rig.config,
-      from: at('2027-03-28T21:59:00Z'),
-      to: at('2027-03-28T22:00:00Z'),
-      now: at('2027-03-28T22:00:00Z'),
-      ledger,
-      upstream: rig.upstream,
-      maxLatenessMs: 15 * MINUTE,
-    };
-    const summary = await runTick(options);
+    const { ledger, window } = await setUp([nightly('face-search', 'stop')]);
+    const summary = await runTick(
+      window('2027-03-28T21:59:00Z', '2027-03-28T22:00:00Z', '2027-03-28T22:00:00Z'),
+    );
     expect(summary).toMatchObject({ fired: 1, failed: 1 });
     ledger.claim = async () => {
       throw new Error('disk full');
     };
-    await expect(runTick({ ...options, from: options.to, to: options.to + MINUTE })).resolves.toMatchObject({
-      due: 0,
-    });
     await expect(
-      runTick({ ...options, from: options.from - 1440 * MINUTE, to: options.to - 1440 * MINUTE }),
+      runTick(window('2027-03-28T22:00:00Z', '2027-03-28T22:01:00Z', '2027-03-28T22:01:00Z')),
+    ).resolves.toMatchObject({ due: 0 });
+    await expect(
+      runTick(window('2027-03-29T21:59:00Z', '2027-03-29T22:00:00Z', '2027-03-29T22:00:00Z')),
     ).rejects.toThrow('disk full');
   });
 });

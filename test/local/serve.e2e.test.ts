@@ -27,6 +27,10 @@ function workspace(
   return { dir, config, state: join(dir, 'state') };
 }
 
+/** The webhook key `serve --simulate` generated into the state folder. */
+const demoKey = (state: string): string =>
+  JSON.parse(readFileSync(join(state, 'demo-secrets.json'), 'utf8'))['nightshift/webhook'].key;
+
 const history = (state: string) =>
   readFileSync(join(state, 'history.jsonl'), 'utf8')
     .split('\n')
@@ -172,8 +176,7 @@ describe('nightshift serve as a real process', () => {
       ws.state,
     ]);
     running.push(served);
-    const key = JSON.parse(readFileSync(join(ws.state, 'demo-secrets.json'), 'utf8'))['nightshift/webhook']
-      .key;
+    const key = demoKey(ws.state);
     const signed = (body: string, valid: boolean) => {
       const timestamp = String(Math.floor(Date.now() / 1000));
       return fetch(`${served.url}/v1/actions`, {
@@ -241,8 +244,7 @@ describe('nightshift serve as a real process', () => {
       ws.state,
     ]);
     running.push(served);
-    const key = JSON.parse(readFileSync(join(ws.state, 'demo-secrets.json'), 'utf8'))['nightshift/webhook']
-      .key;
+    const key = demoKey(ws.state);
     const trigger = (args: string[], envKey = key) =>
       exec(process.execPath, ['bin/nightshift.mjs', 'trigger', '--url', served.url, ...args], {
         env: { ...process.env, NIGHTSHIFT_WEBHOOK_KEY: envKey },
