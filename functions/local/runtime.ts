@@ -18,6 +18,8 @@ import type { SecretSource } from '../stores/secrets.ts';
 import type { Clock } from './clock.ts';
 
 const MINUTE = 60_000;
+/** Claims older than this can never be asked for again (catch-up looks back 24 hours at most). */
+const CLAIM_KEEP_DAYS = 7;
 /** Never look further back than this when catching up, however long the process was away. */
 const MAX_LOOKBACK_MS = 24 * 3600_000;
 
@@ -172,6 +174,8 @@ export class LocalRuntime {
         await tick;
         cursor = minute;
         await this.writeCursor(cursor);
+        // Once an hour, drop the claim files nothing can ask about any more.
+        if (minute % (60 * MINUTE) === 0) await this.options.ledger.pruneClaims(CLAIM_KEEP_DAYS);
       } catch (error) {
         // The ledger failed: keep the cursor so the next tick tries this window again.
         this.options.log.error('tick failed', { error: String(error) });
