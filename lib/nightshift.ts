@@ -18,6 +18,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { configJsonSchemaDraft4Text } from '../functions/engine/config/json-schema.ts';
 import { parseConfigText } from '../functions/engine/config/parse-text.ts';
 import type { Config } from '../functions/engine/config/schema.ts';
 import {
@@ -179,7 +180,10 @@ export class Nightshift extends Construct {
       name: 'schedule',
       description: 'Nightshift schedule config (config/schedule.json)',
       content: appconfig.ConfigurationContent.fromInlineJson(configText),
-      validators: [appconfig.LambdaValidator.fromFunction(this.validatorFunction)],
+      validators: [
+        appconfig.JsonSchemaValidator.fromInline(configJsonSchemaDraft4Text()),
+        appconfig.LambdaValidator.fromFunction(this.validatorFunction),
+      ],
       deploymentStrategy: strategy,
       deployTo: [environment],
     });

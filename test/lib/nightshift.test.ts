@@ -121,6 +121,7 @@ describe('the Nightshift stack', () => {
       LocationUri: 'hosted',
       Name: 'schedule',
       Validators: [
+        { Type: 'JSON_SCHEMA', Content: Match.stringLikeRegexp('draft-04') },
         { Type: 'LAMBDA', Content: { 'Fn::GetAtt': [logicalId(stack.nightshift.validatorFunction), 'Arn'] } },
       ],
     });

@@ -17,3 +17,13 @@ export function configJsonSchema(): Record<string, unknown> {
 export function configJsonSchemaText(): string {
   return `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
 }
+
+/**
+ * The same schema in JSON Schema draft 4, the dialect AppConfig's JSON Schema validator speaks:
+ * a structural first check before the validator Lambda runs the full validation.
+ */
+export function configJsonSchemaDraft4Text(): string {
+  return JSON.stringify(
+    z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any', target: 'draft-04' }),
+  );
+}

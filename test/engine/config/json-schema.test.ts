@@ -12,3 +12,18 @@ describe('config/schedule.schema.json', () => {
     expect(example.$schema).toBe('./schedule.schema.json');
   });
 });
+
+describe('the draft-04 schema for AppConfig', () => {
+  it('accepts the example config and refuses a structurally broken one', async () => {
+    // Prepare
+    const { default: Ajv } = await import('ajv-draft-04');
+    const { configJsonSchemaDraft4Text } = await import('../../../functions/engine/config/json-schema.ts');
+    const validate = new Ajv({ strict: false }).compile(JSON.parse(configJsonSchemaDraft4Text()));
+    const example = JSON.parse(readFileSync('config/schedule.json', 'utf8'));
+    // Act / Assess
+    expect(validate(example)).toBe(true);
+    expect(validate({ ...example, version: 2 })).toBe(false);
+    expect(validate({ ...example, accounts: { prod: { region: 'cn-north-4' } } })).toBe(false);
+    expect(validate({ ...example, extra: true })).toBe(false);
+  });
+});
