@@ -24,7 +24,10 @@ function workspace(
   const dir = mkdtempSync(join(tmpdir(), 'nightshift-serve-'));
   const config = join(dir, 'schedule.json');
   writeFileSync(config, JSON.stringify(rawConfig(schedules), null, 2));
-  return { dir, config, state: join(dir, 'state') };
+  const state = join(dir, 'state');
+  /** `serve` against the simulator, on a free port, with this workspace's config and state. */
+  const args = ['--simulate', '--port', '0', '--config', config, '--state', state];
+  return { dir, config, state, args };
 }
 
 /** The webhook key `serve --simulate` generated into the state folder. */
@@ -46,13 +49,10 @@ describe('nightshift serve as a real process', () => {
   it('fires a * * * * * rule once per minute on a scaled clock, answers HTTP, and stops cleanly on SIGTERM', async () => {
     // Prepare: one virtual minute per real second
     const ws = workspace();
-    const served = await spawnServe(
-      ['--simulate', '--port', '0', '--config', ws.config, '--state', ws.state],
-      {
-        NIGHTSHIFT_CLOCK_START: START,
-        NIGHTSHIFT_CLOCK_SPEED: '60',
-      },
-    );
+    const served = await spawnServe(ws.args, {
+      NIGHTSHIFT_CLOCK_START: START,
+      NIGHTSHIFT_CLOCK_SPEED: '60',
+    });
     running.push(served);
     // Act
     await served.waitFor(/2027-03-29T06:04:00Z every-minute: start night-batch ok/, 20_000);
@@ -95,7 +95,7 @@ describe('nightshift serve as a real process', () => {
   it('two processes sharing one state folder fire each minute once', async () => {
     const ws = workspace();
     const env = { NIGHTSHIFT_CLOCK_START: START, NIGHTSHIFT_CLOCK_SPEED: '60' };
-    const args = ['--simulate', '--port', '0', '--config', ws.config, '--state', ws.state];
+    const args = ws.args;
     const [a, b] = await Promise.all([spawnServe(args, env), spawnServe(args, env)]);
     running.push(a, b);
     await Promise.race([
@@ -114,13 +114,10 @@ describe('nightshift serve as a real process', () => {
     mkdirSync(ws.state, { recursive: true });
     writeFileSync(join(ws.state, 'cursor.json'), JSON.stringify({ evaluatedTo: '2027-03-29T04:30:00Z' }));
     // Act
-    const served = await spawnServe(
-      ['--simulate', '--port', '0', '--config', ws.config, '--state', ws.state],
-      {
-        NIGHTSHIFT_CLOCK_START: '2027-03-29T06:00:30Z',
-        NIGHTSHIFT_CLOCK_SPEED: '1',
-      },
-    );
+    const served = await spawnServe(ws.args, {
+      NIGHTSHIFT_CLOCK_START: '2027-03-29T06:00:30Z',
+      NIGHTSHIFT_CLOCK_SPEED: '1',
+    });
     running.push(served);
     await served.waitFor(/action\(s\) missed/, 20_000);
     await served.waitFor(
@@ -140,13 +137,10 @@ describe('nightshift serve as a real process', () => {
 
   it('re-reads the config when it changes and refuses an invalid edit, keeping the last good one', async () => {
     const ws = workspace([]);
-    const served = await spawnServe(
-      ['--simulate', '--port', '0', '--config', ws.config, '--state', ws.state],
-      {
-        NIGHTSHIFT_CLOCK_START: START,
-        NIGHTSHIFT_CLOCK_SPEED: '1',
-      },
-    );
+    const served = await spawnServe(ws.args, {
+      NIGHTSHIFT_CLOCK_START: START,
+      NIGHTSHIFT_CLOCK_SPEED: '1',
+    });
     running.push(served);
     writeFileSync(ws.config, '{"version": 1, "accounts": {}, "targets": {}, "schedules": [{"id": "x"}]}');
     await served.waitFor(
@@ -166,15 +160,7 @@ describe('nightshift serve as a real process', () => {
   it('answers hundreds of concurrent requests correctly', async () => {
     // Prepare
     const ws = workspace();
-    const served = await spawnServe([
-      '--simulate',
-      '--port',
-      '0',
-      '--config',
-      ws.config,
-      '--state',
-      ws.state,
-    ]);
+    const served = await spawnServe(ws.args);
     running.push(served);
     const key = demoKey(ws.state);
     const signed = (body: string, valid: boolean) => {
@@ -219,12 +205,9 @@ describe('nightshift serve as a real process', () => {
   it('real-time smoke: at real speed, the minute fires when the wall clock reaches it', async () => {
     // Prepare: the clock runs at real speed, starting two seconds before a minute
     const ws = workspace();
-    const served = await spawnServe(
-      ['--simulate', '--port', '0', '--config', ws.config, '--state', ws.state],
-      {
-        NIGHTSHIFT_CLOCK_START: '2027-03-29T06:59:58Z',
-      },
-    );
+    const served = await spawnServe(ws.args, {
+      NIGHTSHIFT_CLOCK_START: '2027-03-29T06:59:58Z',
+    });
     running.push(served);
     // Act / Assess
     await served.waitFor(/2027-03-29T07:00:00Z every-minute: start night-batch ok/, 10_000);
@@ -234,15 +217,7 @@ describe('nightshift serve as a real process', () => {
   it('nightshift trigger signs a request and prints the answer', async () => {
     // Prepare
     const ws = workspace();
-    const served = await spawnServe([
-      '--simulate',
-      '--port',
-      '0',
-      '--config',
-      ws.config,
-      '--state',
-      ws.state,
-    ]);
+    const served = await spawnServe(ws.args);
     running.push(served);
     const key = demoKey(ws.state);
     const trigger = (args: string[], envKey = key) =>
@@ -275,15 +250,7 @@ describe('nightshift serve as a real process', () => {
 
   it('answers 413 to an oversized body over the wire', async () => {
     const ws = workspace();
-    const served = await spawnServe([
-      '--simulate',
-      '--port',
-      '0',
-      '--config',
-      ws.config,
-      '--state',
-      ws.state,
-    ]);
+    const served = await spawnServe(ws.args);
     running.push(served);
     const response = await fetch(`${served.url}/v1/actions`, {
       method: 'POST',
