@@ -267,9 +267,12 @@ export class Nightshift extends Construct {
       retention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    const integration = new HttpLambdaIntegration('ApiIntegration', this.apiFunction);
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
       description: 'Nightshift HTTP API (requests are HMAC-signed; see the README)',
       createDefaultStage: false,
+      // Unknown routes and methods reach the router too, so they get its JSON 404/405, not API Gateway's.
+      defaultIntegration: integration,
     });
     const stage = new apigw.HttpStage(this, 'HttpApiStage', {
       httpApi: this.httpApi,
@@ -292,7 +295,6 @@ export class Nightshift extends Construct {
         ),
       },
     });
-    const integration = new HttpLambdaIntegration('ApiIntegration', this.apiFunction);
     this.httpApi.addRoutes({ path: '/v1/health', methods: [apigw.HttpMethod.GET], integration });
     this.httpApi.addRoutes({ path: '/v1/actions', methods: [apigw.HttpMethod.POST], integration });
     this.httpApi.addRoutes({ path: '/v1/plan', methods: [apigw.HttpMethod.GET], integration });

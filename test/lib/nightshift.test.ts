@@ -102,7 +102,7 @@ describe('the Nightshift stack', () => {
   });
 
   it('serves the contract routes on a throttled stage with access logs', () => {
-    for (const routeKey of ['GET /v1/health', 'POST /v1/actions', 'GET /v1/plan']) {
+    for (const routeKey of ['GET /v1/health', 'POST /v1/actions', 'GET /v1/plan', '$default']) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
     }
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
