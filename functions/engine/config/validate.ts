@@ -30,7 +30,7 @@ export function validateConfig(input: unknown): ValidationResult {
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) issues.push(...parsed.error.issues.flatMap(fromZodIssue));
   issues.push(...crossCheck(input));
-  const unique = dedupe(issues);
+  const unique = inDocumentOrder(dedupe(issues), input);
   if (unique.length > 0 || !parsed.success) return { ok: false, issues: unique };
   return { ok: true, config: parsed.data };
 }
@@ -73,6 +73,40 @@ function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
     seen.add(key);
     return true;
   });
+}
+
+/**
+ * Sorts issues in the order their places appear in the document, so a report reads top to
+ * bottom whatever check found each problem. Unknown places (a missing field) sort with their
+ * parent; ties keep the order they were found in.
+ */
+function inDocumentOrder(issues: ConfigIssue[], input: unknown): ConfigIssue[] {
+  if (issues.length < 2) return issues;
+  const order = new Map<string, number>();
+  const walk = (value: unknown, path: PropertyKey[]) => {
+    order.set(formatPath(path), order.size);
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => {
+        walk(item, [...path, i]);
+      });
+    } else if (isRecord(value)) {
+      for (const [key, item] of Object.entries(value)) walk(item, [...path, key]);
+    }
+  };
+  walk(input, []);
+  const rank = (path: string): number => {
+    for (let p = path; ; ) {
+      const found = order.get(p);
+      if (found !== undefined) return found;
+      const cut = Math.max(p.lastIndexOf('.'), p.lastIndexOf('['));
+      if (cut <= 0) return Number.MAX_SAFE_INTEGER;
+      p = p.slice(0, cut);
+    }
+  };
+  return issues
+    .map((issue, i) => ({ issue, i, rank: rank(issue.path) }))
+    .sort((a, b) => a.rank - b.rank || a.i - b.i)
+    .map((x) => x.issue);
 }
 
 type Json = Record<string, unknown>;

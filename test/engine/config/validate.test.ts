@@ -319,3 +319,20 @@ describe('config validation', () => {
     expect(formatPath([])).toBe('(root)');
   });
 });
+
+describe('issue order', () => {
+  it('lists problems in the order their places appear in the document', () => {
+    // Prepare: a cross-reference problem (account) before a syntax problem (cron) in the file
+    const input = rawConfig([{ id: 's', targets: ['face-search'], actions: [{ do: 'start', cron: 'bad' }] }]);
+    (input.targets as Record<string, Record<string, unknown>>)['face-search']!.account = 'staging';
+    // Act
+    const result = validateConfig(input);
+    // Assess
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues.map((i) => i.path)).toEqual([
+      'targets.face-search.account',
+      'schedules[0].actions[0].cron',
+    ]);
+  });
+});
