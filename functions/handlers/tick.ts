@@ -1,5 +1,5 @@
 import { runTick, type TickSummary } from '../engine/tick.ts';
-import { logFields } from '../observability/log-fields.ts';
+import { logEntry } from '../observability/log-fields.ts';
 import { awsContext } from './aws-context.ts';
 import { recordResultMetrics } from './metrics.ts';
 
@@ -42,18 +42,7 @@ export const handler = async (event: TickEvent): Promise<Omit<TickSummary, 'entr
       upstream: ctx.upstream,
       maxLatenessMs: ctx.settings.maxLatenessMinutes * MINUTE,
     });
-    for (const entry of summary.entries) {
-      const fields = {
-        trigger: 'tick',
-        schedule: entry.schedule,
-        scheduledAt: entry.scheduledAt,
-        late: entry.late ?? false,
-        ...logFields(entry.result),
-      };
-      if (entry.result.errorCode === 'NIGHTSHIFT.MISSED') log.warn('missed', fields);
-      else if (entry.result.ok) log.info('action', fields);
-      else log.error('action failed', fields);
-    }
+    for (const entry of summary.entries) logEntry(log, entry);
     recordResultMetrics(
       metrics,
       summary.entries.map((e) => e.result),

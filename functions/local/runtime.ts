@@ -11,7 +11,7 @@ import type { Upstream } from '../engine/executor.ts';
 import type { HistoryEntry } from '../engine/ledger.ts';
 import { runTick, type TickSummary } from '../engine/tick.ts';
 import type { Log } from '../observability/log.ts';
-import { logFields } from '../observability/log-fields.ts';
+import { logEntry } from '../observability/log-fields.ts';
 import { readConfigFile } from '../stores/local-config.ts';
 import type { FileLedger } from '../stores/local-ledger.ts';
 import type { SecretSource } from '../stores/secrets.ts';
@@ -218,16 +218,7 @@ export class LocalRuntime {
 
   private report(entry: HistoryEntry): void {
     const { result } = entry;
-    const fields = {
-      trigger: entry.trigger,
-      schedule: entry.schedule,
-      scheduledAt: entry.scheduledAt,
-      late: entry.late ?? false,
-      ...logFields(result),
-    };
-    if (result.errorCode === 'NIGHTSHIFT.MISSED') this.options.log.warn('missed', fields);
-    else if (result.ok) this.options.log.info('action', fields);
-    else this.options.log.error('action failed', fields);
+    logEntry(this.options.log, entry);
     const outcome = result.ok
       ? `ok (${result.httpStatus ?? '-'}, ${result.durationMs} ms)`
       : `${result.status.toUpperCase()} ${result.errorCode ?? ''} ${result.errorMessage ?? ''}`.trim();

@@ -1,4 +1,7 @@
 import type { ActionResult } from '../engine/executor.ts';
+import type { HistoryEntry } from '../engine/ledger.ts';
+import { MISSED_CODE } from '../engine/tick.ts';
+import type { Log } from './log.ts';
 
 /** The fields of one log line per action. */
 export function logFields(result: ActionResult): Record<string, unknown> {
@@ -13,4 +16,18 @@ export function logFields(result: ActionResult): Record<string, unknown> {
     attempts: result.attempts,
     durationMs: result.durationMs,
   };
+}
+
+/** One log line for a scheduled action: warn when missed, error when failed, info otherwise. */
+export function logEntry(log: Log, entry: HistoryEntry): void {
+  const fields = {
+    trigger: entry.trigger,
+    schedule: entry.schedule,
+    scheduledAt: entry.scheduledAt,
+    late: entry.late ?? false,
+    ...logFields(entry.result),
+  };
+  if (entry.result.errorCode === MISSED_CODE) log.warn('missed', fields);
+  else if (entry.result.ok) log.info('action', fields);
+  else log.error('action failed', fields);
 }
