@@ -8,6 +8,7 @@ import { due } from '../engine/planner.ts';
 import { selectTargets, TargetSelectionError } from '../engine/targets.ts';
 import { type Log, silentLog } from '../observability/log.ts';
 import { logFields } from '../observability/log-fields.ts';
+import type { SecretSource } from '../stores/secrets.ts';
 import { verifySignature } from './signature.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -35,8 +36,8 @@ export interface ApiResponse {
 export interface RouterDeps {
   /** The config in force (the last good one). */
   config(): Promise<Config>;
-  /** The webhook signing key: the `key` of the secret named by `webhook.secret`. */
-  webhookKey(options?: { refresh?: boolean }): Promise<string>;
+  /** Where the webhook signing key is read: the `key` of the secret named by `webhook.secret`. */
+  secrets: SecretSource;
   upstream: Upstream;
   ledger: Ledger;
   now?: () => number;
@@ -118,7 +119,8 @@ export class Router {
 
   private async key(refresh: boolean): Promise<string> {
     try {
-      return await this.deps.webhookKey({ refresh });
+      const name = (await this.deps.config()).webhook.secret;
+      return webhookKeyOf(name, await this.deps.secrets.get(name, { refresh }));
     } catch (error) {
       this.log.error('webhook key unavailable', { error: describe(error) });
       throw new HttpError(503, 'webhook_key_unavailable', 'the webhook signing key is not configured');
@@ -288,7 +290,7 @@ function describe(error: unknown): string {
 }
 
 /** Reads `{"key": "..."}` from the webhook secret. */
-export function webhookKeyOf(secretName: string, value: string): string {
+function webhookKeyOf(secretName: string, value: string): string {
   try {
     const key = (JSON.parse(value) as { key?: unknown }).key;
     if (typeof key === 'string' && key.length >= 16) return key;

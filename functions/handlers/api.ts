@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { Router, webhookKeyOf } from '../api/router.ts';
+import { Router } from '../api/router.ts';
 import { type AwsContext, awsContext } from './aws-context.ts';
 import { recordResultMetrics } from './metrics.ts';
 
@@ -8,10 +8,7 @@ let router: Router | undefined;
 function routerFor(ctx: AwsContext): Router {
   router ??= new Router({
     config: () => ctx.config.get(),
-    webhookKey: async ({ refresh } = {}) => {
-      const name = (await ctx.config.get()).webhook.secret;
-      return webhookKeyOf(name, await ctx.secrets.get(name, { refresh: refresh ?? false }));
-    },
+    secrets: ctx.secrets,
     upstream: ctx.upstream,
     ledger: ctx.ledger,
     log: ctx.log,

@@ -4,7 +4,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { MAX_BODY_BYTES, Router, webhookKeyOf } from '../api/router.ts';
+import { MAX_BODY_BYTES, Router } from '../api/router.ts';
 import type { Config } from '../engine/config/schema.ts';
 import { ConfigError } from '../engine/config/validate.ts';
 import type { Upstream } from '../engine/executor.ts';
@@ -61,10 +61,7 @@ export class LocalRuntime {
     this.maxCatchUpMs = (options.maxCatchUpMinutes ?? 60) * MINUTE;
     this.router = new Router({
       config: async () => this.config,
-      webhookKey: async ({ refresh } = {}) => {
-        const name = this.config.webhook.secret;
-        return webhookKeyOf(name, await options.secrets.get(name, { refresh: refresh ?? false }));
-      },
+      secrets: options.secrets,
       upstream: options.upstream,
       ledger: options.ledger,
       now: () => options.clock.now(),

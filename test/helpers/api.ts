@@ -23,7 +23,7 @@ export async function startApiRig(): Promise<ApiRig> {
   const api = Object.assign(rig, { ledger, now: Date.parse('2027-03-29T05:00:00Z') }) as ApiRig;
   api.router = new Router({
     config: async () => rig.config,
-    webhookKey: async () => JSON.parse(await rig.secrets.get('nightshift/webhook')).key,
+    secrets: rig.secrets,
     upstream: rig.upstream,
     ledger,
     now: () => api.now,
