@@ -4,7 +4,6 @@ export const NightshiftCode = {
   network: 'NIGHTSHIFT.NETWORK',
   badResponse: 'NIGHTSHIFT.BAD_RESPONSE',
   httpStatus: 'NIGHTSHIFT.HTTP_STATUS',
-  stopNotAllowed: 'NIGHTSHIFT.STOP_NOT_ALLOWED',
   secret: 'NIGHTSHIFT.SECRET',
   iam: 'NIGHTSHIFT.IAM',
   noResult: 'NIGHTSHIFT.NO_RESULT',

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import type { Outcome, Upstream, UpstreamItem } from '../engine/executor.ts';
+import { actionProblem } from '../engine/config/validate.ts';
+import { type Outcome, RefusalCode, type Upstream, type UpstreamItem } from '../engine/executor.ts';
 import type { SecretSource } from '../stores/secrets.ts';
 import { type CallOutcome, outcomeOfError, type UpstreamContext } from './call.ts';
-import { NightshiftCode } from './errors.ts';
 import { HttpClient, type HttpClientOptions } from './http.ts';
 import { cptsTaskAction } from './services/cpts.ts';
 import { DRS_BATCH_LIMIT, drsBatch, drsStop } from './services/drs.ts';
@@ -79,14 +79,11 @@ export class HuaweiUpstream implements Upstream {
       case 'cpts-task':
         return cptsTaskAction(this.ctx, account, config, action as 'start' | 'stop');
       case 'drs-job':
-        // Checked here as well as in the engine: a DRS stop ends the job for good.
-        if (!config.allowStop) {
-          return {
-            ok: false,
-            errorCode: NightshiftCode.stopNotAllowed,
-            errorMessage: `"stop" ends DRS job "${item.target}" for good and the target does not set allowStop`,
-            attempts: 0,
-          };
+        {
+          // Checked here as well as in the engine: a DRS stop ends the job for good.
+          const problem = actionProblem(item.target, config.kind, action, config);
+          if (problem)
+            return { ok: false, errorCode: RefusalCode.stopNotAllowed, errorMessage: problem, attempts: 0 };
         }
         return drsStop(this.ctx, account, config.jobId, config.forceStop);
     }

@@ -142,6 +142,21 @@ describe('the exact request of every operation, over loopback', () => {
     expect(rig.sim.drsStatus(PROJECT, JOB_B)).toBe('INCRE_TRANSFER_STARTED');
   });
 
+  it('the upstream itself refuses a DRS stop without allowStop, even when called directly', async () => {
+    const target = rig.config.targets['billing-sync']!;
+    const [outcome] = await rig.upstream.perform([
+      {
+        target: 'billing-sync',
+        config: target,
+        account: { name: 'prod', config: rig.config.accounts.prod! },
+        action: 'stop',
+      },
+    ]);
+    expect(outcome).toMatchObject({ ok: false, errorCode: 'NIGHTSHIFT.STOP_NOT_ALLOWED', attempts: 0 });
+    expect(outcome!.errorMessage).toMatch(/ends DRS job "billing-sync" for good/);
+    expect(rig.sim.requests).toHaveLength(0);
+  });
+
   it.each([
     ['start', 9],
     ['stop', 2],
