@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { type Action, isAction } from '../engine/kinds.ts';
 import type { CliIo } from './io.ts';
 import { UsageError } from './io.ts';
 
@@ -64,4 +65,29 @@ export function parseInstant(text: string, option: string): Date {
 
 export function writeJson(io: CliIo, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** The options that say what to do to which targets, shared by `run` and `trigger`. */
+export const selectionOptions = {
+  action: { type: 'string' },
+  target: { type: 'string', multiple: true },
+  schedule: { type: 'string' },
+} as const satisfies Options;
+
+/** Reads `--action` and exactly one of `--target NAME ...` / `--schedule ID`. */
+export function selectionOf(values: Values): {
+  action: Action;
+  targets: string[];
+  schedule: string | undefined;
+} {
+  const action = stringOption(values, 'action');
+  if (!action) throw new UsageError('--action is required (start, stop, pause or resume)');
+  if (!isAction(action))
+    throw new UsageError(`--action must be start, stop, pause or resume, got "${action}"`);
+  const targets = (values.target as string[] | undefined) ?? [];
+  const schedule = stringOption(values, 'schedule');
+  if (targets.length > 0 === (schedule !== undefined)) {
+    throw new UsageError('give either --target NAME (one or more) or --schedule ID');
+  }
+  return { action, targets, schedule };
 }

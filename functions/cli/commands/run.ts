@@ -1,11 +1,18 @@
 import { type ActionResult, execute } from '../../engine/executor.ts';
-import { isAction } from '../../engine/kinds.ts';
 import { selectTargets, TargetSelectionError } from '../../engine/targets.ts';
 import { httpSettingsFromEnv } from '../../huawei/settings.ts';
 import { HuaweiUpstream } from '../../huawei/upstream.ts';
 import { readConfigFile } from '../../stores/local-config.ts';
 import { FileSecretSource, MemorySecretSource } from '../../stores/secrets.ts';
-import { COMMON_HELP, type Command, configPath, stringOption, writeJson } from '../command.ts';
+import {
+  COMMON_HELP,
+  type Command,
+  configPath,
+  selectionOf,
+  selectionOptions,
+  stringOption,
+  writeJson,
+} from '../command.ts';
 import { type CliIo, EXIT_FAILED, EXIT_OK, UsageError } from '../io.ts';
 import { renderResults } from '../results.ts';
 
@@ -31,23 +38,13 @@ ${COMMON_HELP}
 Environment: NIGHTSHIFT_UPSTREAM_TIMEOUT_MS (default 10000), NIGHTSHIFT_UPSTREAM_MAX_RETRIES
 (default 3), NIGHTSHIFT_UPSTREAM_MAX_IN_FLIGHT (requests per account, default 16).`,
   options: {
-    action: { type: 'string' },
-    target: { type: 'string', multiple: true },
-    schedule: { type: 'string' },
+    ...selectionOptions,
     secrets: { type: 'string' },
     'dry-run': { type: 'boolean' },
     json: { type: 'boolean' },
   },
   async run(values, _positionals, io) {
-    const action = stringOption(values, 'action');
-    if (!action) throw new UsageError('--action is required (start, stop, pause or resume)');
-    if (!isAction(action))
-      throw new UsageError(`--action must be start, stop, pause or resume, got "${action}"`);
-    const targets = (values.target as string[] | undefined) ?? [];
-    const schedule = stringOption(values, 'schedule');
-    if (targets.length > 0 === (schedule !== undefined)) {
-      throw new UsageError('give either --target NAME (one or more) or --schedule ID');
-    }
+    const { action, targets, schedule } = selectionOf(values);
     const dryRun = values['dry-run'] === true;
     const secretsFile = stringOption(values, 'secrets') ?? io.env.NIGHTSHIFT_SECRETS_FILE;
     if (!secretsFile && !dryRun) {

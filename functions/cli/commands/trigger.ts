@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
 import { SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from '../../api/signature.ts';
 import type { ActionResult } from '../../engine/executor.ts';
-import { isAction } from '../../engine/kinds.ts';
-import { type Command, stringOption, writeJson } from '../command.ts';
+import { type Command, selectionOf, selectionOptions, stringOption, writeJson } from '../command.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../io.ts';
 import { renderResults } from '../results.ts';
 
@@ -29,9 +28,7 @@ Options:
   -h, --help              show this help`,
   options: {
     url: { type: 'string' },
-    action: { type: 'string' },
-    target: { type: 'string', multiple: true },
-    schedule: { type: 'string' },
+    ...selectionOptions,
     'dry-run': { type: 'boolean' },
     reason: { type: 'string' },
     'idempotency-key': { type: 'string' },
@@ -40,12 +37,7 @@ Options:
   async run(values, _positionals, io) {
     const url = stringOption(values, 'url');
     if (!url || !/^https?:\/\//.test(url)) throw new UsageError('--url http(s)://… is required');
-    const action = stringOption(values, 'action');
-    if (!action || !isAction(action)) throw new UsageError('--action must be start, stop, pause or resume');
-    const targets = (values.target as string[] | undefined) ?? [];
-    const schedule = stringOption(values, 'schedule');
-    if (targets.length > 0 === (schedule !== undefined))
-      throw new UsageError('give either --target NAME (one or more) or --schedule ID');
+    const { action, targets, schedule } = selectionOf(values);
     const key = io.env.NIGHTSHIFT_WEBHOOK_KEY;
     if (!key) throw new UsageError('NIGHTSHIFT_WEBHOOK_KEY must hold the webhook signing key');
 
