@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from '../engine/config/schema.ts';
+import { DRS_JOB_ID } from '../engine/ids.ts';
 
 /**
  * A loopback simulator of the Huawei Cloud calls Nightshift makes (upstream-apis.md): IAM
@@ -68,7 +69,6 @@ export interface SimulatorOptions {
 }
 
 const CPTS_OK = 'SVCSTG.CPTS.0000000';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class HuaweiSimulator {
   readonly requests: RecordedRequest[] = [];
@@ -472,7 +472,7 @@ export class HuaweiSimulator {
         typeof job !== 'object' ||
         job === null ||
         typeof job.job_id !== 'string' ||
-        !UUID.test(job.job_id)
+        !DRS_JOB_ID.test(job.job_id)
       ) {
         return drsError('DRS.10000003', 'The value of job_id must comply with the UUID rule.');
       }

@@ -7,8 +7,8 @@ export type RawSchedule = Record<string, unknown> & { id: string };
 export const baseTargets = {
   'face-search': { account: 'prod', kind: 'vias-task', taskId: 'task-1' },
   'night-batch': { account: 'prod', kind: 'vias-batch-task', batchTaskId: 'batch-1' },
-  'orders-sync': { account: 'prod', kind: 'drs-job', jobId: 'c7debc9c-8e09-4a5d-8dd6-cc44f78ab20e' },
-  'billing-sync': { account: 'prod', kind: 'drs-job', jobId: '8d0e8e36-a618-490d-8a46-8c61ac9ab502' },
+  'orders-sync': { account: 'prod', kind: 'drs-job', jobId: 'c7debc9c-8e09-4a5d-8dd6-cc44f78jb20r' },
+  'billing-sync': { account: 'prod', kind: 'drs-job', jobId: '8d0e8e36-a618-490d-8a46-8c61ac9jb502' },
   'load-test': { account: 'prod', kind: 'cpts-task', testSuiteId: 1, taskId: 1 },
 };
 

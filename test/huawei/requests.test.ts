@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROJECT, type Rig, startRig, TOKEN } from '../helpers/simulator.ts';
 
-const JOB_A = 'c7debc9c-8e09-4a5d-8dd6-cc44f78ab20e';
-const JOB_B = '8d0e8e36-a618-490d-8a46-8c61ac9ab502';
+const JOB_A = 'c7debc9c-8e09-4a5d-8dd6-cc44f78jb20r';
+const JOB_B = '8d0e8e36-a618-490d-8a46-8c61ac9jb502';
 
 const targets = {
   'face-search': { account: 'prod', kind: 'vias-task', taskId: 'task-1' },

@@ -3,7 +3,7 @@ import { HttpClient } from '../../functions/huawei/http.ts';
 import { HuaweiSimulator } from '../../functions/local/simulator.ts';
 
 const P = 'proj1';
-const JOB = 'c7debc9c-8e09-4a5d-8dd6-cc44f78ab20e';
+const JOB = 'c7debc9c-8e09-4a5d-8dd6-cc44f78jb20r';
 
 describe('the Huawei Cloud simulator', () => {
   const sim = new HuaweiSimulator();

@@ -3,6 +3,7 @@ import { compileCron } from '../calendar/cron.ts';
 import { checkSkipDate } from '../calendar/skip-dates.ts';
 import { compileWindow } from '../calendar/window.ts';
 import { isValidTimeZone } from '../calendar/zone.ts';
+import { DRS_JOB_ID, DRS_JOB_ID_RULE } from '../ids.ts';
 import { ACTIONS } from '../kinds.ts';
 
 /**
@@ -70,12 +71,7 @@ const target = z.discriminatedUnion(
     z.strictObject({
       ...targetBase,
       kind: z.literal('drs-job'),
-      jobId: z
-        .string()
-        .regex(
-          /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
-          'must be a DRS job id (a UUID)',
-        ),
+      jobId: z.string().regex(DRS_JOB_ID, DRS_JOB_ID_RULE),
       pauseMode: z
         .enum(['target', 'all'])
         .default('target')

@@ -84,7 +84,7 @@ describe('config validation', () => {
           t: {
             account: 'prod',
             kind: 'drs-job',
-            jobId: 'c7debc9c-8e09-4a5d-8dd6-cc44f78ab20e',
+            jobId: 'c7debc9c-8e09-4a5d-8dd6-cc44f78jb20r',
             pauseMode: 'some',
           },
         },
@@ -334,5 +334,27 @@ describe('issue order', () => {
       'targets.face-search.account',
       'schedules[0].actions[0].cron',
     ]);
+  });
+});
+
+describe('DRS job ids as the console and the seed pages show them', () => {
+  const withJob = (jobId: string) =>
+    rawConfig([{ id: 's', targets: ['t'], actions: [{ do: 'pause', cron: '0 20 * * *' }] }], {
+      targets: { t: { account: 'prod', kind: 'drs-job', jobId } },
+      groups: {},
+    });
+  it.each(['8d0e8e36-a618-490d-8a46-8c61ac9jb502', 'c7debc9c-8e09-4a5d-8dd6-cc44f78jb20r'])(
+    'accepts %s',
+    (jobId) => {
+      const result = validateConfig(withJob(jobId));
+      expect(result.ok ? [] : result.issues).toEqual([]);
+    },
+  );
+  it.each([
+    ['upper case', '8D0E8E36-A618-490D-8A46-8C61AC9JB502'],
+    ['no hyphens', '8d0e8e36a618490d8a468c61ac9jb502'],
+    ['a stray character', '8d0e8e36-a618-490d-8a46-8c61ac9jb50_'],
+  ])('refuses %s', (_label, jobId) => {
+    expect(issuesOf(withJob(jobId)).map((i) => i.path)).toContain('targets.t.jobId');
   });
 });
