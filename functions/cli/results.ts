@@ -8,7 +8,7 @@ export function renderResults(results: readonly ActionResult[]): string {
     ['Target', 'Kind', 'Action', 'Result', 'HTTP', 'Tries', 'Time', 'Error'],
     results.map((r) => [
       r.target,
-      r.kind,
+      r.kind ?? '-',
       r.action,
       r.status,
       r.httpStatus === undefined ? '-' : String(r.httpStatus),

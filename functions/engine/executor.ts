@@ -1,13 +1,15 @@
 import type { AccountConfig, Config, TargetConfig } from './config/schema.ts';
 import { actionProblem } from './config/validate.ts';
 import { type Action, kindSupports, type TargetKind } from './kinds.ts';
+import type { StatusRead, TargetState } from './states.ts';
 
-export type ResultStatus = 'succeeded' | 'failed' | 'skipped' | 'dry-run';
+export type ResultStatus = 'succeeded' | 'failed' | 'skipped' | 'dry-run' | 'unchanged';
 
 /** One target's result, in the shape of the contract (`run --json`, HTTP API, ledger). */
 export interface ActionResult {
   target: string;
-  kind: TargetKind;
+  /** Absent only for a target the config does not know. */
+  kind?: TargetKind;
   action: Action;
   ok: boolean;
   status: ResultStatus;
@@ -16,6 +18,12 @@ export interface ActionResult {
   errorMessage?: string;
   attempts: number;
   durationMs: number;
+  /** After a call: whether a status read showed the state reached. */
+  verified?: boolean;
+  /** The state the target was being brought to. */
+  desired?: TargetState;
+  /** The upstream status text last read; null when the read failed. */
+  observed?: string | null;
 }
 
 /** What carrying out one action upstream produced. */
@@ -28,19 +36,24 @@ export interface Outcome {
   durationMs: number;
 }
 
-export interface UpstreamItem {
+export interface TargetRef {
   target: string;
   config: TargetConfig;
   account: { name: string; config: AccountConfig };
+}
+
+export interface UpstreamItem extends TargetRef {
   action: Action;
 }
 
-/** Carries actions out upstream; never throws for one target's failure. */
+/** Carries actions out upstream and reads status; never throws for one target's failure. */
 export interface Upstream {
   perform(
     items: readonly UpstreamItem[],
     onOutcome?: (index: number, outcome: Outcome) => void,
   ): Promise<Outcome[]>;
+  /** One status read per item, in order; `null` for a kind without a status query. */
+  observe(items: readonly TargetRef[]): Promise<(StatusRead | null)[]>;
 }
 
 export interface ActionRequest {
@@ -87,7 +100,7 @@ export async function execute(
         index,
         refused(
           request.target,
-          'vias-task',
+          undefined,
           action,
           RefusalCode.unknownTarget,
           `unknown target "${request.target}"`,
@@ -160,7 +173,7 @@ export async function execute(
       r ??
       refused(
         requests[i]!.target,
-        'vias-task',
+        config.targets[requests[i]!.target]?.kind,
         requests[i]!.action as Action,
         'NIGHTSHIFT.INTERNAL',
         'no result',
@@ -170,14 +183,14 @@ export async function execute(
 
 function refused(
   target: string,
-  kind: TargetKind,
+  kind: TargetKind | undefined,
   action: Action,
   code: string,
   message: string,
 ): ActionResult {
   return {
     target,
-    kind,
+    ...(kind ? { kind } : {}),
     action,
     ok: false,
     status: 'failed',

@@ -1,5 +1,6 @@
 import type { ActionResult } from './executor.ts';
 import type { Action } from './kinds.ts';
+import type { TargetState } from './states.ts';
 
 /** One occurrence of a schedule's action for one target: the unit of "at most once". */
 export interface OccurrenceKey {
@@ -12,18 +13,52 @@ export interface OccurrenceKey {
 
 export type Trigger = 'tick' | 'http' | 'cli';
 
-/** One line of history: an action carried out (or missed) and its result. */
+/** One line of history: an action carried out (or missed, or found unneeded) and its result. */
 export interface HistoryEntry {
   recordedAt: string;
   trigger: Trigger;
   schedule?: string;
-  /** For scheduled actions: the instant the action was due. */
+  /** The override whose state was being reached. */
+  override?: string;
+  /** For scheduled actions: the instant the action was due (the edge). */
   scheduledAt?: string;
   /** Fired more than a minute after it was due (catch-up, redelivery). */
   late?: boolean;
+  /** With `reconcile: "enforce"`: the target had drifted from a state it had reached. */
+  drift?: boolean;
   reason?: string;
   requestId?: string;
   result: ActionResult;
+}
+
+/**
+ * What the ledger knows about one target: the desired state it is bringing the target to, how
+ * far it got, and the lease that lets one process at a time act on it. Written with
+ * compare-and-set on `version`, so processes and Lambda containers never act on one target at
+ * once, and a new one continues where the last left off.
+ */
+export interface TargetRecord {
+  target: string;
+  /** 1 for the first write; each write must name the version it replaces. */
+  version: number;
+  desired?: TargetState | 'hands-off';
+  since?: string;
+  because?: string;
+  /** The desired state was observed (or, for kinds without a status query, the call succeeded). */
+  reached: boolean;
+  /** The state cannot be reached (e.g. the DRS job has ended): no retry until a new edge. */
+  final?: boolean;
+  /** Looks that did not reach the state, for the backoff. */
+  tries: number;
+  lastCheckAt?: string;
+  nextCheckAt?: string;
+  /** The upstream status text last read; null when the read failed. */
+  observed?: string | null;
+  lastAttemptAt?: string;
+  /** While held by a live owner, nobody else reads or acts on the target. */
+  lease?: { owner: string; until: string };
+  /** A call made and not yet recorded: if its process stops, the next look resolves it by status. */
+  inFlight?: { action: Action; attempt: number; startedAt: string; owner: string };
 }
 
 /** The answer of an HTTP request, kept for repeats with the same `Idempotency-Key`. */
@@ -50,6 +85,13 @@ export interface Ledger {
    */
   claim(key: OccurrenceKey): Promise<boolean>;
   record(entries: readonly HistoryEntry[]): Promise<void>;
+  /** The records of these targets (absent: never seen). */
+  targets(names: readonly string[]): Promise<Map<string, TargetRecord>>;
+  /**
+   * Writes a target's record if the stored one is still `record.version - 1` (absent for
+   * version 1); `false` when another writer got there first.
+   */
+  putTarget(record: TargetRecord): Promise<boolean>;
   /** The most recent entries, oldest first. */
   history(options?: { limit?: number }): Promise<HistoryEntry[]>;
   /** Starts an idempotent request, or finds the first answer to it. */

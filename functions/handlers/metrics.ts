@@ -1,16 +1,21 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ErrorCode } from '../engine/error-codes.ts';
 import type { ActionResult } from '../engine/executor.ts';
-import { MISSED_CODE } from '../engine/tick.ts';
 
 /** EMF metrics for results: counts by outcome, and upstream latency by kind and action. */
 export function recordResultMetrics(metrics: Metrics, results: readonly ActionResult[]): void {
-  const missed = results.filter((r) => r.errorCode === MISSED_CODE);
-  const carried = results.filter((r) => r.errorCode !== MISSED_CODE && r.status !== 'dry-run');
+  const missed = results.filter((r) => r.errorCode === ErrorCode.missed);
+  const carried = results.filter((r) => r.errorCode !== ErrorCode.missed && r.status !== 'dry-run');
   metrics.addMetric('ActionsSucceeded', MetricUnit.Count, carried.filter((r) => r.ok).length);
   metrics.addMetric('ActionsFailed', MetricUnit.Count, carried.filter((r) => !r.ok).length);
   metrics.addMetric('ActionsMissed', MetricUnit.Count, missed.length);
+  metrics.addMetric(
+    'ActionsUnchanged',
+    MetricUnit.Count,
+    carried.filter((r) => r.status === 'unchanged').length,
+  );
   for (const result of carried) {
-    if (result.attempts === 0) continue;
+    if (result.attempts === 0 || !result.kind) continue;
     const single = metrics.singleMetric();
     single.addDimension('kind', result.kind);
     single.addDimension('action', result.action);

@@ -1,4 +1,5 @@
-import { runTick, type TickSummary } from '../engine/tick.ts';
+import type { Context } from 'aws-lambda';
+import { type ReconcileSummary, reconcile } from '../engine/reconcile.ts';
 import { logEntry } from '../observability/log-fields.ts';
 import { awsContext } from './aws-context.ts';
 import { recordResultMetrics } from './metrics.ts';
@@ -13,14 +14,25 @@ export class TickInputError extends Error {
 }
 
 const MINUTE = 60_000;
+/** Kept back from the Lambda's remaining time for recording outcomes and publishing metrics. */
+const SAFETY_MS = 2_000;
+/** Past its own deadline a call may still land: a lease outlasts the invocation by this much. */
+const LEASE_MARGIN_MS = 30_000;
+
+export type TickResult = Omit<ReconcileSummary, 'entries'>;
 
 /**
- * Evaluates (scheduledTime - 60 s, scheduledTime] and carries out what is due, each occurrence at
- * most once whatever the redeliveries. Upstream failures are counted, not thrown (a throw makes
- * the scheduler deliver again); a config or ledger failure is thrown, so the retry policy and
+ * Brings every target to the state its schedules say (reconcile): DRS stops due in
+ * (scheduledTime - 60 s, scheduledTime] happen once whatever the redeliveries, and every other
+ * target is looked at when its desired state changed or is not yet reached. Never runs past its
+ * own deadline: calls stop starting when the remaining time is short and the next tick continues.
+ * Upstream failures are counted, not thrown; a config failure is thrown, so the retry policy and
  * the DLQ take it.
  */
-export const handler = async (event: TickEvent): Promise<Omit<TickSummary, 'entries'>> => {
+export const handler = async (
+  event: TickEvent,
+  context?: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>,
+): Promise<TickResult> => {
   const scheduled = Date.parse(event?.scheduledTime ?? '');
   if (Number.isNaN(scheduled)) {
     throw new TickInputError(
@@ -30,23 +42,33 @@ export const handler = async (event: TickEvent): Promise<Omit<TickSummary, 'entr
   const ctx = awsContext();
   const { log, metrics } = ctx;
   log.logger.appendKeys({ correlationId: event.scheduledTime });
+  const remainingMs = context ? () => context.getRemainingTimeInMillis() - SAFETY_MS : undefined;
   try {
     const to = Math.floor(scheduled / MINUTE) * MINUTE;
     const config = await ctx.config.get();
-    const summary = await runTick({
+    const summary = await reconcile({
       config,
       from: to - MINUTE,
       to,
-      now: Date.now(),
+      now: Math.max(to, Date.now()),
       ledger: ctx.ledger,
       upstream: ctx.upstream,
+      owner: `lambda:${context?.awsRequestId ?? 'local'}`,
       maxLatenessMs: ctx.settings.maxLatenessMinutes * MINUTE,
+      ...(remainingMs ? { remainingMs, leaseMs: context!.getRemainingTimeInMillis() + LEASE_MARGIN_MS } : {}),
+      onLedgerError: (error, target) =>
+        log.error('ledger write failed: nothing is done on this target until it can record', {
+          target,
+          error: String(error),
+        }),
     });
     for (const entry of summary.entries) logEntry(log, entry);
     recordResultMetrics(
       metrics,
       summary.entries.map((e) => e.result),
     );
+    if (summary.ledgerErrors > 0) metrics.addMetric('LedgerErrors', 'Count', summary.ledgerErrors);
+    if (summary.deferred > 0) metrics.addMetric('TargetsDeferred', 'Count', summary.deferred);
     const { entries: _entries, ...rest } = summary;
     log.info('tick', rest);
     return rest;

@@ -1,4 +1,5 @@
 import type { AccountConfig } from '../engine/config/schema.ts';
+import type { StatusRead } from '../engine/states.ts';
 import { SecretError } from '../stores/secrets.ts';
 import { type Service, serviceBase } from './endpoints.ts';
 import { NightshiftCode, UpstreamError } from './errors.ts';
@@ -33,6 +34,8 @@ export interface ServiceCall {
   /** The documented call, e.g. `PUT /v2/{project_id}/tasks/{task_id}/action/start`. */
   call: string;
   body?: unknown;
+  /** See `HttpRequest.changesState`. */
+  changesState?: boolean;
 }
 
 /**
@@ -53,6 +56,7 @@ export async function authorizedCall(
       call: spec.call,
       headers: { 'x-auth-token': token },
       body: spec.body,
+      ...(spec.changesState ? { changesState: true } : {}),
     });
   const token = await ctx.tokens.token(account.name, account.config);
   const first = await send(token);
@@ -110,6 +114,17 @@ export function outcomeOfError(error: unknown): CallOutcome {
   }
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return { ok: false, errorCode: NightshiftCode.internal, errorMessage: message, attempts: 0 };
+}
+
+/** A status read that failed, with the code and message of the failed call. */
+export function unreadable(outcome: CallOutcome): StatusRead {
+  return {
+    observation: null,
+    error: {
+      code: outcome.errorCode ?? NightshiftCode.internal,
+      message: outcome.errorMessage ?? 'status read failed',
+    },
+  };
 }
 
 export const is2xx = (status: number): boolean => status >= 200 && status < 300;

@@ -34,6 +34,11 @@ export interface HttpRequest {
   call: string;
   headers?: Record<string, string>;
   body?: unknown;
+  /**
+   * The call changes state upstream: an attempt that timed out may have been applied with its
+   * answer lost, so it is not sent again; a status read settles what happened.
+   */
+  changesState?: boolean;
 }
 
 export interface HttpResponse {
@@ -100,7 +105,7 @@ export class HttpClient {
           return finish(req, response);
         await this.backoff(req, attempt, `HTTP ${response.status}`, retryAfter);
       } else {
-        if (last) throw outcome.error;
+        if (last || (req.changesState && outcome.error.code === NightshiftCode.timeout)) throw outcome.error;
         await this.backoff(req, attempt, outcome.error.message, undefined);
       }
     }

@@ -1,12 +1,19 @@
 import { performance } from 'node:perf_hooks';
 import { actionProblem } from '../engine/config/validate.ts';
-import { type Outcome, RefusalCode, type Upstream, type UpstreamItem } from '../engine/executor.ts';
+import {
+  type Outcome,
+  RefusalCode,
+  type TargetRef,
+  type Upstream,
+  type UpstreamItem,
+} from '../engine/executor.ts';
+import type { StatusRead } from '../engine/states.ts';
 import type { SecretSource } from '../stores/secrets.ts';
-import { type CallOutcome, outcomeOfError, type UpstreamContext } from './call.ts';
+import { type CallOutcome, outcomeOfError, type UpstreamContext, unreadable } from './call.ts';
 import { HttpClient, type HttpClientOptions } from './http.ts';
-import { cptsTaskAction } from './services/cpts.ts';
-import { DRS_BATCH_LIMIT, drsBatch, drsStop } from './services/drs.ts';
-import { viasBatchTaskAction, viasTaskAction } from './services/vias.ts';
+import { cptsTaskAction, cptsTaskStatus } from './services/cpts.ts';
+import { DRS_BATCH_LIMIT, DRS_STATUS_LIMIT, drsBatch, drsStatuses, drsStop } from './services/drs.ts';
+import { viasBatchTaskAction, viasTaskAction, viasTaskStatus } from './services/vias.ts';
 import { TokenProvider } from './tokens.ts';
 
 export interface HuaweiUpstreamOptions {
@@ -63,6 +70,58 @@ export class HuaweiUpstream implements Upstream {
     }
     await Promise.all(tasks);
     return outcomes;
+  }
+
+  /**
+   * Reads the status of each target: DRS jobs of one account in batch-status calls of up to 100,
+   * the others one call each, all concurrently. VIAS batch tasks have no status query (`null`).
+   */
+  async observe(items: readonly TargetRef[]): Promise<(StatusRead | null)[]> {
+    const reads: (StatusRead | null)[] = new Array(items.length).fill(null);
+    const settle = async (indexes: number[], read: () => Promise<StatusRead[]>) => {
+      try {
+        const got = await read();
+        indexes.forEach((index, i) => {
+          reads[index] = got[i]!;
+        });
+      } catch (error) {
+        const failedRead = unreadable(outcomeOfError(error));
+        for (const index of indexes) reads[index] = failedRead;
+      }
+    };
+    const tasks: Promise<void>[] = [];
+    const drsByAccount = new Map<string, number[]>();
+    items.forEach((item, index) => {
+      const { config, account } = item;
+      switch (config.kind) {
+        case 'vias-task':
+          tasks.push(settle([index], async () => [await viasTaskStatus(this.ctx, account, config.taskId)]));
+          break;
+        case 'cpts-task':
+          tasks.push(settle([index], async () => [await cptsTaskStatus(this.ctx, account, config)]));
+          break;
+        case 'drs-job':
+          drsByAccount.set(account.name, [...(drsByAccount.get(account.name) ?? []), index]);
+          break;
+        case 'vias-batch-task':
+          break;
+      }
+    });
+    for (const indexes of drsByAccount.values()) {
+      for (let i = 0; i < indexes.length; i += DRS_STATUS_LIMIT) {
+        const chunk = indexes.slice(i, i + DRS_STATUS_LIMIT);
+        const first = items[chunk[0]!]!;
+        const ids = chunk.map((index) => (items[index]!.config as { jobId: string }).jobId);
+        tasks.push(
+          settle(chunk, async () => {
+            const byJob = await drsStatuses(this.ctx, first.account, ids);
+            return ids.map((id) => byJob.get(id)!);
+          }),
+        );
+      }
+    }
+    await Promise.all(tasks);
+    return reads;
   }
 
   async close(): Promise<void> {

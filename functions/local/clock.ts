@@ -4,6 +4,8 @@
  */
 export interface Clock {
   now(): number;
+  /** Clock milliseconds per real millisecond (1 for the real clock). */
+  readonly speed: number;
   /** Resolves when the clock reaches `at`, or at once when `signal` aborts. */
   sleepUntil(at: number, signal: AbortSignal): Promise<void>;
 }
@@ -14,6 +16,7 @@ export function scaledClock(start: number, speed: number, realNow: () => number 
   const now = () => start + (realNow() - realStart) * speed;
   return {
     now,
+    speed,
     sleepUntil(at, signal) {
       return new Promise<void>((resolve) => {
         if (signal.aborted) return resolve();

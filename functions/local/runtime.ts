@@ -3,13 +3,14 @@ import { unwatchFile, watchFile } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MAX_BODY_BYTES, Router } from '../api/router.ts';
 import type { Config } from '../engine/config/schema.ts';
 import { ConfigError } from '../engine/config/validate.ts';
 import type { Upstream } from '../engine/executor.ts';
 import type { HistoryEntry } from '../engine/ledger.ts';
-import { runTick, type TickSummary } from '../engine/tick.ts';
+import { type ReconcileSummary, reconcile } from '../engine/reconcile.ts';
 import type { Log } from '../observability/log.ts';
 import { logEntry } from '../observability/log-fields.ts';
 import { readConfigFile } from '../stores/local-config.ts';
@@ -18,6 +19,31 @@ import type { SecretSource } from '../stores/secrets.ts';
 import type { Clock } from './clock.ts';
 
 const MINUTE = 60_000;
+/** Real time a tick may take before it stops starting calls; the next tick continues. */
+const TICK_BUDGET_MS = 45_000;
+
+/** Leases name their owner: `serve@<host>#<pid>#<random>`. */
+function ownerId(): string {
+  return `serve@${hostname()}#${process.pid}#${randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * A lease of a `serve` process on this host that no longer runs (killed, crashed) is void at
+ * once, instead of blocking its targets until the lease runs out.
+ */
+export function ownerGone(owner: string): boolean {
+  const match = /^serve@(.+)#(\d+)#/.exec(owner);
+  if (!match || match[1] !== hostname()) return false;
+  const pid = Number(match[2]);
+  if (pid === process.pid) return owner !== SELF;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+const SELF = ownerId();
 /** Claims older than this can never be asked for again (catch-up looks back 24 hours at most). */
 const CLAIM_KEEP_DAYS = 7;
 /** Never look further back than this when catching up, however long the process was away. */
@@ -56,6 +82,7 @@ export class LocalRuntime {
   private currentTick: Promise<unknown> = Promise.resolve();
   private readonly router: Router;
   private readonly maxCatchUpMs: number;
+  private readonly owner = SELF;
 
   constructor(private readonly options: RuntimeOptions) {
     this.maxCatchUpMs = (options.maxCatchUpMinutes ?? 60) * MINUTE;
@@ -180,7 +207,7 @@ export class LocalRuntime {
     }
   }
 
-  private async tick(cursor: number, minute: number): Promise<TickSummary> {
+  private async tick(cursor: number, minute: number): Promise<ReconcileSummary> {
     const { log, print, clock } = this.options;
     let from = cursor;
     if (minute - from > MAX_LOOKBACK_MS) {
@@ -197,19 +224,30 @@ export class LocalRuntime {
         minutes: (minute - from) / MINUTE,
       });
     }
-    const summary = await runTick({
+    const started = Date.now();
+    const summary = await reconcile({
       config: this.config,
       from,
-      to: minute,
-      now: clock.now(),
+      now: minute,
       ledger: this.options.ledger,
       upstream: this.options.upstream,
+      owner: this.owner,
+      isOwnerGone: ownerGone,
       maxLatenessMs: this.maxCatchUpMs,
+      // A live process never loses its lease mid-call: it outlasts the tick's whole budget.
+      leaseMs: Math.max(5 * MINUTE, (TICK_BUDGET_MS + 15_000) * clock.speed),
+      remainingMs: () => TICK_BUDGET_MS - (Date.now() - started),
       onEntry: (entry) => this.report(entry),
+      onLedgerError: (error, target) =>
+        log.error('ledger write failed: nothing is done on this target until it can record', {
+          target,
+          error: String(error),
+        }),
     });
-    if (summary.due > 0) log.info('tick', { ...summary, entries: undefined });
-    if (summary.missed > 0)
-      print(`${summary.missed} action(s) missed: due more than ${this.maxCatchUpMs / MINUTE} min ago`);
+    if (summary.looked > 0 || summary.entries.length > 0 || summary.ledgerErrors > 0)
+      log.info('tick', { ...summary, entries: undefined });
+    if (summary.ledgerErrors > 0)
+      print(`${summary.ledgerErrors} ledger write(s) failed: those targets were left alone (see the log)`);
     return summary;
   }
 

@@ -11,7 +11,7 @@ import { DRS_JOB_ID } from '../engine/ids.ts';
  * names are used as documented; the others (marked SIM) are plausible stand-ins.
  */
 
-export type ViasState = 'STOPPED' | 'RUNNING' | 'FAILED';
+export type ViasState = 'STOPPED' | 'RUNNING' | 'FAILED' | 'STARTING' | 'STOPPING';
 export type DrsStatus = 'INCRE_TRANSFER_STARTED' | 'PAUSING' | 'RELEASE_RESOURCE_COMPLETE';
 /** CPTS run_status: 0 running, 2 ended, 9 waiting */
 export type CptsRunStatus = 0 | 2 | 9;
@@ -35,7 +35,9 @@ export type Fault =
   | { kind: 'pass' }
   /** Handle normally, but these DRS jobs fail in the batch answer / the VIAS batch reports failures. */
   | { kind: 'partial'; jobIds?: string[]; failedCount?: number }
-  | { kind: 'expire-token' };
+  | { kind: 'expire-token' }
+  /** Applied, but the answer is lost: the request takes effect and no answer ever comes. */
+  | { kind: 'lost' };
 
 export interface FaultMatch {
   method?: string;
@@ -65,6 +67,11 @@ export interface SimulatorOptions {
   latencyMs?: number;
   /** Lifetime of IAM tokens (Huawei: 24 h). */
   tokenTtlMs?: number;
+  /**
+   * How long a VIAS task stays STARTING / STOPPING and a CPTS task waiting (run_status 9) after
+   * an action, before it settles. Default 0: at once.
+   */
+  settleMs?: number;
   now?: () => number;
 }
 
@@ -77,7 +84,10 @@ export class HuaweiSimulator {
   private inFlight = 0;
   latencyMs: number;
   tokenTtlMs: number;
+  settleMs: number;
   private readonly now: () => number;
+  /** Transitions under way: the state each task settles to, and when. */
+  private readonly settling = new Map<string, { to: ViasState | CptsRunStatus; at: number }>();
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly hanging = new Set<ServerResponse>();
@@ -93,6 +103,7 @@ export class HuaweiSimulator {
   constructor(options: SimulatorOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
     this.tokenTtlMs = options.tokenTtlMs ?? 24 * 3600_000;
+    this.settleMs = options.settleMs ?? 0;
     this.now = options.now ?? Date.now;
   }
 
@@ -140,7 +151,9 @@ export class HuaweiSimulator {
     this.tokens.delete(token);
   }
 
+  /** Creates a VIAS task, or sets its state as if someone changed it in the console. */
   addViasTask(projectId: string, taskId: string, state: ViasState = 'STOPPED'): void {
+    this.settling.delete(`vias/${projectId}/${taskId}`);
     this.vias.set(`${projectId}/${taskId}`, state);
   }
 
@@ -148,12 +161,30 @@ export class HuaweiSimulator {
     this.viasBatches.set(`${projectId}/${id}`, { running: false, subtasks });
   }
 
+  /** Creates a DRS job, or sets its status as if someone changed it in the console. */
   addDrsJob(projectId: string, jobId: string, status: DrsStatus = 'INCRE_TRANSFER_STARTED'): void {
     this.drs.set(`${projectId}/${jobId.toLowerCase()}`, status);
   }
 
+  /** Creates a CPTS task, or sets its run status as if someone changed it in the console. */
   addCptsTask(projectId: string, testSuiteId: number, taskId: number, runStatus: CptsRunStatus = 2): void {
+    this.settling.delete(`cpts/${projectId}/${taskId}`);
     this.cpts.set(`${projectId}/${taskId}`, { suiteId: testSuiteId, runStatus, runs: 0 });
+  }
+
+  /** Settles transitions whose time has come: state is read lazily, so no timers are left. */
+  private settle(): void {
+    for (const [key, { to, at }] of this.settling) {
+      if (at > this.now()) continue;
+      this.settling.delete(key);
+      const [service, ...rest] = key.split('/');
+      const id = rest.join('/');
+      if (service === 'vias') this.vias.set(id, to as ViasState);
+      else {
+        const task = this.cpts.get(id);
+        if (task) task.runStatus = to as CptsRunStatus;
+      }
+    }
   }
 
   /** Creates every target of a config in its idle state, with a token per account project. */
@@ -168,6 +199,7 @@ export class HuaweiSimulator {
   }
 
   viasState(projectId: string, taskId: string): ViasState | undefined {
+    this.settle();
     return this.vias.get(`${projectId}/${taskId}`);
   }
 
@@ -180,6 +212,7 @@ export class HuaweiSimulator {
   }
 
   cptsRunStatus(projectId: string, taskId: number): CptsRunStatus | undefined {
+    this.settle();
     return this.cpts.get(`${projectId}/${taskId}`)?.runStatus;
   }
 
@@ -272,7 +305,13 @@ export class HuaweiSimulator {
     const partial = fault?.kind === 'partial' ? fault : undefined;
 
     try {
+      this.settle();
       const answer = this.route(method, url.pathname, req, body, bodyIsJson, partial);
+      if (fault?.kind === 'lost') {
+        this.hanging.add(res);
+        res.on('close', () => this.hanging.delete(res));
+        return;
+      }
       send(res, answer.status, answer.body, answer.headers);
     } catch (error) {
       send(res, 500, { error_code: 'SIM.500', error_msg: String(error) });
@@ -423,11 +462,15 @@ export class HuaweiSimulator {
     const key = `${projectId}/${taskId}`;
     const state = this.vias.get(key);
     if (!state) return viasNotFound(taskId);
-    if (command === 'start' && state === 'RUNNING')
+    if (command === 'start' && (state === 'RUNNING' || state === 'STARTING'))
       return viasError(400, 'VIAS.400101', 'SIM: the task is already running');
     if (command === 'stop' && state !== 'RUNNING')
       return viasError(400, 'VIAS.400102', 'SIM: the task is not running');
-    this.vias.set(key, command === 'start' ? 'RUNNING' : 'STOPPED');
+    const settled: ViasState = command === 'start' ? 'RUNNING' : 'STOPPED';
+    if (this.settleMs > 0) {
+      this.vias.set(key, command === 'start' ? 'STARTING' : 'STOPPING');
+      this.settling.set(`vias/${key}`, { to: settled, at: this.now() + this.settleMs });
+    } else this.vias.set(key, settled);
     return { status: 200, body: { id: taskId, status_code: 200, status_msg: 'success' } };
   }
 
@@ -593,13 +636,17 @@ export class HuaweiSimulator {
           body: { code: 'SVCSTG.CPTS.4032010', message: 'SIM: the task is already running', extend: null },
         };
       }
-      task.runStatus = 0;
       task.runs += 1;
+      if (this.settleMs > 0) {
+        task.runStatus = 9;
+        this.settling.set(`cpts/${projectId}/${taskText}`, { to: 0, at: this.now() + this.settleMs });
+      } else task.runStatus = 0;
       return {
         status: 200,
         body: { code: CPTS_OK, message: 'success', extend: null, result: { task_run_id: this.nextRunId++ } },
       };
     }
+    this.settling.delete(`cpts/${projectId}/${taskText}`);
     task.runStatus = 2;
     return {
       status: 200,

@@ -1,6 +1,6 @@
+import { ErrorCode } from '../engine/error-codes.ts';
 import type { ActionResult } from '../engine/executor.ts';
 import type { HistoryEntry } from '../engine/ledger.ts';
-import { MISSED_CODE } from '../engine/tick.ts';
 import type { Log } from './log.ts';
 
 /** The fields of one log line per action. */
@@ -27,7 +27,7 @@ export function logEntry(log: Log, entry: HistoryEntry): void {
     late: entry.late ?? false,
     ...logFields(entry.result),
   };
-  if (entry.result.errorCode === MISSED_CODE) log.warn('missed', fields);
+  if (entry.result.errorCode === ErrorCode.missed) log.warn('missed', fields);
   else if (entry.result.ok) log.info('action', fields);
   else log.error('action failed', fields);
 }

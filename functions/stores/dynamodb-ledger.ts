@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   type AttributeValue,
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
@@ -15,6 +16,7 @@ import type {
   Ledger,
   OccurrenceKey,
   StoredAnswer,
+  TargetRecord,
 } from '../engine/ledger.ts';
 
 const DAY_S = 86_400;
@@ -34,7 +36,8 @@ export interface DynamoLedgerOptions {
  * The ledger in one DynamoDB table (`pk`, `sk`, TTL attribute `ttl`):
  * - `OCC#<instant>#<schedule>#<action>#<target>` / `CLAIM`: a conditional put claims an occurrence;
  * - `HIST#<date>` / `<recordedAt>#<uuid>`: history, one partition per day, with a TTL;
- * - `IDEM#<sha256(key)>` / `IDEM`: HTTP answers kept for repeats for 24 hours.
+ * - `IDEM#<sha256(key)>` / `IDEM`: HTTP answers kept for repeats for 24 hours;
+ * - `TARGET#<name>` / `STATE`: what is known of a target, written with a condition on `version`.
  */
 export class DynamoLedger implements Ledger {
   private readonly now: () => number;
@@ -117,6 +120,52 @@ export class DynamoLedger implements Ledger {
     return found.reverse();
   }
 
+  async targets(names: readonly string[]): Promise<Map<string, TargetRecord>> {
+    const found = new Map<string, TargetRecord>();
+    const unique = [...new Set(names)];
+    // BatchGetItem takes 100 keys; keys it leaves unprocessed (throttling) are asked for again.
+    for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
+      let keys: Record<string, AttributeValue>[] = unique
+        .slice(i, i + BATCH_GET_LIMIT)
+        .map((name) => targetKey(name));
+      for (let round = 0; keys.length > 0; round++) {
+        if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** round, 1000)));
+        const answer = await this.client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.options.tableName]: { Keys: keys, ConsistentRead: true } },
+          }),
+        );
+        for (const item of answer.Responses?.[this.options.tableName] ?? []) {
+          const record = JSON.parse(item.doc!.S!) as TargetRecord;
+          found.set(record.target, record);
+        }
+        keys = answer.UnprocessedKeys?.[this.options.tableName]?.Keys ?? [];
+      }
+    }
+    return found;
+  }
+
+  async putTarget(record: TargetRecord): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.options.tableName,
+          Item: { ...targetKey(record.target), version: n(record.version), doc: s(JSON.stringify(record)) },
+          ...(record.version === 1
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : {
+                ConditionExpression: 'version = :previous',
+                ExpressionAttributeValues: { ':previous': n(record.version - 1) },
+              }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
   async beginIdempotent(key: string, fingerprint: string): Promise<IdempotencyBegin> {
     const nowS = Math.floor(this.now() / 1000);
     try {
@@ -178,5 +227,14 @@ export class DynamoLedger implements Ledger {
   }
 }
 
-const s = (value: string): AttributeValue => ({ S: value });
+const BATCH_GET_LIMIT = 100;
+
+const targetKey = (name: string): Record<string, AttributeValue> => ({
+  pk: s(`TARGET#${name}`),
+  sk: s('STATE'),
+});
+
+function s(value: string): AttributeValue {
+  return { S: value };
+}
 const n = (value: number): AttributeValue => ({ N: String(value) });

@@ -1,5 +1,16 @@
-import { createHash } from 'node:crypto';
-import { appendFile, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  appendFile,
+  link,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   HistoryEntry,
@@ -7,16 +18,23 @@ import type {
   Ledger,
   OccurrenceKey,
   StoredAnswer,
+  TargetRecord,
 } from '../engine/ledger.ts';
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
+const TARGET_VERSIONS_KEPT = 3;
+
+const versionFile = (version: number): string => `${String(version).padStart(10, '0')}.json`;
 
 /**
  * The ledger in a local folder, safe for several processes sharing it:
  * - `claims/<date>/<occurrence>`: one empty file per claimed occurrence, created with O_EXCL, so
  *   exactly one process succeeds (no read-then-write);
  * - `history.jsonl`: one JSON line per action, appended with O_APPEND;
- * - `idempotency/<hash>.json`: HTTP answers kept for repeats, created with O_EXCL too.
+ * - `idempotency/<hash>.json`: HTTP answers kept for repeats, created with O_EXCL too;
+ * - `targets/<target>/<version>.json`: each version of a target's record, written whole to a
+ *   temporary file and then hard-linked to its name, which fails if that version exists: a
+ *   compare-and-set that never shows a half-written record.
  */
 export class FileLedger implements Ledger {
   private ready: Promise<void> | undefined;
@@ -62,6 +80,72 @@ export class FileLedger implements Ledger {
     const lines = text.split('\n').filter((line) => line.trim() !== '');
     const picked = options.limit === undefined ? lines : lines.slice(-options.limit);
     return picked.map((line) => JSON.parse(line) as HistoryEntry);
+  }
+
+  async targets(names: readonly string[]): Promise<Map<string, TargetRecord>> {
+    const found = new Map<string, TargetRecord>();
+    await Promise.all(
+      [...new Set(names)].map(async (name) => {
+        const record = await this.readTarget(name);
+        if (record) found.set(name, record);
+      }),
+    );
+    return found;
+  }
+
+  async putTarget(record: TargetRecord): Promise<boolean> {
+    await this.init();
+    const dir = this.targetDir(record.target);
+    await mkdir(dir, { recursive: true });
+    if (record.version > 1) {
+      // The version replaced must be the latest: a writer that read an older one lost the race.
+      const latest = await this.latestVersion(dir);
+      if (latest !== record.version - 1) return false;
+    }
+    const path = join(dir, versionFile(record.version));
+    const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
+    await writeFile(tmp, JSON.stringify(record));
+    try {
+      await link(tmp, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+    // Older versions are only history of the record: keep a few for inspection.
+    if (record.version > TARGET_VERSIONS_KEPT)
+      await rm(join(dir, versionFile(record.version - TARGET_VERSIONS_KEPT)), { force: true }).catch(
+        () => undefined,
+      );
+    return true;
+  }
+
+  private targetDir(name: string): string {
+    return join(this.dir, 'targets', encodeURIComponent(name));
+  }
+
+  private async latestVersion(dir: string): Promise<number | undefined> {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    let latest: number | undefined;
+    for (const file of names) {
+      const match = /^(\d+)\.json$/.exec(file);
+      if (match) latest = Math.max(latest ?? 0, Number(match[1]));
+    }
+    return latest;
+  }
+
+  private async readTarget(name: string): Promise<TargetRecord | undefined> {
+    const dir = this.targetDir(name);
+    const latest = await this.latestVersion(dir);
+    if (latest === undefined) return undefined;
+    return JSON.parse(await readFile(join(dir, versionFile(latest)), 'utf8')) as TargetRecord;
   }
 
   async beginIdempotent(key: string, fingerprint: string): Promise<IdempotencyBegin> {

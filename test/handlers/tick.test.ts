@@ -1,5 +1,6 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { awsContext } from '../../functions/handlers/aws-context.ts';
 import { handler, TickInputError } from '../../functions/handlers/tick.ts';
 import { type AwsRig, startAwsRig } from '../helpers/aws-env.ts';
 import { schedulerEvent } from '../helpers/events.ts';
@@ -37,12 +38,13 @@ describe('tick Lambda', () => {
     const summary = await handler(schedulerEvent(minuteAgo(0)));
     // Assess
     expect(summary).toMatchObject({
-      due: 1,
-      fired: 1,
+      targets: 1,
+      looked: 1,
+      acted: 1,
       succeeded: 1,
       failed: 0,
       missed: 0,
-      alreadyClaimed: 0,
+      contended: 0,
     });
     expect(rig.sim.viasState(PROJECT, 'task-1')).toBe('RUNNING');
     const metrics = emf.filter((line) => line.includes('_aws')).map((line) => JSON.parse(line));
@@ -68,13 +70,29 @@ describe('tick Lambda', () => {
     const event = schedulerEvent(minuteAgo(1));
     const [a, b] = await Promise.all([handler(event), handler(event)]);
     const c = await handler(event);
-    expect(a.fired + b.fired + c.fired).toBe(1);
-    expect(a.alreadyClaimed + b.alreadyClaimed + c.alreadyClaimed).toBe(2);
+    expect(a.acted + b.acted + c.acted).toBe(1);
     expect(rig.sim.requestsTo('/action/start')).toHaveLength(1);
   });
 
-  it('a tick delivered 20 minutes late records the actions as missed and calls nothing', async () => {
-    rig = await startAwsRig(everyMinute);
+  it('a DRS stop delivered 20 minutes late is recorded as missed and nothing is called', async () => {
+    rig = await startAwsRig(
+      [
+        {
+          id: 'retire',
+          targets: ['retiring'],
+          timezone: 'UTC',
+          actions: [{ do: 'stop', cron: '* * * * *' }],
+        },
+      ],
+      {
+        retiring: {
+          account: 'prod',
+          kind: 'drs-job',
+          jobId: '8d0e8e36-a618-490d-8a46-8c61ac9jb502',
+          allowStop: true,
+        },
+      },
+    );
     const out: string[] = [];
     for (const stream of [process.stdout, process.stderr]) {
       vi.spyOn(stream, 'write').mockImplementation((chunk) => {
@@ -83,19 +101,38 @@ describe('tick Lambda', () => {
       });
     }
     const summary = await handler(schedulerEvent(minuteAgo(20)));
-    expect(summary).toMatchObject({ due: 1, fired: 0, missed: 1 });
+    expect(summary).toMatchObject({ acted: 0, missed: 1 });
     expect(rig.sim.requests).toHaveLength(0);
     expect(out.some((line) => line.includes('"ActionsMissed":1'))).toBe(true);
     expect(out.some((line) => line.includes('"message":"missed"'))).toBe(true);
   });
 
   it('counts upstream failures instead of throwing', async () => {
-    rig = await startAwsRig([
-      { id: 'stop', targets: ['face-search'], timezone: 'UTC', actions: [{ do: 'stop', cron: '* * * * *' }] },
+    rig = await startAwsRig(everyMinute);
+    rig.sim.script({ path: '/action/start' }, [
+      { kind: 'respond', status: 403, body: { error_code: 'APIGW.0302' } },
     ]);
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const summary = await handler(schedulerEvent(minuteAgo(0)));
-    expect(summary).toMatchObject({ fired: 1, failed: 1 });
+    expect(summary).toMatchObject({ acted: 1, failed: 1 });
+  });
+
+  it('with 5 s left and a hanging upstream, returns before its deadline; the next invocation finishes', async () => {
+    rig = await startAwsRig(everyMinute);
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    rig.sim.script({ path: '/tasks/task-1' }, [{ kind: 'hang' }]);
+    const deadline = Date.now() + 5_000;
+    const context = { getRemainingTimeInMillis: () => deadline - Date.now(), awsRequestId: 'req-1' };
+    const first = await handler(schedulerEvent(minuteAgo(1)), context);
+    expect(Date.now()).toBeLessThan(deadline);
+    expect(first).toMatchObject({ acted: 0, deferred: 1 });
+    expect(rig.sim.viasState(PROJECT, 'task-1')).toBe('STOPPED');
+    const second = await handler(schedulerEvent(minuteAgo(0)), {
+      getRemainingTimeInMillis: () => 60_000,
+      awsRequestId: 'req-2',
+    });
+    expect(second).toMatchObject({ acted: 1, succeeded: 1 });
+    expect(rig.sim.viasState(PROJECT, 'task-1')).toBe('RUNNING');
   });
 
   it('refreshes the token secret after a 401 and succeeds', async () => {
@@ -105,11 +142,16 @@ describe('tick Lambda', () => {
     rig.sim.revokeToken('sim-static-token-for-tests');
     rig.sim.addToken('rotated', PROJECT);
     rig.sim.addViasTask(PROJECT, 'task-1', 'STOPPED');
+    // The ledger says the state is not reached yet, so the next tick looks again.
+    const { ledger } = awsContext();
+    const record = (await ledger.targets(['face-search'])).get('face-search')!;
+    await ledger.putTarget({ ...record, version: record.version + 1, reached: false, tries: 1 });
     rig.secrets
       .on(GetSecretValueCommand, { SecretId: 'nightshift/prod' })
       .resolves({ SecretString: '{"token":"rotated"}' });
     const summary = await handler(schedulerEvent(minuteAgo(2)));
     expect(summary).toMatchObject({ succeeded: 1 });
+    expect(rig.sim.requestsTo('/action/start')).toHaveLength(2);
     expect(rig.secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
   });
 

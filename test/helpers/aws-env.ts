@@ -37,7 +37,10 @@ export function configurationBlob(text: string) {
  * AWS_ENDPOINT_URL_DYNAMODB; AppConfigData and Secrets Manager are aws-sdk-client-mock; Huawei
  * Cloud is the simulator over loopback.
  */
-export async function startAwsRig(schedules: RawSchedule[]): Promise<AwsRig> {
+export async function startAwsRig(
+  schedules: RawSchedule[],
+  targets?: Record<string, unknown>,
+): Promise<AwsRig> {
   const sim = new HuaweiSimulator();
   const url = await sim.start();
   const dynamo = await startDynalite();
@@ -47,6 +50,7 @@ export async function startAwsRig(schedules: RawSchedule[]): Promise<AwsRig> {
     accounts: {
       prod: { region: 'cn-north-4', projectId: PROJECT, secret: 'nightshift/prod', endpoint: url },
     },
+    ...(targets ? { targets, groups: {} } : {}),
   });
   sim.seed(parseConfig(document));
   sim.addToken(TOKEN, PROJECT);

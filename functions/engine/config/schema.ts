@@ -58,9 +58,22 @@ const account = z
   })
   .describe('A Huawei Cloud project and the secret holding its token or IAM credentials');
 
+const reconcileMode = z
+  .enum(['transitions', 'enforce'])
+  .describe(
+    '"transitions": act at edges until the state is reached, then leave manual changes alone; "enforce": also correct drift every enforceEveryMinutes',
+  );
+const enforceEveryMinutes = z
+  .int()
+  .min(1)
+  .max(1440)
+  .describe('With reconcile "enforce": how often to check for drift (default 15)');
+
 const targetBase = {
   account: name,
   description: z.string().optional(),
+  reconcile: reconcileMode.optional(),
+  enforceEveryMinutes: enforceEveryMinutes.optional(),
 };
 
 const target = z.discriminatedUnion(
@@ -121,6 +134,8 @@ const schedule = z.strictObject({
     .describe('"DAYS HH:MM-HH:MM" in local time, e.g. "Mon-Fri 08:00-20:00"'),
   open: action.optional().describe('Action at the window start (default start; resume for drs-job)'),
   closed: action.optional().describe('Action at the window end (default stop; pause for drs-job)'),
+  reconcile: reconcileMode.optional(),
+  enforceEveryMinutes: enforceEveryMinutes.optional(),
 });
 
 export const configSchema = z

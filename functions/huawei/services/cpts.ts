@@ -1,4 +1,5 @@
 import type { TargetConfig } from '../../engine/config/schema.ts';
+import type { StatusRead } from '../../engine/states.ts';
 import {
   type AccountRef,
   authorizedCall,
@@ -6,7 +7,9 @@ import {
   failed,
   succeeded,
   type UpstreamContext,
+  unreadable,
 } from '../call.ts';
+import { cptsTaskObservation } from '../status-map.ts';
 
 export const CPTS_SUCCESS = 'SVCSTG.CPTS.0000000';
 const STATUS = { start: 9, stop: 2 } as const;
@@ -30,6 +33,7 @@ export async function cptsTaskAction(
     method: 'POST',
     path: `/v1/${encodeURIComponent(account.config.projectId)}/test-suites/${target.testSuiteId}/tasks/${target.taskId}`,
     call,
+    changesState: true,
     body: {
       cluster_id: target.clusterId,
       cluster_type: target.clusterType,
@@ -50,4 +54,34 @@ export async function cptsTaskAction(
     });
   }
   return succeeded(response);
+}
+
+/** Reads a CPTS task's `taskInfo.run_status`: `GET /v1/{project_id}/tasks/{task_id}`. */
+export async function cptsTaskStatus(
+  ctx: UpstreamContext,
+  account: AccountRef,
+  target: CptsTarget,
+): Promise<StatusRead> {
+  const call = 'GET /v1/{project_id}/tasks/{task_id}';
+  const response = await authorizedCall(ctx, account, {
+    service: 'cpts',
+    method: 'GET',
+    path: `/v1/${encodeURIComponent(account.config.projectId)}/tasks/${target.taskId}`,
+    call,
+  });
+  const body = (response.body ?? {}) as {
+    code?: unknown;
+    message?: unknown;
+    taskInfo?: { run_status?: unknown };
+  };
+  const runStatus = body.taskInfo?.run_status;
+  if (response.status !== 200 || body.code !== CPTS_SUCCESS || typeof runStatus !== 'number') {
+    return unreadable(
+      failed(call, response, {
+        code: typeof body.code === 'string' ? body.code : 'NIGHTSHIFT.BAD_RESPONSE',
+        message: typeof body.message === 'string' ? body.message : 'no taskInfo.run_status in the answer',
+      }),
+    );
+  }
+  return { observation: cptsTaskObservation(runStatus) };
 }

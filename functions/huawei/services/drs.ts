@@ -1,3 +1,4 @@
+import type { StatusRead } from '../../engine/states.ts';
 import {
   type AccountRef,
   authorizedCall,
@@ -5,9 +6,11 @@ import {
   failed,
   succeeded,
   type UpstreamContext,
+  unreadable,
   upstreamError,
 } from '../call.ts';
 import { NightshiftCode } from '../errors.ts';
+import { drsJobObservation } from '../status-map.ts';
 
 /** DRS advises at most 10 jobs per batch call. */
 export const DRS_BATCH_LIMIT = 10;
@@ -38,6 +41,7 @@ export async function drsBatch(
     method: 'POST',
     path: `/v3/${encodeURIComponent(account.config.projectId)}/jobs/${operation}`,
     call,
+    changesState: true,
     body: {
       jobs: jobs.map((j) =>
         action === 'pause' ? { job_id: j.jobId, pause_mode: j.pauseMode } : { job_id: j.jobId },
@@ -97,6 +101,7 @@ export async function drsStop(
     method: 'POST',
     path: `/v5/${encodeURIComponent(account.config.projectId)}/jobs/${encodeURIComponent(jobId)}/stop`,
     call,
+    changesState: true,
     body: { is_force_stop: force },
   });
   const body = (response.body ?? {}) as Record<string, unknown>;
@@ -109,4 +114,60 @@ export async function drsStop(
     });
   }
   return succeeded(response);
+}
+
+/** DRS answers status for up to 100 jobs in one call. */
+export const DRS_STATUS_LIMIT = 100;
+
+/**
+ * Reads the status of up to 100 jobs of one account: `POST /v3/{project_id}/jobs/batch-status`,
+ * split back per job (`results[i].status`; a missing job carries its own `error_code`).
+ */
+export async function drsStatuses(
+  ctx: UpstreamContext,
+  account: AccountRef,
+  jobIds: readonly string[],
+): Promise<Map<string, StatusRead>> {
+  if (jobIds.length === 0 || jobIds.length > DRS_STATUS_LIMIT) {
+    throw new RangeError(`a DRS status query holds 1 to ${DRS_STATUS_LIMIT} jobs, got ${jobIds.length}`);
+  }
+  const call = 'POST /v3/{project_id}/jobs/batch-status';
+  const response = await authorizedCall(ctx, account, {
+    service: 'drs',
+    method: 'POST',
+    path: `/v3/${encodeURIComponent(account.config.projectId)}/jobs/batch-status`,
+    call,
+    body: { jobs: jobIds },
+  });
+  const reads = new Map<string, StatusRead>();
+  if (response.status !== 200 || upstreamError(response.body)) {
+    const read = unreadable(failed(call, response, { message: 'request refused' }));
+    for (const id of jobIds) reads.set(id, read);
+    return reads;
+  }
+  const results = (response.body as { results?: unknown } | undefined)?.results;
+  const items = Array.isArray(results) ? (results as Record<string, unknown>[]) : [];
+  for (const id of jobIds) {
+    const item = items.find((r) => r?.id === id);
+    if (item && typeof item.error_code === 'string') {
+      reads.set(id, {
+        observation: null,
+        error: {
+          code: item.error_code,
+          message: `${call}: job ${id}: ${String(item.error_msg ?? item.error_code)}`,
+        },
+      });
+    } else if (item && typeof item.status === 'string') {
+      reads.set(id, { observation: drsJobObservation(item.status) });
+    } else {
+      reads.set(id, {
+        observation: null,
+        error: {
+          code: NightshiftCode.noResult,
+          message: `${call} answered 200 without a status for job ${id}`,
+        },
+      });
+    }
+  }
+  return reads;
 }

@@ -1,3 +1,4 @@
+import type { StatusRead } from '../../engine/states.ts';
 import {
   type AccountRef,
   authorizedCall,
@@ -6,7 +7,9 @@ import {
   is2xx,
   succeeded,
   type UpstreamContext,
+  unreadable,
 } from '../call.ts';
+import { viasTaskObservation } from '../status-map.ts';
 
 export type ViasCommand = 'start' | 'stop';
 
@@ -23,6 +26,7 @@ export async function viasTaskAction(
     method: 'PUT',
     path: `/v2/${enc(account.config.projectId)}/tasks/${enc(taskId)}/action/${command}`,
     call,
+    changesState: true,
   });
   const body = (response.body ?? {}) as Record<string, unknown>;
   // The body is loosely specified: an error_code, or a status_code other than 200, is a failure.
@@ -54,6 +58,7 @@ export async function viasBatchTaskAction(
     method: 'PUT',
     path: `/v2/${enc(account.config.projectId)}/batch-tasks/${enc(batchTaskId)}/action/${command}`,
     call,
+    changesState: true,
   });
   const body = (response.body ?? {}) as Record<string, unknown>;
   if (response.status !== 200) return failed(call, response, { message: 'request refused' });
@@ -74,3 +79,22 @@ export async function viasBatchTaskAction(
 }
 
 const enc = encodeURIComponent;
+
+/** Reads a VIAS task's `state`: `GET /v2/{project_id}/tasks/{task_id}`. */
+export async function viasTaskStatus(
+  ctx: UpstreamContext,
+  account: AccountRef,
+  taskId: string,
+): Promise<StatusRead> {
+  const call = 'GET /v2/{project_id}/tasks/{task_id}';
+  const response = await authorizedCall(ctx, account, {
+    service: 'vias',
+    method: 'GET',
+    path: `/v2/${enc(account.config.projectId)}/tasks/${enc(taskId)}`,
+    call,
+  });
+  const state = (response.body as { state?: unknown } | undefined)?.state;
+  if (!is2xx(response.status) || typeof state !== 'string')
+    return unreadable(failed(call, response, { message: 'no state in the answer' }));
+  return { observation: viasTaskObservation(state) };
+}

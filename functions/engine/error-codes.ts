@@ -1,0 +1,9 @@
+/** Codes Nightshift assigns to outcomes of reconciliation (no upstream `error_code` applies). */
+export const ErrorCode = {
+  /** A desired state superseded before it could be reached; a DRS stop past the lateness bound. */
+  missed: 'NIGHTSHIFT.MISSED',
+  /** The desired state cannot be reached (e.g. the DRS job has ended): not retried. */
+  unreachable: 'NIGHTSHIFT.UNREACHABLE',
+  /** A call whose process stopped before recording it, and the status does not show it worked. */
+  outcomeUnknown: 'NIGHTSHIFT.OUTCOME_UNKNOWN',
+} as const;

@@ -1,0 +1,646 @@
+import type { Config } from './config/schema.ts';
+import {
+  type Decision,
+  type Desired,
+  decide,
+  desiredOf,
+  type OverrideRule,
+  policyOf,
+  retryDelayMs,
+} from './decision.ts';
+import { latestEdges } from './desired.ts';
+import { ErrorCode } from './error-codes.ts';
+import { type ActionResult, execute, type TargetRef, type Upstream } from './executor.ts';
+import type { Action } from './kinds.ts';
+import type { HistoryEntry, Ledger, TargetRecord, Trigger } from './ledger.ts';
+import { due } from './planner.ts';
+import { actionToward, type StatusRead, type TargetState } from './states.ts';
+
+const MINUTE = 60_000;
+/** An edge acted on more than this after its instant is marked late in the history. */
+const LATE_AFTER_MS = MINUTE;
+
+export interface ReconcileOptions {
+  config: Config;
+  /** DRS stops whose edge falls in `(from, to]` are carried out (once) by this tick. */
+  from: number;
+  /** Default `now`. */
+  to?: number;
+  /** The instant evaluated: desired states are those in force now. */
+  now: number;
+  ledger: Ledger;
+  upstream: Upstream;
+  /** Who acts: leases name it, so that one process or container at a time works on a target. */
+  owner: string;
+  overrides?: readonly OverrideRule[];
+  /** A DRS stop due longer ago than this is recorded as missed, not carried out. */
+  maxLatenessMs: number;
+  /**
+   * Real milliseconds left before the caller must return (a Lambda's remaining time). No call
+   * is started, and no answer waited for, past it; what is left is picked up by the next tick.
+   */
+  remainingMs?: () => number;
+  /** How long (clock ms) a lease keeps others off a target; past it a stalled owner is overtaken. */
+  leaseMs?: number;
+  /** Whether a lease's owner is known to have stopped (a local process that no longer runs). */
+  isOwnerGone?: (owner: string) => boolean;
+  trigger?: Trigger;
+  onEntry?: (entry: HistoryEntry) => void;
+  /** Ledger failures (loud: without a record, nothing is done). */
+  onLedgerError?: (error: unknown, target: string) => void;
+}
+
+export interface ReconcileSummary {
+  from: string;
+  to: string;
+  /** Targets with a desired state now. */
+  targets: number;
+  /** Targets whose status was read (or, without a status query, acted on). */
+  looked: number;
+  unchanged: number;
+  /** Action calls made. */
+  acted: number;
+  succeeded: number;
+  failed: number;
+  /** Transitions under way, looked at again later. */
+  pending: number;
+  /** Desired states superseded before they were reached, and DRS stops past the lateness bound. */
+  missed: number;
+  /** Targets another process or container was working on. */
+  contended: number;
+  /** Targets left for the next tick because the deadline came. */
+  deferred: number;
+  /** Targets left alone because the ledger could not record. */
+  ledgerErrors: number;
+  entries: HistoryEntry[];
+}
+
+interface Work {
+  name: string;
+  ref: TargetRef;
+  desired: Desired;
+  record: TargetRecord;
+  decision: Decision;
+  read?: StatusRead | null;
+  action?: Action;
+  /** The call's own result, before verification. */
+  result?: ActionResult;
+  verify?: StatusRead | null;
+}
+
+const DEFAULT_LEASE_MS = 5 * MINUTE;
+/** Time kept back from the deadline for writing the record of what was done. */
+const RESERVE_MS = 1_000;
+
+/**
+ * One reconciliation pass: brings every target to the state its schedules (and overrides) say.
+ * For each target that needs looking at: take its lease, read its status, make at most one call
+ * (recorded as in flight before it is made), read the status again, and record the outcome in
+ * the history and the target's record. Unreached states are tried again with backoff; a call
+ * whose outcome was never recorded (a process killed, a deadline) is resolved by a status read.
+ */
+export async function reconcile(options: ReconcileOptions): Promise<ReconcileSummary> {
+  const { now } = options;
+  const summary: ReconcileSummary = {
+    from: new Date(options.from).toISOString(),
+    to: new Date(options.to ?? now).toISOString(),
+    targets: 0,
+    looked: 0,
+    unchanged: 0,
+    acted: 0,
+    succeeded: 0,
+    failed: 0,
+    pending: 0,
+    missed: 0,
+    contended: 0,
+    deferred: 0,
+    ledgerErrors: 0,
+    entries: [],
+  };
+  const pass = new Pass(options, summary);
+  await pass.endDrsJobs();
+  const done = await pass.lookAndAct();
+  for (const work of done) {
+    const entry = outcomeEntry(work, now, pass.trigger);
+    if (entry) summary.entries.push(entry);
+    if (work.decision.outcome === 'pending') summary.pending += 1;
+  }
+  // History first, then each target's record (which clears the call in flight): if the history
+  // cannot be written, the records keep the call in flight and the next look resolves it.
+  let historyWritten = true;
+  try {
+    if (summary.entries.length > 0) await options.ledger.record(summary.entries);
+  } catch (error) {
+    historyWritten = false;
+    pass.ledgerFailed(error, '(history)');
+  }
+  if (historyWritten) await Promise.all(done.map((work) => pass.write(finalRecord(work, now))));
+  for (const entry of summary.entries) {
+    count(summary, entry);
+    options.onEntry?.(entry);
+  }
+  return summary;
+}
+
+/** The state of one reconciliation pass. */
+class Pass {
+  readonly trigger: Trigger;
+  private readonly remaining: () => number;
+  private readonly at: string;
+
+  constructor(
+    private readonly options: ReconcileOptions,
+    private readonly summary: ReconcileSummary,
+  ) {
+    this.trigger = options.trigger ?? 'tick';
+    this.remaining = options.remainingMs ?? (() => Number.POSITIVE_INFINITY);
+    this.at = new Date(options.now).toISOString();
+  }
+
+  ledgerFailed(error: unknown, target: string): void {
+    this.summary.ledgerErrors += 1;
+    this.options.onLedgerError?.(error, target);
+  }
+
+  /** A compare-and-set of a target's record; a ledger failure counts, and nothing is done. */
+  async write(record: TargetRecord): Promise<'written' | 'lost' | 'error'> {
+    try {
+      return (await this.options.ledger.putTarget(record)) ? 'written' : 'lost';
+    } catch (error) {
+      this.ledgerFailed(error, record.target);
+      return 'error';
+    }
+  }
+
+  private timeLeft(): boolean {
+    return this.remaining() > RESERVE_MS * 2;
+  }
+
+  /** Looks at the targets that need it and makes at most one call each; the works looked at. */
+  async lookAndAct(): Promise<Work[]> {
+    const { options, summary } = this;
+    const candidates = await this.candidates();
+    const works = await this.lease(candidates);
+    if (works.length === 0) return [];
+    if (!this.timeLeft()) return this.defer(works);
+
+    const reads = await within(
+      options.upstream.observe(works.map((w) => w.ref)),
+      this.remaining() - RESERVE_MS,
+    );
+    if (!reads) return this.defer(works);
+    summary.looked += works.length;
+    const toAct: Work[] = [];
+    const done: Work[] = [];
+    for (const [i, work] of works.entries()) {
+      work.read = reads[i]!;
+      if (work.record.inFlight) summary.entries.push(resolvedEntry(work, this.at, this.trigger));
+      work.decision = decide({
+        ...this.decisionInput(work.name, work.desired, work.record),
+        read: work.read,
+      });
+      if (work.decision.outcome === 'act') {
+        work.action = work.decision.action!;
+        toAct.push(work);
+      } else done.push(work);
+    }
+    if (toAct.length === 0 || !this.timeLeft()) {
+      await this.defer(toAct);
+      return done;
+    }
+
+    // Each call is recorded as in flight before it is made: without that record, no call.
+    const acting: Work[] = [];
+    await Promise.all(
+      toAct.map(async (work) => {
+        const next: TargetRecord = {
+          ...work.record,
+          version: work.record.version + 1,
+          inFlight: {
+            action: work.action!,
+            attempt: work.record.tries + 1,
+            startedAt: this.at,
+            owner: options.owner,
+          },
+          lastAttemptAt: this.at,
+        };
+        const written = await this.write(next);
+        if (written === 'lost') summary.contended += 1;
+        if (written !== 'written') return;
+        work.record = next;
+        acting.push(work);
+      }),
+    );
+    if (acting.length === 0) return done;
+    const results = await within(
+      execute(
+        options.config,
+        acting.map((w) => ({ target: w.name, action: w.action! })),
+        { upstream: options.upstream },
+      ),
+      this.remaining() - RESERVE_MS,
+    );
+    if (!results) {
+      // The calls may still land: their records keep them in flight until a status read settles them.
+      summary.deferred += acting.length;
+      return done;
+    }
+    summary.acted += acting.length;
+    acting.forEach((work, i) => {
+      work.result = results[i]!;
+    });
+    // Read the status again: did the call reach the state?
+    const verifies = await within(
+      options.upstream.observe(acting.map((w) => w.ref)),
+      this.remaining() - RESERVE_MS,
+    );
+    if (verifies)
+      acting.forEach((work, i) => {
+        work.verify = verifies[i]!;
+      });
+    return [...done, ...acting];
+  }
+
+  private decisionInput(name: string, desired: Desired, record: TargetRecord | undefined) {
+    const { config, now, owner } = this.options;
+    return {
+      target: name,
+      kind: config.targets[name]!.kind,
+      desired,
+      policy: policyOf(config, name, desired),
+      record,
+      now,
+      owner,
+    };
+  }
+
+  /** The targets with a desired state that need a look now. */
+  private async candidates(): Promise<Work[]> {
+    const { config, now } = this.options;
+    const edges = latestEdges(config, now);
+    const overrides = this.options.overrides ?? [];
+    const desiredByTarget = new Map<string, Desired>();
+    for (const name of Object.keys(config.targets)) {
+      const desired = desiredOf(name, edges.get(name), overrides, now);
+      if (desired) desiredByTarget.set(name, desired);
+    }
+    this.summary.targets = desiredByTarget.size;
+    if (desiredByTarget.size === 0) return [];
+    const records = await this.options.ledger.targets([...desiredByTarget.keys()]);
+    const candidates: Work[] = [];
+    for (const [name, desired] of desiredByTarget) {
+      const stored = withoutVoidLease(records.get(name), this.options.isOwnerGone);
+      const decision = decide(this.decisionInput(name, desired, stored));
+      if (decision.outcome !== 'look') continue;
+      const target = config.targets[name]!;
+      candidates.push({
+        name,
+        ref: {
+          target: name,
+          config: target,
+          account: { name: target.account, config: config.accounts[target.account]! },
+        },
+        desired,
+        record: stored ?? { target: name, version: 0, reached: false, tries: 0 },
+        decision,
+      });
+    }
+    return candidates;
+  }
+
+  /** Takes each candidate's lease (a compare-and-set on its record); the works that got one. */
+  private async lease(candidates: readonly Work[]): Promise<Work[]> {
+    const { config, now, owner } = this.options;
+    const leaseMs = this.options.leaseMs ?? DEFAULT_LEASE_MS;
+    const works: Work[] = [];
+    await Promise.all(
+      candidates.map(async (work) => {
+        const { record, desired, decision } = work;
+        const next: TargetRecord = {
+          ...record,
+          version: record.version + 1,
+          lease: { owner, until: new Date(now + leaseMs).toISOString() },
+          ...(decision.fresh
+            ? {
+                desired: desired.state,
+                since: desired.since,
+                because: desired.because,
+                reached: false,
+                final: false,
+                tries: 0,
+                nextCheckAt: undefined,
+              }
+            : {}),
+        };
+        const written = await this.write(next);
+        if (written === 'lost') this.summary.contended += 1;
+        if (written !== 'written') return;
+        if (decision.fresh && isSuperseded(record))
+          this.summary.entries.push(supersededEntry(config, record, desired, this.at, this.trigger));
+        work.record = next;
+        works.push(work);
+      }),
+    );
+    return works;
+  }
+
+  /** Leaves works to the next tick, releasing their leases so it need not wait for them. */
+  private async defer(works: readonly Work[]): Promise<Work[]> {
+    this.summary.deferred += works.length;
+    await Promise.all(
+      works.map((w) => this.write({ ...w.record, version: w.record.version + 1, lease: undefined })),
+    );
+    return [];
+  }
+
+  /**
+   * DRS stops at their edges: ending a job is never a state to hold, so it happens once, at its
+   * edge (claimed per occurrence in the ledger), is never retried, and past the lateness bound
+   * is recorded as missed.
+   */
+  async endDrsJobs(): Promise<void> {
+    const { config, from, now, ledger } = this.options;
+    for (const row of due(config, from, this.options.to ?? now)) {
+      if (row.action !== 'stop') continue;
+      for (const target of row.targets) {
+        if (config.targets[target]?.kind !== 'drs-job') continue;
+        if (!(await ledger.claim({ schedule: row.schedule, action: 'stop', at: row.at, target }))) continue;
+        const lateness = now - Date.parse(row.at);
+        const base = {
+          recordedAt: this.at,
+          trigger: this.trigger,
+          schedule: row.schedule,
+          scheduledAt: row.at,
+        };
+        if (lateness > this.options.maxLatenessMs) {
+          this.summary.entries.push({ ...base, late: true, result: missedStop(target, row.at, lateness) });
+          continue;
+        }
+        const [result] = await execute(config, [{ target, action: 'stop' }], {
+          upstream: this.options.upstream,
+        });
+        this.summary.acted += 1;
+        this.summary.entries.push({
+          ...base,
+          ...(lateness > LATE_AFTER_MS ? { late: true } : {}),
+          result: result!,
+        });
+      }
+    }
+  }
+}
+
+/** The record as the decision sees it: the lease of an owner that has stopped counts for nothing. */
+function withoutVoidLease(
+  record: TargetRecord | undefined,
+  isOwnerGone: ((owner: string) => boolean) | undefined,
+): TargetRecord | undefined {
+  if (!record?.lease || !isOwnerGone?.(record.lease.owner)) return record;
+  return { ...record, lease: undefined };
+}
+
+/** A desired state given up before it was reached: recorded as missed when a newer one replaces it. */
+function isSuperseded(record: TargetRecord): boolean {
+  return (
+    record.desired !== undefined &&
+    record.desired !== 'hands-off' &&
+    record.desired !== 'ended' &&
+    !record.reached &&
+    !record.final &&
+    record.inFlight === undefined
+  );
+}
+
+function missedStop(target: string, at: string, lateness: number): ActionResult {
+  return {
+    target,
+    kind: 'drs-job',
+    action: 'stop',
+    ok: false,
+    status: 'skipped',
+    errorCode: ErrorCode.missed,
+    errorMessage: `missed: the DRS stop was due at ${at}, ${Math.round(lateness / MINUTE)} min before it could run, beyond the lateness bound; a job is never ended late`,
+    attempts: 0,
+    durationMs: 0,
+  };
+}
+
+function count(summary: ReconcileSummary, entry: HistoryEntry): void {
+  const { result } = entry;
+  if (result.errorCode === ErrorCode.missed) summary.missed += 1;
+  else if (result.status === 'unchanged') summary.unchanged += 1;
+  else if (result.ok) summary.succeeded += 1;
+  else summary.failed += 1;
+}
+
+/** Waits for a promise at most `ms` real milliseconds; `undefined` when time ran out. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  if (ms === Number.POSITIVE_INFINITY) return promise;
+  if (ms <= 0) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function observedText(read: StatusRead | null | undefined): string | null | undefined {
+  if (read === undefined || read === null) return undefined;
+  return read.observation ? read.observation.text : null;
+}
+
+function baseEntry(work: Work, at: string, trigger: Trigger): Omit<HistoryEntry, 'result'> {
+  const { desired } = work;
+  return {
+    recordedAt: at,
+    trigger,
+    ...(desired.override ? { override: desired.override } : { schedule: desired.because }),
+    scheduledAt: desired.since,
+  };
+}
+
+function resultOf(
+  work: Work,
+  fields: Partial<ActionResult> & Pick<ActionResult, 'ok' | 'status'>,
+): ActionResult {
+  const kind = work.ref.config.kind;
+  const observed = observedText(work.verify ?? work.read);
+  return {
+    target: work.name,
+    kind,
+    action:
+      work.action ?? actionToward(kind, work.desired.state as TargetState) ?? work.desired.action ?? 'stop',
+    attempts: 0,
+    durationMs: 0,
+    desired: work.desired.state as TargetState,
+    ...(observed === undefined ? {} : { observed }),
+    ...fields,
+  };
+}
+
+/** The history entry of a look: the call and its verification, or why no call was made. */
+function outcomeEntry(work: Work, now: number, trigger: Trigger): HistoryEntry | undefined {
+  const at = new Date(now).toISOString();
+  const { decision, record } = work;
+  const late = decision.fresh && now - Date.parse(work.desired.since) > LATE_AFTER_MS ? { late: true } : {};
+  const drift = decision.drift ? { drift: true } : {};
+  const base = { ...baseEntry(work, at, trigger), ...late, ...drift, reason: decision.reason };
+  switch (decision.outcome) {
+    case 'unchanged':
+      // A look that finds the state held is history only when something was at stake: a new
+      // edge, or a state not yet known to be reached.
+      // A resolved call already has its entry, which says what the status showed.
+      if (decision.resolve || (!decision.fresh && record.reached)) return undefined;
+      return { ...base, result: resultOf(work, { ok: true, status: 'unchanged' }) };
+    case 'pending':
+      return undefined;
+    case 'impossible':
+      return {
+        ...base,
+        result: resultOf(work, {
+          ok: false,
+          status: 'failed',
+          errorCode: ErrorCode.unreachable,
+          errorMessage: `${work.name}: ${decision.reason}`,
+        }),
+      };
+    case 'act': {
+      const outcome = work.result!;
+      const verify = work.verify;
+      const observation = verify?.observation;
+      const verified =
+        verify === undefined || verify === null ? undefined : observation?.state === work.desired.state;
+      // The call's answer may be lost after the change was made: the status read is the outcome.
+      const ok =
+        verified === true ||
+        (verified !== false && outcome.ok) ||
+        (outcome.ok && observation?.state === 'pending');
+      const answerLost = verified === true && !outcome.ok;
+      return {
+        ...base,
+        ...(answerLost
+          ? {
+              reason: `${decision.reason}; the call's answer was lost (${outcome.errorCode}), the status read shows ${work.desired.state}`,
+            }
+          : {}),
+        result: resultOf(work, {
+          ok,
+          status: ok ? 'succeeded' : 'failed',
+          attempts: outcome.attempts,
+          durationMs: outcome.durationMs,
+          ...(outcome.httpStatus === undefined ? {} : { httpStatus: outcome.httpStatus }),
+          ...(!answerLost && outcome.errorCode ? { errorCode: outcome.errorCode } : {}),
+          ...(!answerLost && outcome.errorMessage ? { errorMessage: outcome.errorMessage } : {}),
+          ...(verified === undefined ? {} : { verified }),
+        }),
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A call whose process stopped before recording it: its outcome, from the status now. */
+function resolvedEntry(work: Work, at: string, trigger: Trigger): HistoryEntry {
+  const inFlight = work.record.inFlight!;
+  const observation = work.read?.observation;
+  const reached = observation?.state === work.desired.state;
+  const seen = observation ? observation.text : work.read === null ? 'no status query' : 'status unreadable';
+  return {
+    ...baseEntry(work, at, trigger),
+    reason: `the ${inFlight.action} made at ${inFlight.startedAt} by ${inFlight.owner} was never recorded; resolved by status: ${seen}`,
+    result: {
+      target: work.name,
+      kind: work.ref.config.kind,
+      action: inFlight.action,
+      ok: reached,
+      status: reached ? 'succeeded' : 'failed',
+      ...(reached
+        ? {}
+        : {
+            errorCode: ErrorCode.outcomeUnknown,
+            errorMessage: `${work.name}: the outcome of ${inFlight.action} was never recorded and the status (${seen}) does not show ${work.desired.state}`,
+          }),
+      attempts: 1,
+      durationMs: 0,
+      desired: work.desired.state as TargetState,
+      verified: reached,
+      ...(work.read ? { observed: work.read.observation?.text ?? null } : {}),
+    },
+  };
+}
+
+function supersededEntry(
+  config: Config,
+  record: TargetRecord,
+  desired: Desired,
+  at: string,
+  trigger: Trigger,
+): HistoryEntry {
+  const kind = config.targets[record.target]!.kind;
+  const state = record.desired as TargetState;
+  return {
+    recordedAt: at,
+    trigger,
+    ...(config.schedules.some((s) => s.id === record.because)
+      ? { schedule: record.because! }
+      : { override: record.because! }),
+    ...(record.since ? { scheduledAt: record.since } : {}),
+    reason: `superseded by ${desired.state} (${desired.because}, ${desired.since}) before ${state} was reached`,
+    result: {
+      target: record.target,
+      kind,
+      action: actionToward(kind, state) ?? 'stop',
+      ok: false,
+      status: 'skipped',
+      errorCode: ErrorCode.missed,
+      errorMessage: `missed: ${record.target} never reached ${state} (last seen ${record.observed ?? 'unknown'}) before a newer desired state replaced it`,
+      attempts: record.tries,
+      durationMs: 0,
+      desired: state,
+      ...(record.observed === undefined ? {} : { observed: record.observed }),
+    },
+  };
+}
+
+/** The record after a look: reached or not, when to look again, lease and call in flight cleared. */
+function finalRecord(work: Work, now: number): TargetRecord {
+  const { decision, record } = work;
+  const at = new Date(now).toISOString();
+  const read = work.verify ?? work.read;
+  const observed = observedText(read);
+  const base: TargetRecord = {
+    ...record,
+    version: record.version + 1,
+    lease: undefined,
+    inFlight: undefined,
+    lastCheckAt: at,
+    ...(observed === undefined ? {} : { observed }),
+  };
+  const retry = (tries: number): TargetRecord => ({
+    ...base,
+    reached: false,
+    tries,
+    nextCheckAt: new Date(now + retryDelayMs(tries)).toISOString(),
+  });
+  switch (decision.outcome) {
+    case 'unchanged':
+      return { ...base, reached: true, tries: 0, nextCheckAt: undefined };
+    case 'pending':
+      return retry(record.tries + 1);
+    case 'impossible':
+      return { ...base, reached: false, final: true };
+    case 'act': {
+      const observation = work.verify?.observation;
+      const reached =
+        observation?.state === work.desired.state || (work.verify === null && work.result?.ok === true);
+      return reached ? { ...base, reached: true, tries: 0, nextCheckAt: undefined } : retry(record.tries + 1);
+    }
+    default:
+      return base;
+  }
+}
