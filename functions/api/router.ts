@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import type { Config } from '../engine/config/schema.ts';
-import { type ActionResult, execute, type Upstream } from '../engine/executor.ts';
+import type { ActionResult, Upstream } from '../engine/executor.ts';
 import { ACTIONS } from '../engine/kinds.ts';
 import type { HistoryEntry, Ledger, StoredAnswer } from '../engine/ledger.ts';
+import { carryOut } from '../engine/on-demand.ts';
 import { due } from '../engine/planner.ts';
 import { selectTargets, TargetSelectionError } from '../engine/targets.ts';
 import { type Log, silentLog } from '../observability/log.ts';
@@ -51,6 +52,7 @@ const actionsBody = z.strictObject({
   targets: z.array(z.string().min(1)).min(1, 'targets must name at least one target').max(1000).optional(),
   schedule: z.string().min(1).optional(),
   dryRun: z.boolean().optional(),
+  force: z.boolean().optional(),
   reason: z.string().max(1000).optional(),
 });
 
@@ -219,12 +221,13 @@ export class Router {
     }
 
     try {
-      const results = await execute(
+      const results = await carryOut(
         config,
         names.map((target) => ({ target, action: body.action })),
         {
           upstream: this.deps.upstream,
           dryRun: body.dryRun ?? false,
+          force: body.force ?? false,
         },
       );
       await this.deps.ledger.record(

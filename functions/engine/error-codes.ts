@@ -6,4 +6,7 @@ export const ErrorCode = {
   unreachable: 'NIGHTSHIFT.UNREACHABLE',
   /** A call whose process stopped before recording it, and the status does not show it worked. */
   outcomeUnknown: 'NIGHTSHIFT.OUTCOME_UNKNOWN',
+  /** No answer in time: a state-changing call may have been applied with its answer lost. */
+  timeout: 'NIGHTSHIFT.TIMEOUT',
+  network: 'NIGHTSHIFT.NETWORK',
 } as const;

@@ -15,6 +15,7 @@ import type { Action } from './kinds.ts';
 import type { HistoryEntry, Ledger, TargetRecord, Trigger } from './ledger.ts';
 import { due } from './planner.ts';
 import { actionToward, type StatusRead, type TargetState } from './states.ts';
+import { judged } from './verify.ts';
 
 const MINUTE = 60_000;
 /** An edge acted on more than this after its instant is marked late in the history. */
@@ -509,34 +510,15 @@ function outcomeEntry(work: Work, now: number, trigger: Trigger): HistoryEntry |
         }),
       };
     case 'act': {
-      const outcome = work.result!;
-      const verify = work.verify;
-      const observation = verify?.observation;
-      const verified =
-        verify === undefined || verify === null ? undefined : observation?.state === work.desired.state;
-      // The call's answer may be lost after the change was made: the status read is the outcome.
-      const ok =
-        verified === true ||
-        (verified !== false && outcome.ok) ||
-        (outcome.ok && observation?.state === 'pending');
-      const answerLost = verified === true && !outcome.ok;
+      const { result, answerLost } = judged(work.result!, work.verify, work.desired.state as TargetState);
       return {
         ...base,
         ...(answerLost
           ? {
-              reason: `${decision.reason}; the call's answer was lost (${outcome.errorCode}), the status read shows ${work.desired.state}`,
+              reason: `${decision.reason}; the call's answer was lost (${work.result!.errorCode}), the status read shows ${work.desired.state}`,
             }
           : {}),
-        result: resultOf(work, {
-          ok,
-          status: ok ? 'succeeded' : 'failed',
-          attempts: outcome.attempts,
-          durationMs: outcome.durationMs,
-          ...(outcome.httpStatus === undefined ? {} : { httpStatus: outcome.httpStatus }),
-          ...(!answerLost && outcome.errorCode ? { errorCode: outcome.errorCode } : {}),
-          ...(!answerLost && outcome.errorMessage ? { errorMessage: outcome.errorMessage } : {}),
-          ...(verified === undefined ? {} : { verified }),
-        }),
+        result,
       };
     }
     default:

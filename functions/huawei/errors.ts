@@ -1,7 +1,9 @@
+import { ErrorCode } from '../engine/error-codes.ts';
+
 /** Error codes Nightshift itself assigns when there is no upstream `error_code` to report. */
 export const NightshiftCode = {
-  timeout: 'NIGHTSHIFT.TIMEOUT',
-  network: 'NIGHTSHIFT.NETWORK',
+  timeout: ErrorCode.timeout,
+  network: ErrorCode.network,
   badResponse: 'NIGHTSHIFT.BAD_RESPONSE',
   httpStatus: 'NIGHTSHIFT.HTTP_STATUS',
   secret: 'NIGHTSHIFT.SECRET',

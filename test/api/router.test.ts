@@ -56,12 +56,26 @@ describe('HTTP API router', () => {
   });
 
   it('207 when some failed, 502 when all failed upstream', async () => {
-    api.sim.addViasTask(PROJECT, 'task-1', 'RUNNING');
+    api.sim.script({ path: '/action/start' }, [
+      { kind: 'respond', status: 400, body: { error_code: 'VIAS.400101', error_msg: 'SIM: refused' } },
+      { kind: 'respond', status: 400, body: { error_code: 'VIAS.400101', error_msg: 'SIM: refused' } },
+    ]);
     const some = await post({ action: 'start', targets: ['face-search', 'load-test'] });
     expect(some.status).toBe(207);
     const all = await post({ action: 'start', targets: ['face-search'] });
     expect(all.status).toBe(502);
     expect(bodyOf(all).results[0]).toMatchObject({ ok: false, errorCode: 'VIAS.400101' });
+  });
+
+  it('a target already in the requested state: unchanged and no call, unless "force": true', async () => {
+    api.sim.addViasTask(PROJECT, 'task-1', 'RUNNING');
+    const answer = await post({ action: 'start', targets: ['face-search'] });
+    expect(answer.status).toBe(200);
+    expect(bodyOf(answer).results[0]).toMatchObject({ ok: true, status: 'unchanged', observed: 'RUNNING' });
+    expect(api.sim.requestsTo('/action/start')).toHaveLength(0);
+    const forced = await post({ action: 'start', targets: ['face-search'], force: true });
+    expect(forced.status).toBe(502);
+    expect(api.sim.requestsTo('/action/start')).toHaveLength(1);
   });
 
   it('runs every target of a schedule, and 404 for an unknown schedule', async () => {
@@ -85,7 +99,12 @@ describe('HTTP API router', () => {
 
   it.each([
     ['malformed JSON', '{"action": "pause",', /not valid JSON/],
-    ['an unknown field', { action: 'pause', targets: ['orders-sync'], force: true }, /unknown field "force"/],
+    [
+      'an unknown field',
+      { action: 'pause', targets: ['orders-sync'], forced: true },
+      /unknown field "forced"/,
+    ],
+    ['a non-boolean force', { action: 'pause', targets: ['orders-sync'], force: 'yes' }, /force/],
     ['a bad action', { action: 'reboot', targets: ['orders-sync'] }, /action must be one of/],
     [
       'both targets and schedule',

@@ -78,8 +78,10 @@ describe('nightshift run', () => {
   });
 
   it('prints {"results": [...]} in the contract shape with --json, and exits 1 when one failed', async () => {
-    // Prepare: load-test starts; face-search is refused by the service (already running)
-    sim.addViasTask(PROJECT, 'task-1', 'RUNNING');
+    // Prepare: load-test starts; face-search is refused by the service
+    sim.script({ path: '/tasks/task-1/action/start' }, [
+      { kind: 'respond', status: 400, body: { error_code: 'VIAS.400101', error_msg: 'SIM: refused' } },
+    ]);
     sim.addCptsTask(PROJECT, 1, 1, 2);
     // Act
     const result = await run(
@@ -104,6 +106,9 @@ describe('nightshift run', () => {
       httpStatus: 200,
       attempts: 1,
       durationMs: expect.any(Number),
+      verified: true,
+      desired: 'running',
+      observed: 'run_status 0 (running)',
     });
     expect(results[1]).toMatchObject({
       target: 'face-search',
@@ -115,6 +120,41 @@ describe('nightshift run', () => {
     expect(results[1].errorMessage).toMatch(
       /PUT \/v2\/\{project_id\}\/tasks\/\{task_id\}\/action\/start answered 400 VIAS.400101/,
     );
+  });
+
+  it('a target already in the requested state gets no call: unchanged, exit 0; --force calls anyway', async () => {
+    sim.addViasTask(PROJECT, 'task-1', 'RUNNING');
+    const starts = () => sim.requestsTo('/tasks/task-1/action/start').length;
+    const before = starts();
+    const first = await run('--action', 'start', '--target', 'face-search', '--json');
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout).results[0]).toMatchObject({
+      ok: true,
+      status: 'unchanged',
+      attempts: 0,
+      desired: 'running',
+      observed: 'RUNNING',
+    });
+    expect(starts()).toBe(before);
+    const forced = await run('--action', 'start', '--target', 'face-search', '--force', '--json');
+    expect(forced.code).toBe(1);
+    expect(starts()).toBe(before + 1);
+  });
+
+  it('a failed status read does not stop the call: observed null', async () => {
+    sim.addViasTask(PROJECT, 'task-1', 'STOPPED');
+    sim.script({ path: /\/tasks\/task-1$/ }, [
+      { kind: 'respond', status: 403, body: { error_code: 'APIGW.0302', error_msg: 'denied' } },
+      { kind: 'respond', status: 403, body: { error_code: 'APIGW.0302', error_msg: 'denied' } },
+    ]);
+    const result = await run('--action', 'start', '--target', 'face-search', '--json');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).results[0]).toMatchObject({
+      ok: true,
+      status: 'succeeded',
+      observed: null,
+    });
+    expect(sim.viasState(PROJECT, 'task-1')).toBe('RUNNING');
   });
 
   it('runs on every target of a schedule', async () => {

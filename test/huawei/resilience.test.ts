@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient, parseRetryAfter } from '../../functions/huawei/http.ts';
 import { HuaweiSimulator } from '../../functions/local/simulator.ts';
-import { type Rig, startRig } from '../helpers/simulator.ts';
+import { PROJECT, type Rig, startRig } from '../helpers/simulator.ts';
 
 describe('retries against the simulator', () => {
   let rig: Rig;
@@ -96,16 +96,35 @@ describe('retries against the simulator', () => {
     expect(result).toMatchObject({ ok: true, attempts: 2 });
   });
 
-  it('times out a hanging upstream, retries, and fails clearly', async () => {
+  it('times out a hanging status read, retries, and fails clearly', async () => {
     rig = await startRig({ http: { timeoutMs: 150, maxRetries: 1 } });
-    rig.sim.script({ path: '/tasks/task-1/' }, [{ kind: 'hang' }, { kind: 'hang' }]);
+    rig.sim.script({ path: /\/tasks\/task-1$/ }, [{ kind: 'hang' }, { kind: 'hang' }]);
     const started = Date.now();
-    const [result] = await rig.run([{ target: 'face-search', action: 'start' }]);
-    expect(result).toMatchObject({ ok: false, errorCode: 'NIGHTSHIFT.TIMEOUT', attempts: 2 });
-    expect(result!.errorMessage).toMatch(
-      /PUT \/v2\/\{project_id\}\/tasks\/\{task_id\}\/action\/start: no answer within 150 ms \(after 2 attempts\)/,
+    const [read] = await rig.upstream.observe([
+      {
+        target: 'face-search',
+        config: rig.config.targets['face-search']!,
+        account: { name: 'prod', config: rig.config.accounts.prod! },
+      },
+    ]);
+    expect(read).toMatchObject({ observation: null, error: { code: 'NIGHTSHIFT.TIMEOUT' } });
+    expect(read!.error!.message).toMatch(
+      /GET \/v2\/\{project_id\}\/tasks\/\{task_id\}: no answer within 150 ms \(after 2 attempts\)/,
     );
+    expect(rig.sim.requestsTo(/\/tasks\/task-1$/)).toHaveLength(2);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('never repeats a state-changing call that timed out: its answer may be lost after it was applied', async () => {
+    rig = await startRig({ http: { timeoutMs: 150, maxRetries: 3 } });
+    rig.sim.script({ path: '/tasks/task-1/' }, [{ kind: 'lost' }]);
+    const [result] = await rig.run([{ target: 'face-search', action: 'start' }]);
+    expect(result).toMatchObject({ ok: false, errorCode: 'NIGHTSHIFT.TIMEOUT', attempts: 1 });
+    expect(result!.errorMessage).toMatch(
+      /PUT \/v2\/\{project_id\}\/tasks\/\{task_id\}\/action\/start: no answer within 150 ms \(after 1 attempt\)/,
+    );
+    expect(rig.sim.requestsTo('/action/start')).toHaveLength(1);
+    expect(rig.sim.viasState(PROJECT, 'task-1')).toBe('RUNNING');
   });
 
   it('really waits between attempts when the sleep is not replaced', async () => {

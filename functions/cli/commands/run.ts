@@ -1,4 +1,5 @@
-import { type ActionResult, execute } from '../../engine/executor.ts';
+import type { ActionResult } from '../../engine/executor.ts';
+import { carryOut } from '../../engine/on-demand.ts';
 import { selectTargets, TargetSelectionError } from '../../engine/targets.ts';
 import { httpSettingsFromEnv } from '../../huawei/settings.ts';
 import { HuaweiUpstream } from '../../huawei/upstream.ts';
@@ -20,10 +21,13 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'carry an action out now on targets or on a schedule’s targets',
   help: `Usage: nightshift run --action ACTION (--target NAME ... | --schedule ID)
-                     [--secrets FILE] [--dry-run] [--json] [--config FILE]
+                     [--secrets FILE] [--force] [--dry-run] [--json] [--config FILE]
 
 Carries ACTION (start, stop, pause, resume) out now on the named targets (or groups), or on every
-target of a schedule, and prints one result per target. Exit code 1 if any result failed.
+target of a schedule, and prints one result per target. Each target's status is read first: one
+already in the requested state gets "unchanged" and no call (--force calls anyway); after a call
+the status is read again and the result says whether it was verified. Exit code 1 if any result
+failed.
 
 Options:
   --action ACTION   start | stop | pause | resume
@@ -31,6 +35,7 @@ Options:
   --schedule ID     every target of this schedule
   --secrets FILE    JSON object of secret names to values, standing in for Secrets Manager
                     (default: $NIGHTSHIFT_SECRETS_FILE); not needed with --dry-run
+  --force           make the call even when the target is already in that state
   --dry-run         resolve and check everything, call nothing
   --json            print {"results": [...]} on stdout
 ${COMMON_HELP}
@@ -41,6 +46,7 @@ Environment: NIGHTSHIFT_UPSTREAM_TIMEOUT_MS (default 10000), NIGHTSHIFT_UPSTREAM
     ...selectionOptions,
     secrets: { type: 'string' },
     'dry-run': { type: 'boolean' },
+    force: { type: 'boolean' },
     json: { type: 'boolean' },
   },
   async run(values, _positionals, io) {
@@ -74,12 +80,13 @@ Environment: NIGHTSHIFT_UPSTREAM_TIMEOUT_MS (default 10000), NIGHTSHIFT_UPSTREAM
     const progress = progressLine(io, names.length);
     let results: ActionResult[];
     try {
-      results = await execute(
+      results = await carryOut(
         config,
         names.map((target) => ({ target, action })),
         {
           upstream,
           dryRun,
+          force: values.force === true,
           onResult: progress.update,
         },
       );

@@ -10,7 +10,7 @@ export const triggerCommand: Command = {
   name: 'trigger',
   summary: 'send a signed action request to a running Nightshift HTTP API',
   help: `Usage: nightshift trigger --url URL --action ACTION (--target NAME ... | --schedule ID)
-                         [--dry-run] [--reason TEXT] [--idempotency-key KEY] [--json]
+                         [--force] [--dry-run] [--reason TEXT] [--idempotency-key KEY] [--json]
 
 Signs a POST /v1/actions request with the key in NIGHTSHIFT_WEBHOOK_KEY (HMAC-SHA256 over
 timestamp + "." + body) and prints the answer as a table, or as JSON with --json.
@@ -21,6 +21,7 @@ Options:
   --action ACTION         start | stop | pause | resume
   --target NAME           a target or group; repeat for several
   --schedule ID           every target of this schedule
+  --force                 call even targets already in the requested state
   --dry-run               check and resolve on the server, call nothing upstream
   --reason TEXT           recorded in the history
   --idempotency-key KEY   a repeat with the same key returns the first answer (default: a new key)
@@ -30,6 +31,7 @@ Options:
     url: { type: 'string' },
     ...selectionOptions,
     'dry-run': { type: 'boolean' },
+    force: { type: 'boolean' },
     reason: { type: 'string' },
     'idempotency-key': { type: 'string' },
     json: { type: 'boolean' },
@@ -46,6 +48,7 @@ Options:
       action,
       ...(schedule === undefined ? { targets } : { schedule }),
       ...(values['dry-run'] ? { dryRun: true } : {}),
+      ...(values.force ? { force: true } : {}),
       ...(reason === undefined ? {} : { reason }),
     });
     const timestamp = String(Math.floor(io.now().getTime() / 1000));
