@@ -196,10 +196,12 @@ class Pass {
     for (const [i, work] of works.entries()) {
       work.read = reads[i]!;
       if (work.record.inFlight) summary.entries.push(resolvedEntry(work, this.at, this.trigger));
-      work.decision = decide({
-        ...this.decisionInput(work.name, work.desired, work.record),
-        read: work.read,
-      });
+      // The lease already wrote the new desired state: freshness is what the first look saw.
+      const { fresh } = work.decision;
+      work.decision = {
+        ...decide({ ...this.decisionInput(work.name, work.desired, work.record), read: work.read }),
+        fresh,
+      };
       if (work.decision.outcome === 'act') {
         work.action = work.decision.action!;
         toAct.push(work);

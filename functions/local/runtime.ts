@@ -254,9 +254,13 @@ export class LocalRuntime {
   private report(entry: HistoryEntry): void {
     const { result } = entry;
     logEntry(this.options.log, entry);
-    const outcome = result.ok
-      ? `ok (${result.httpStatus ?? '-'}, ${result.durationMs} ms)`
-      : `${result.status.toUpperCase()} ${result.errorCode ?? ''} ${result.errorMessage ?? ''}`.trim();
+    const seen = result.observed === undefined ? '' : `, now ${result.observed ?? 'unreadable'}`;
+    const outcome =
+      result.status === 'unchanged'
+        ? `unchanged (already ${result.desired}${seen})`
+        : result.ok
+          ? `ok (${result.httpStatus ?? '-'}, ${result.durationMs} ms${seen}${result.verified === false ? ', not yet verified' : ''})`
+          : `${result.status.toUpperCase()} ${result.errorCode ?? ''} ${result.errorMessage ?? ''}`.trim();
     this.options.print(
       `${entry.scheduledAt ?? ''} ${entry.schedule ?? ''}: ${result.action} ${result.target} ${outcome}${entry.late ? ' (late)' : ''}`,
     );

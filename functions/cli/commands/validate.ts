@@ -1,4 +1,5 @@
 import { ConfigError } from '../../engine/config/validate.ts';
+import { configWarnings } from '../../engine/config/warnings.ts';
 import { ConfigFileError, readConfigFile } from '../../stores/local-config.ts';
 import { COMMON_HELP, type Command, configPath, writeJson } from '../command.ts';
 import { EXIT_FAILED, EXIT_OK } from '../io.ts';
@@ -6,31 +7,42 @@ import { EXIT_FAILED, EXIT_OK } from '../io.ts';
 export const validateCommand: Command = {
   name: 'validate',
   summary: 'check the schedule config and print every problem with its JSON path',
-  help: `Usage: nightshift validate [--config FILE] [--json]
+  help: `Usage: nightshift validate [--config FILE] [--strict] [--json]
 
 Checks the schedule config against the schema and the cross-references (accounts, targets,
-groups, actions per kind) and prints every problem at once, each with its JSON path.
-Exit code 0 when valid, 1 when not.
+groups, actions per kind) and prints every problem at once, each with its JSON path. Then warns
+about what a valid config probably does not mean: two schedules setting one target to opposite
+states at the same instant, a cron that never fires, a target only ever started (or only
+stopped), a DRS pause with pauseMode "all" held over 24 h.
+Exit code 0 when valid (warnings included), 1 when not.
 
 Options:
-  --json          print {"ok": bool, "issues": [{"path", "message"}]} on stdout
+  --strict        treat warnings as errors (exit 1)
+  --json          print {"ok": bool, "issues": [{"path", "message"}], "warnings": [...]} on stdout
 ${COMMON_HELP}`,
-  options: { json: { type: 'boolean' } },
+  options: { json: { type: 'boolean' }, strict: { type: 'boolean' } },
   async run(values, _positionals, io) {
     const path = configPath(values, io);
     try {
       const config = await readConfigFile(path);
-      if (values.json) writeJson(io, { ok: true, issues: [] });
+      const warnings = configWarnings(config, Date.now());
+      const ok = warnings.length === 0 || values.strict !== true;
+      if (values.json) writeJson(io, { ok, issues: [], warnings });
       else {
         const n = config.schedules.length;
         io.stdout.write(
           `${path}: valid (${Object.keys(config.targets).length} targets, ${n} schedule${n === 1 ? '' : 's'})\n`,
         );
+        if (warnings.length > 0) {
+          io.stdout.write(
+            `${warnings.length} warning${warnings.length === 1 ? '' : 's'}${values.strict ? ' (--strict: errors)' : ''}:\n${warnings.map((w) => `  ${w.path}: ${w.message}`).join('\n')}\n`,
+          );
+        }
       }
-      return EXIT_OK;
+      return ok ? EXIT_OK : EXIT_FAILED;
     } catch (error) {
       if (error instanceof ConfigError) {
-        if (values.json) writeJson(io, { ok: false, issues: error.issues });
+        if (values.json) writeJson(io, { ok: false, issues: error.issues, warnings: [] });
         else io.stdout.write(`${error.message}\n`);
         return EXIT_FAILED;
       }
