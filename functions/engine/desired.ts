@@ -25,7 +25,7 @@ const LOOKBACK_MS = LOOKBACK_DAYS * DAY_MS;
  */
 const PRECEDENCE: Record<TargetState, number> = { running: 3, paused: 2, stopped: 2, ended: 1 };
 
-function prefer(current: Edge | undefined, next: Edge): Edge {
+export function prefer(current: Edge | undefined, next: Edge): Edge {
   if (!current || current.at !== next.at) return next;
   return PRECEDENCE[next.state] > PRECEDENCE[current.state] ? next : current;
 }
@@ -49,6 +49,30 @@ export function edgesOf(config: Config, rows: readonly DueAction[]): Map<string,
     }
   }
   return edges;
+}
+
+/**
+ * Plan rows explained: the state each row sets for each of its targets, and the targets for
+ * which another row at the same instant wins (a hand-over resolves to running).
+ */
+export function explainRows(
+  config: Config,
+  rows: readonly DueAction[],
+): (DueAction & { desired: Record<string, TargetState>; overruled?: string[] })[] {
+  const winner = new Map<string, Edge>();
+  for (const [target, edges] of edgesOf(config, rows))
+    for (const edge of edges)
+      winner.set(`${target}|${edge.at}`, prefer(winner.get(`${target}|${edge.at}`), edge));
+  return rows.map((row) => {
+    const desired: Record<string, TargetState> = {};
+    const overruled: string[] = [];
+    for (const target of row.targets) {
+      desired[target] = stateAfter(config.targets[target]!.kind, row.action);
+      const won = winner.get(`${target}|${row.at}`);
+      if (won && (won.schedule !== row.schedule || won.action !== row.action)) overruled.push(target);
+    }
+    return { ...row, desired, ...(overruled.length > 0 ? { overruled } : {}) };
+  });
 }
 
 /** Targets named by at least one enabled schedule: the only ones that can have a desired state. */

@@ -46,7 +46,60 @@ describe('nightshift validate', () => {
     expect(JSON.parse(run.stdout)).toEqual({
       ok: false,
       issues: [{ path: 'schedules[0].targets', message: 'must name at least one target or group' }],
+      warnings: [],
     });
+  });
+
+  const doubtful = () =>
+    writeConfig(
+      rawConfig(
+        [
+          { id: 'am', targets: ['face-search'], timezone: 'UTC', window: 'Mon-Fri 08:00-12:00' },
+          { id: 'pm', targets: ['face-search'], timezone: 'UTC', window: 'Mon-Fri 12:00-18:00' },
+          {
+            id: 'feb',
+            targets: ['load-test'],
+            timezone: 'UTC',
+            actions: [{ do: 'start', cron: '0 0 31 2 *' }],
+          },
+          { id: 'sync', targets: ['all-paused'], timezone: 'UTC', window: 'Mon-Fri 08:00-20:00' },
+        ],
+        {
+          targets: {
+            'face-search': { account: 'prod', kind: 'vias-task', taskId: 't1' },
+            'load-test': { account: 'prod', kind: 'cpts-task', testSuiteId: 1, taskId: 1 },
+            'all-paused': {
+              account: 'prod',
+              kind: 'drs-job',
+              jobId: '8d0e8e36-a618-490d-8a46-8c61ac9jb502',
+              pauseMode: 'all',
+            },
+          },
+          groups: {},
+        },
+      ),
+    );
+
+  it('warns, exit 0, about what a valid config probably does not mean; --strict makes it exit 1', async () => {
+    const file = doubtful();
+    const run = await runCli(['validate', '--config', file]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/4 warnings:/);
+    expect(run.stdout).toMatch(/schedules\[2\]\.actions\[0\]\.cron: "0 0 31 2 \*" never fires/);
+    expect(run.stdout).toMatch(/schedules\[2\]\.targets: load-test is only ever set running/);
+    expect(run.stdout).toMatch(/pm and am set face-search to running and stopped at the same instant/);
+    expect(run.stdout).toMatch(
+      /targets\.all-paused\.pauseMode: all-paused is paused with pauseMode "all" for 60 h/,
+    );
+    const strict = await runCli(['validate', '--config', file, '--strict', '--json']);
+    expect(strict.code).toBe(1);
+    expect(JSON.parse(strict.stdout)).toMatchObject({ ok: false, issues: [], warnings: expect.any(Array) });
+    expect(JSON.parse(strict.stdout).warnings).toHaveLength(4);
+  });
+
+  it('the example config has no warnings', async () => {
+    const run = await runCli(['validate', '--strict']);
+    expect(run.code).toBe(0);
   });
 
   it('reports a missing file and invalid JSON clearly', async () => {
@@ -60,6 +113,47 @@ describe('nightshift validate', () => {
 });
 
 describe('nightshift plan', () => {
+  it('--explain shows the state each row sets, and the hand-over that keeps a target running', async () => {
+    const file = writeConfig(
+      rawConfig([
+        { id: 'am', targets: ['face-search'], timezone: 'UTC', window: 'Mon-Fri 08:00-12:00' },
+        { id: 'pm', targets: ['face-search', 'orders-sync'], timezone: 'UTC', window: 'Mon-Fri 12:00-18:00' },
+      ]),
+    );
+    const range = ['--from', '2027-03-29T11:00:00Z', '--to', '2027-03-29T13:00:00Z'];
+    const run = await runCli(['plan', '--config', file, ...range, '--explain', '--json']);
+    expect(JSON.parse(run.stdout)).toEqual([
+      {
+        at: '2027-03-29T12:00:00Z',
+        schedule: 'am',
+        action: 'stop',
+        targets: ['face-search'],
+        desired: { 'face-search': 'stopped' },
+        overruled: ['face-search'],
+      },
+      {
+        at: '2027-03-29T12:00:00Z',
+        schedule: 'pm',
+        action: 'start',
+        targets: ['face-search'],
+        desired: { 'face-search': 'running' },
+      },
+      {
+        at: '2027-03-29T12:00:00Z',
+        schedule: 'pm',
+        action: 'resume',
+        targets: ['orders-sync'],
+        desired: { 'orders-sync': 'running' },
+      },
+    ]);
+    const table = await runCli(['plan', '--config', file, ...range, '--explain']);
+    expect(table.stdout).toMatch(
+      /am\s+stop\s+face-search\s+stopped \(overruled at this instant: face-search stays running\)/,
+    );
+    const plain = await runCli(['plan', '--config', file, ...range, '--json']);
+    expect(JSON.parse(plain.stdout)[0]).not.toHaveProperty('desired');
+  });
+
   it('prints the contract array with --json', async () => {
     // Act
     const run = await runCli([

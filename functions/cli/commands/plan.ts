@@ -1,3 +1,4 @@
+import { explainRows } from '../../engine/desired.ts';
 import { due } from '../../engine/planner.ts';
 import { readConfigFile } from '../../stores/local-config.ts';
 import { COMMON_HELP, type Command, configPath, parseInstant, stringOption, writeJson } from '../command.ts';
@@ -9,7 +10,7 @@ const DAY_MS = 86_400_000;
 export const planCommand: Command = {
   name: 'plan',
   summary: 'list the actions that will fire in a time window',
-  help: `Usage: nightshift plan [--from ISO] [--to ISO] [--json] [--config FILE]
+  help: `Usage: nightshift plan [--from ISO] [--to ISO] [--explain] [--json] [--config FILE]
 
 Lists the actions that will fire in (from, to], sorted by time, then schedule id, with groups
 expanded to target names. Times are ISO 8601 instants (2027-03-27T00:00:00Z, or with an offset
@@ -18,9 +19,17 @@ such as 2027-03-27T08:00:00+08:00; a bare date means midnight UTC). Default: the
 Options:
   --from ISO      start of the window, exclusive (default now)
   --to ISO        end of the window, inclusive (default from + 24 h)
+  --explain       also show the state each row sets for each target ("desired"), and the targets
+                  for which another row at the same instant wins ("overruled": a hand-over
+                  between two windows resolves to running)
   --json          print [{"at", "schedule", "action", "targets"}] on stdout
 ${COMMON_HELP}`,
-  options: { from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } },
+  options: {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    json: { type: 'boolean' },
+    explain: { type: 'boolean' },
+  },
   async run(values, _positionals, io) {
     const fromText = stringOption(values, 'from');
     const toText = stringOption(values, 'to');
@@ -31,7 +40,8 @@ ${COMMON_HELP}`,
       throw new UsageError('a plan may span at most 366 days');
 
     const config = await readConfigFile(configPath(values, io));
-    const rows = due(config, from, to);
+    const plain = due(config, from, to);
+    const rows = values.explain ? explainRows(config, plain) : plain;
     if (values.json) {
       writeJson(io, rows);
       return EXIT_OK;
@@ -41,19 +51,33 @@ ${COMMON_HELP}`,
     if (rows.length === 0) return EXIT_OK;
     io.stdout.write(
       renderTable(
-        ['UTC', 'Local', 'Schedule', 'Action', 'Targets'],
+        ['UTC', 'Local', 'Schedule', 'Action', 'Targets', ...(values.explain ? ['Sets'] : [])],
         rows.map((row) => [
           row.at.slice(0, 16).replace('T', ' '),
           formatLocal(row.at, zoneOf.get(row.schedule) ?? 'UTC'),
           row.schedule,
           row.action,
           row.targets.join(', '),
+          ...(values.explain ? [setsText(row as ReturnType<typeof explainRows>[number])] : []),
         ]),
       ),
     );
     return EXIT_OK;
   },
 };
+
+function setsText(row: ReturnType<typeof explainRows>[number]): string {
+  const states = [...new Set(Object.values(row.desired))];
+  const base =
+    states.length === 1
+      ? states[0]!
+      : Object.entries(row.desired)
+          .map(([t, s]) => `${t} ${s}`)
+          .join(', ');
+  return row.overruled
+    ? `${base} (overruled at this instant: ${row.overruled.join(', ')} stays running)`
+    : base;
+}
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
