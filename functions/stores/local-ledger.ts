@@ -22,7 +22,7 @@ import type {
 } from '../engine/ledger.ts';
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
-const TARGET_VERSIONS_KEPT = 3;
+const TARGET_VERSIONS_KEPT = 10;
 
 const versionFile = (version: number): string => `${String(version).padStart(10, '0')}.json`;
 
@@ -112,6 +112,12 @@ export class FileLedger implements Ledger {
       throw error;
     } finally {
       await unlink(tmp).catch(() => undefined);
+    }
+    // A writer that checked before others wrote past it and pruned its version would have linked
+    // a stale version: it did not win.
+    if ((await this.latestVersion(dir))! > record.version) {
+      await rm(path, { force: true });
+      return false;
     }
     // Older versions are only history of the record: keep a few for inspection.
     if (record.version > TARGET_VERSIONS_KEPT)

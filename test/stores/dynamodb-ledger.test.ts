@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../../functions/engine/ledger.ts';
 import { DynamoLedger } from '../../functions/stores/dynamodb-ledger.ts';
 import { type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
+import { checkTargetRecords } from '../helpers/target-records.ts';
 
 const key = {
   schedule: 'office-hours',
@@ -27,6 +28,11 @@ describe('DynamoLedger against dynalite', () => {
     await dynamo.createTable(tableName);
     return { tableName, ledger: new DynamoLedger(dynamo.client, { tableName, now: () => now }) };
   };
+
+  it('target records: compare-and-set on version, one winner among racing writers, batch reads', async () => {
+    const { ledger } = await freshLedger();
+    await checkTargetRecords(ledger);
+  });
 
   it('concurrent claims of the same occurrence: exactly one wins', async () => {
     // Prepare

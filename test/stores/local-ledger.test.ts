@@ -6,12 +6,39 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../../functions/engine/ledger.ts';
 import { FileLedger } from '../../functions/stores/local-ledger.ts';
+import { checkTargetRecords } from '../helpers/target-records.ts';
 
 const exec = promisify(execFile);
 const tempDir = () => mkdtempSync(join(tmpdir(), 'nightshift-ledger-'));
 const key = { schedule: 's', action: 'pause' as const, at: '2027-03-28T01:00:00Z', target: 'orders-sync' };
 
 describe('FileLedger', () => {
+  it('target records: compare-and-set on version, one winner among racing writers, batch reads', async () => {
+    await checkTargetRecords(new FileLedger(tempDir()));
+  });
+
+  it('target records: one winner among processes sharing the folder', async () => {
+    const dir = tempDir();
+    const script = `
+      import { FileLedger } from './functions/stores/local-ledger.ts';
+      const ledger = new FileLedger(process.argv[1]);
+      let won = 0;
+      for (let v = 1; v <= 40; v++) {
+        if (await ledger.putTarget({ target: 'x', version: v, reached: false, tries: 0, lease: { owner: String(process.pid), until: '' } })) won++;
+        else {
+          const now = (await ledger.targets(['x'])).get('x');
+          v = now ? now.version : v;
+        }
+      }
+      console.log(won);`;
+    const run = () => exec(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir]);
+    const [a, b] = await Promise.all([run(), run()]);
+    const total = Number(a.stdout) + Number(b.stdout);
+    const latest = (await new FileLedger(dir).targets(['x'])).get('x')!;
+    // Every version was written by exactly one process.
+    expect(total).toBe(latest.version);
+  }, 30_000);
+
   it('grants a claim once', async () => {
     const ledger = new FileLedger(tempDir());
     expect(await ledger.claim(key)).toBe(true);
