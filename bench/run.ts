@@ -1,12 +1,14 @@
 import { benchBundles } from './bundles.ts';
 import { report } from './measure.ts';
 import { benchPlan } from './plan.ts';
+import { benchReconcile } from './reconcile.ts';
 import { benchUpstream } from './upstream.ts';
 
 /** `npm run bench`: prints every figure with its budget; exits 1 if a budget is exceeded. */
 const sections = [
   { title: 'Planner', run: async () => benchPlan() },
   { title: 'Upstream throughput (simulator over loopback)', run: benchUpstream },
+  { title: 'Reconciliation ticks (simulator over loopback, local ledger)', run: benchReconcile },
   { title: 'Lambda bundles (esbuild, minified ESM)', run: benchBundles },
 ];
 

@@ -90,6 +90,11 @@ interface Work {
 }
 
 const DEFAULT_LEASE_MS = 5 * MINUTE;
+/**
+ * Targets looked at together (one DRS status call holds 100); slices run concurrently, so one
+ * slice's ledger writes overlap another's upstream calls.
+ */
+const SLICE = 100;
 /** Time kept back from the deadline for writing the record of what was done. */
 const RESERVE_MS = 1_000;
 
@@ -119,27 +124,25 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     entries: [],
   };
   const pass = new Pass(options, summary);
-  await pass.endDrsJobs();
-  const done = await pass.lookAndAct();
-  for (const work of done) {
-    const entry = outcomeEntry(work, now, pass.trigger);
-    if (entry) summary.entries.push(entry);
-    if (work.decision.outcome === 'pending') summary.pending += 1;
-  }
-  // History first, then each target's record (which clears the call in flight): if the history
-  // cannot be written, the records keep the call in flight and the next look resolves it.
-  let historyWritten = true;
-  try {
-    if (summary.entries.length > 0) await options.ledger.record(summary.entries);
-  } catch (error) {
-    historyWritten = false;
-    pass.ledgerFailed(error, '(history)');
-  }
-  if (historyWritten) await Promise.all(done.map((work) => pass.write(finalRecord(work, now))));
-  for (const entry of summary.entries) {
-    count(summary, entry);
-    options.onEntry?.(entry);
-  }
+  const oneShots: HistoryEntry[] = [];
+  await pass.endDrsJobs(oneShots);
+  await pass.recordOutcomes(oneShots, []);
+  // Targets go through in slices, each slice's ledger writes overlapping the others' calls.
+  const candidates = await pass.candidates();
+  const slices: Work[][] = [];
+  for (let i = 0; i < candidates.length; i += SLICE) slices.push(candidates.slice(i, i + SLICE));
+  await Promise.all(
+    slices.map(async (slice) => {
+      const entries: HistoryEntry[] = [];
+      const done = await pass.lookAndAct(slice, entries);
+      for (const work of done) {
+        const entry = outcomeEntry(work, now, pass.trigger);
+        if (entry) entries.push(entry);
+        if (work.decision.outcome === 'pending') summary.pending += 1;
+      }
+      await pass.recordOutcomes(entries, done);
+    }),
+  );
   return summary;
 }
 
@@ -163,6 +166,27 @@ class Pass {
     this.options.onLedgerError?.(error, target);
   }
 
+  /**
+   * History first, then each target's record (which clears the call in flight): if the history
+   * cannot be written, the records keep the call in flight and the next look resolves it.
+   */
+  async recordOutcomes(entries: readonly HistoryEntry[], done: readonly Work[]): Promise<void> {
+    let written = true;
+    try {
+      if (entries.length > 0) await this.options.ledger.record(entries);
+    } catch (error) {
+      written = false;
+      this.ledgerFailed(error, '(history)');
+    }
+    if (written) await Promise.all(done.map((work) => this.write(finalRecord(work, this.options.now))));
+    // Logged and counted even when the history could not be written: what was done is known.
+    for (const entry of entries) {
+      this.summary.entries.push(entry);
+      count(this.summary, entry);
+      this.options.onEntry?.(entry);
+    }
+  }
+
   /** A compare-and-set of a target's record; a ledger failure counts, and nothing is done. */
   async write(record: TargetRecord): Promise<'written' | 'lost' | 'error'> {
     try {
@@ -178,10 +202,9 @@ class Pass {
   }
 
   /** Looks at the targets that need it and makes at most one call each; the works looked at. */
-  async lookAndAct(): Promise<Work[]> {
+  async lookAndAct(candidates: readonly Work[], entries: HistoryEntry[]): Promise<Work[]> {
     const { options, summary } = this;
-    const candidates = await this.candidates();
-    const works = await this.lease(candidates);
+    const works = await this.lease(candidates, entries);
     if (works.length === 0) return [];
     if (!this.timeLeft()) return this.defer(works);
 
@@ -195,7 +218,7 @@ class Pass {
     const done: Work[] = [];
     for (const [i, work] of works.entries()) {
       work.read = reads[i]!;
-      if (work.record.inFlight) summary.entries.push(resolvedEntry(work, this.at, this.trigger));
+      if (work.record.inFlight) entries.push(resolvedEntry(work, this.at, this.trigger));
       // The lease already wrote the new desired state: freshness is what the first look saw.
       const { fresh } = work.decision;
       work.decision = {
@@ -278,7 +301,7 @@ class Pass {
   }
 
   /** The targets with a desired state that need a look now. */
-  private async candidates(): Promise<Work[]> {
+  async candidates(): Promise<Work[]> {
     const { config, now } = this.options;
     const edges = latestEdges(config, now);
     const overrides = this.options.overrides ?? [];
@@ -312,7 +335,7 @@ class Pass {
   }
 
   /** Takes each candidate's lease (a compare-and-set on its record); the works that got one. */
-  private async lease(candidates: readonly Work[]): Promise<Work[]> {
+  private async lease(candidates: readonly Work[], entries: HistoryEntry[]): Promise<Work[]> {
     const { config, now, owner } = this.options;
     const leaseMs = this.options.leaseMs ?? DEFAULT_LEASE_MS;
     const works: Work[] = [];
@@ -339,7 +362,7 @@ class Pass {
         if (written === 'lost') this.summary.contended += 1;
         if (written !== 'written') return;
         if (decision.fresh && isSuperseded(record))
-          this.summary.entries.push(supersededEntry(config, record, desired, this.at, this.trigger));
+          entries.push(supersededEntry(config, record, desired, this.at, this.trigger));
         work.record = next;
         works.push(work);
       }),
@@ -361,7 +384,7 @@ class Pass {
    * edge (claimed per occurrence in the ledger), is never retried, and past the lateness bound
    * is recorded as missed.
    */
-  async endDrsJobs(): Promise<void> {
+  async endDrsJobs(entries: HistoryEntry[]): Promise<void> {
     const { config, from, now, ledger } = this.options;
     for (const row of due(config, from, this.options.to ?? now)) {
       if (row.action !== 'stop') continue;
@@ -376,14 +399,14 @@ class Pass {
           scheduledAt: row.at,
         };
         if (lateness > this.options.maxLatenessMs) {
-          this.summary.entries.push({ ...base, late: true, result: missedStop(target, row.at, lateness) });
+          entries.push({ ...base, late: true, result: missedStop(target, row.at, lateness) });
           continue;
         }
         const [result] = await execute(config, [{ target, action: 'stop' }], {
           upstream: this.options.upstream,
         });
         this.summary.acted += 1;
-        this.summary.entries.push({
+        entries.push({
           ...base,
           ...(lateness > LATE_AFTER_MS ? { late: true } : {}),
           result: result!,

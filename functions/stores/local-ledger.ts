@@ -38,6 +38,7 @@ const versionFile = (version: number): string => `${String(version).padStart(10,
  */
 export class FileLedger implements Ledger {
   private ready: Promise<void> | undefined;
+  private readonly targetDirs = new Set<string>();
 
   constructor(
     readonly dir: string,
@@ -96,11 +97,9 @@ export class FileLedger implements Ledger {
   async putTarget(record: TargetRecord): Promise<boolean> {
     await this.init();
     const dir = this.targetDir(record.target);
-    await mkdir(dir, { recursive: true });
-    if (record.version > 1) {
-      // The version replaced must be the latest: a writer that read an older one lost the race.
-      const latest = await this.latestVersion(dir);
-      if (latest !== record.version - 1) return false;
+    if (!this.targetDirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.targetDirs.add(dir);
     }
     const path = join(dir, versionFile(record.version));
     const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
@@ -113,8 +112,8 @@ export class FileLedger implements Ledger {
     } finally {
       await unlink(tmp).catch(() => undefined);
     }
-    // A writer that checked before others wrote past it and pruned its version would have linked
-    // a stale version: it did not win.
+    // The version replaced must have been the latest: a writer that read an older one, and linked
+    // a version others had since written past and pruned, did not win.
     if ((await this.latestVersion(dir))! > record.version) {
       await rm(path, { force: true });
       return false;
