@@ -4,7 +4,8 @@ import { SecretError } from '../stores/secrets.ts';
 import { type Service, serviceBase } from './endpoints.ts';
 import { NightshiftCode, UpstreamError } from './errors.ts';
 import type { HttpClient, HttpResponse } from './http.ts';
-import type { TokenProvider } from './tokens.ts';
+import { requestAuth, secretValues } from './request-auth.ts';
+import type { AccountAuth, TokenProvider } from './tokens.ts';
 
 export interface UpstreamContext {
   http: HttpClient;
@@ -39,8 +40,9 @@ export interface ServiceCall {
 }
 
 /**
- * Calls a service with the account's token. On 401 the token is fetched again once (the secret
- * re-read, or IAM asked anew) and the call repeated once.
+ * Calls a service with the account's token or access-key signature. On 401 the authorization is
+ * fetched again once (the secret re-read, or IAM asked anew) and the call repeated once. Any
+ * credential value an answer quotes back is masked before anyone reads it.
  */
 export async function authorizedCall(
   ctx: UpstreamContext,
@@ -48,20 +50,21 @@ export async function authorizedCall(
   spec: ServiceCall,
 ): Promise<HttpResponse> {
   const url = `${serviceBase(account.config, spec.service)}${spec.path}`;
-  const send = (token: string) =>
+  const send = (auth: AccountAuth) =>
     ctx.http.request({
       account: account.name,
       method: spec.method,
       url,
       call: spec.call,
-      headers: { 'x-auth-token': token },
+      ...requestAuth(auth, account.config.projectId, ctx.tokens.now),
+      mask: secretValues(auth),
       body: spec.body,
       ...(spec.changesState ? { changesState: true } : {}),
     });
-  const token = await ctx.tokens.token(account.name, account.config);
-  const first = await send(token);
+  const auth = await ctx.tokens.auth(account.name, account.config);
+  const first = await send(auth);
   if (first.status !== 401) return first;
-  const fresh = await ctx.tokens.refresh(account.name, account.config, token);
+  const fresh = await ctx.tokens.refresh(account.name, account.config, auth);
   const second = await send(fresh);
   return { ...second, attempts: first.attempts + second.attempts };
 }

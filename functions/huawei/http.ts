@@ -1,5 +1,6 @@
 import { Semaphore } from './concurrency.ts';
 import { NightshiftCode, UpstreamError } from './errors.ts';
+import { redact } from './redact.ts';
 import { Agent, type Dispatcher, request as dispatch, errors as undiciErrors } from './undici-core.ts';
 
 export interface HttpSettings {
@@ -39,7 +40,22 @@ export interface HttpRequest {
    * answer lost, so it is not sent again; a status read settles what happened.
    */
   changesState?: boolean;
+  /** Adds headers computed from the request exactly as it goes out: the access-key signature. */
+  sign?: RequestSigner;
+  /** Credential values masked wherever the answer quotes them back (its body, an error). */
+  mask?: readonly string[];
 }
+
+/**
+ * Called for every attempt with the method, URL, headers (lower-case names) and the exact body
+ * bytes about to be sent; returns headers to add.
+ */
+export type RequestSigner = (request: {
+  method: string;
+  url: URL;
+  headers: Readonly<Record<string, string>>;
+  body: Uint8Array | undefined;
+}) => Record<string, string>;
 
 export interface HttpResponse {
   status: number;
@@ -143,15 +159,18 @@ export class HttpClient {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), this.settings.timeoutMs);
     try {
+      const url = new URL(req.url);
       const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
-      let body: string | undefined;
+      // Serialized once to bytes: what is signed is what is sent, byte for byte.
+      let body: Buffer | undefined;
       if (req.body !== undefined) {
-        body = JSON.stringify(req.body);
+        body = Buffer.from(JSON.stringify(req.body), 'utf8');
         headers['content-type'] = 'application/json';
       }
+      if (req.sign) Object.assign(headers, req.sign({ method: req.method, url, headers, body }));
       const res = await dispatch(this.dispatcher, {
-        origin: new URL(req.url).origin,
-        path: pathOf(req.url),
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
         method: req.method,
         headers,
         body,
@@ -193,7 +212,7 @@ interface RawResponse {
 }
 
 function finish(req: HttpRequest, raw: RawResponse & { attempts: number }): HttpResponse {
-  const trimmed = raw.text.trim();
+  const trimmed = redact(raw.text.trim(), req.mask ?? []);
   let body: unknown;
   if (trimmed !== '') {
     try {
@@ -222,11 +241,6 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   if (/^\d+(\.\d+)?$/.test(text.trim())) return Math.round(Number(text) * 1000);
   const date = Date.parse(text);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-function pathOf(url: string): string {
-  const u = new URL(url);
-  return `${u.pathname}${u.search}`;
 }
 
 function networkReason(error: unknown): string {

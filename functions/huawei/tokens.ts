@@ -4,25 +4,32 @@ import { type Credentials, parseCredentials } from './credentials.ts';
 import { serviceBase } from './endpoints.ts';
 import { NightshiftCode, UpstreamError } from './errors.ts';
 import type { HttpClient } from './http.ts';
+import type { AccessKey } from './signer.ts';
 
 /** IAM tokens are reused until this long before they expire. */
 export const TOKEN_REFRESH_MARGIN_MS = 60 * 60 * 1000;
 const IAM_CALL = 'POST /v3/auth/tokens';
 
-interface CachedToken {
-  token: string;
-  /** undefined for a token taken as is from the secret */
+/** How an account's requests are authorized: a token header, or an access-key signature. */
+export type AccountAuth = { kind: 'token'; token: string } | { kind: 'aksk'; key: AccessKey };
+
+interface CachedAuth {
+  auth: AccountAuth;
+  /** undefined for what is taken as is from the secret (a token, an access key) */
   expiresAtMs: number | undefined;
 }
 
 /**
- * One token per account: taken from the secret, or fetched from IAM with the secret's
- * credentials and cached until an hour before it expires. Concurrent callers share one fetch.
+ * What each account authorizes its requests with: a token taken from the secret or fetched from
+ * IAM with the secret's credentials (cached until an hour before it expires), or the secret's
+ * access key, which needs no token at all. Concurrent callers share one secret read and one IAM
+ * call.
  */
 export class TokenProvider {
-  private readonly cache = new Map<string, CachedToken>();
-  private readonly pending = new Map<string, Promise<CachedToken>>();
-  private readonly now: () => number;
+  private readonly cache = new Map<string, CachedAuth>();
+  private readonly pending = new Map<string, Promise<CachedAuth>>();
+  /** The clock tokens expire by and signatures are dated with. */
+  readonly now: () => number;
 
   constructor(
     private readonly secrets: SecretSource,
@@ -32,30 +39,31 @@ export class TokenProvider {
     this.now = options.now ?? Date.now;
   }
 
-  /** A usable token for the account. */
-  async token(accountName: string, account: AccountConfig): Promise<string> {
+  /** A usable authorization for the account. */
+  async auth(accountName: string, account: AccountConfig): Promise<AccountAuth> {
     const cached = this.cache.get(accountName);
     if (
       cached &&
       (cached.expiresAtMs === undefined || cached.expiresAtMs - TOKEN_REFRESH_MARGIN_MS > this.now())
     ) {
-      return cached.token;
+      return cached.auth;
     }
-    return (await this.load(accountName, account, false)).token;
+    return (await this.load(accountName, account, false)).auth;
   }
 
   /**
-   * A fresh token after upstream refused `rejected`: the secret is read again and, for IAM
-   * credentials, a new token fetched. If another caller already replaced it, that one is used.
+   * A fresh authorization after upstream refused `rejected`: the secret is read again (a rotated
+   * token or access key is picked up) and, for IAM credentials, a new token fetched. If another
+   * caller already replaced it, that one is used.
    */
-  async refresh(accountName: string, account: AccountConfig, rejected: string): Promise<string> {
+  async refresh(accountName: string, account: AccountConfig, rejected: AccountAuth): Promise<AccountAuth> {
     const cached = this.cache.get(accountName);
-    if (cached && cached.token !== rejected) return cached.token;
+    if (cached && cached.auth !== rejected) return cached.auth;
     this.cache.delete(accountName);
-    return (await this.load(accountName, account, true)).token;
+    return (await this.load(accountName, account, true)).auth;
   }
 
-  private load(accountName: string, account: AccountConfig, refresh: boolean): Promise<CachedToken> {
+  private load(accountName: string, account: AccountConfig, refresh: boolean): Promise<CachedAuth> {
     let promise = this.pending.get(accountName);
     if (!promise) {
       promise = this.fetch(accountName, account, refresh).finally(() => this.pending.delete(accountName));
@@ -64,12 +72,21 @@ export class TokenProvider {
     return promise;
   }
 
-  private async fetch(accountName: string, account: AccountConfig, refresh: boolean): Promise<CachedToken> {
+  private async fetch(accountName: string, account: AccountConfig, refresh: boolean): Promise<CachedAuth> {
     const credentials = parseCredentials(account.secret, await this.secrets.get(account.secret, { refresh }));
-    const entry =
-      credentials.kind === 'token'
-        ? { token: credentials.token, expiresAtMs: undefined }
-        : await this.fromIam(accountName, account, credentials);
+    let entry: CachedAuth;
+    if (credentials.kind === 'token') {
+      entry = { auth: { kind: 'token', token: credentials.token }, expiresAtMs: undefined };
+    } else if (credentials.kind === 'aksk') {
+      const { ak, sk, securityToken } = credentials;
+      entry = {
+        auth: { kind: 'aksk', key: { ak, sk, ...(securityToken === undefined ? {} : { securityToken }) } },
+        expiresAtMs: undefined,
+      };
+    } else {
+      const { token, expiresAtMs } = await this.fromIam(accountName, account, credentials);
+      entry = { auth: { kind: 'token', token }, expiresAtMs };
+    }
     this.cache.set(accountName, entry);
     return entry;
   }
@@ -78,7 +95,7 @@ export class TokenProvider {
     accountName: string,
     account: AccountConfig,
     credentials: Extract<Credentials, { kind: 'iam' }>,
-  ): Promise<CachedToken> {
+  ): Promise<{ token: string; expiresAtMs: number }> {
     const base = credentials.endpoint?.replace(/\/+$/, '') ?? serviceBase(account, 'iam');
     const response = await this.http.request({
       account: accountName,

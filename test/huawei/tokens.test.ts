@@ -106,7 +106,27 @@ describe('tokens', () => {
   it.each([
     ['a missing secret', undefined, /secret "nightshift\/prod" is not set/],
     ['a secret that is not JSON', 'token=abc-secret-value', /not JSON/],
-    ['a secret with neither token nor iam', { tokn: 'abc-secret-value' }, /holds neither "token" nor "iam"/],
+    [
+      'a secret with none of token, iam, aksk',
+      { tokn: 'abc-secret-value' },
+      /holds none of "token", "iam", "aksk"/,
+    ],
+    [
+      'a secret with two forms at once',
+      { token: 'abc-secret-value', aksk: { ak: 'abc-secret-value', sk: 'abc-secret-value' } },
+      /holds more than one of "token", "iam", "aksk"/,
+    ],
+    ['an access key lacking its secret key', { aksk: { ak: 'abc-secret-value' } }, /aksk lacks sk/],
+    [
+      'an access key with a misspelt field',
+      { aksk: { ak: 'abc-secret-value', sk: 'abc-secret-value', securitytoken: 'abc-secret-value' } },
+      /aksk has unknown field securitytoken/,
+    ],
+    [
+      'an access key pasted with a line break',
+      { aksk: { ak: 'abc-secret-value', sk: 'abc-secret-value\n' } },
+      /aksk.sk has leading or trailing white space/,
+    ],
     [
       'IAM credentials lacking a password',
       { iam: { domain: 'd', user: 'abc-secret-value' } },
