@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from '../engine/config/schema.ts';
 import { DRS_JOB_ID } from '../engine/ids.ts';
+import { type SimAccessKey, SimulatedAccessKeys } from './simulator-auth.ts';
 
 /**
  * A loopback simulator of the Huawei Cloud calls Nightshift makes (upstream-apis.md): IAM
@@ -93,6 +94,10 @@ export class HuaweiSimulator {
   private readonly hanging = new Set<ServerResponse>();
   private scripts: Script[] = [];
   private readonly tokens = new Map<string, TokenInfo>();
+  /** Access keys and the signature check (simulator-auth.ts). */
+  readonly accessKeys: SimulatedAccessKeys;
+  /** The body bytes of each request, for the signature check. */
+  private readonly received = new WeakMap<IncomingMessage, Buffer>();
   private readonly users: IamUser[] = [];
   private readonly vias = new Map<string, ViasState>();
   private readonly viasBatches = new Map<string, { running: boolean; subtasks: number }>();
@@ -105,6 +110,7 @@ export class HuaweiSimulator {
     this.tokenTtlMs = options.tokenTtlMs ?? 24 * 3600_000;
     this.settleMs = options.settleMs ?? 0;
     this.now = options.now ?? Date.now;
+    this.accessKeys = new SimulatedAccessKeys(() => this.now());
   }
 
   // ---- lifecycle ----
@@ -149,6 +155,11 @@ export class HuaweiSimulator {
 
   revokeToken(token: string): void {
     this.tokens.delete(token);
+  }
+
+  /** Registers an access key (an `{"aksk": ...}` secret) whose user may call one project. */
+  addAccessKey(key: SimAccessKey): void {
+    this.accessKeys.add(key);
   }
 
   /** Creates a VIAS task, or sets its state as if someone changed it in the console. */
@@ -256,7 +267,9 @@ export class HuaweiSimulator {
     });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const bytes = Buffer.concat(chunks);
+    this.received.set(req, bytes);
+    const raw = bytes.toString('utf8');
     let body: unknown;
     let bodyIsJson = true;
     if (raw !== '') {
@@ -394,6 +407,13 @@ export class HuaweiSimulator {
   }
 
   private checkToken(req: IncomingMessage, projectId: string): Answer | undefined {
+    if (SimulatedAccessKeys.isSigned(req.headers)) {
+      const { method = 'GET', url = '/', headers } = req;
+      return this.accessKeys.verify(
+        { method, target: url, headers, body: this.received.get(req) ?? Buffer.alloc(0) },
+        projectId,
+      );
+    }
     const token = header(req, 'x-auth-token');
     if (!token) return unauthorized('Incorrect IAM authentication information: x-auth-token not found');
     const info = this.tokens.get(token);

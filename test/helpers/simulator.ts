@@ -29,6 +29,8 @@ export async function startRig(
     http?: HttpClientOptions;
     secret?: unknown;
     now?: () => number;
+    /** Nightshift's clock when it differs from the simulator's (`now`): clock skew. */
+    clientNow?: () => number;
     schedules?: RawSchedule[];
   } = {},
 ): Promise<Rig> {
@@ -57,7 +59,7 @@ export async function startRig(
       timeoutMs: 2_000,
       ...options.http,
     },
-    ...(options.now ? { now: options.now } : {}),
+    ...(options.clientNow || options.now ? { now: options.clientNow ?? options.now } : {}),
   });
   return {
     sim,
