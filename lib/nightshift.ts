@@ -115,7 +115,7 @@ export class Nightshift extends Construct {
         ? secretNameOrArn(this, `AccountSecret${i}`, name)
         : new secretsmanager.Secret(this, `AccountSecret${i}`, {
             secretName: name,
-            description: `Huawei Cloud credentials for Nightshift: {"token": ...} or {"iam": {"domain", "user", "password"}}`,
+            description: `Huawei Cloud credentials for Nightshift: {"aksk": {"ak", "sk", "securityToken"?}}, {"iam": {"domain", "user", "password"}} or {"token": ...}`,
           }),
     );
 

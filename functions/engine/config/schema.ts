@@ -56,7 +56,7 @@ const account = z
       .optional()
       .describe('Per-service base URLs; win over `endpoint`'),
   })
-  .describe('A Huawei Cloud project and the secret holding its token or IAM credentials');
+  .describe('A Huawei Cloud project and the secret holding its access key, IAM credentials or token');
 
 const reconcileMode = z
   .enum(['transitions', 'enforce'])
