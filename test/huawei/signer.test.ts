@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AKSKSigner } from '@huaweicloud/huaweicloud-sdk-core/auth/AKSKSigner.js';
 import { BasicCredentials } from '@huaweicloud/huaweicloud-sdk-core/auth/BasicCredentials.js';
 import { describe, expect, it } from 'vitest';
@@ -218,5 +220,18 @@ describe('SDK-HMAC-SHA256: cross-checked against the official Node core SDK’s 
     const body = { jobs: [{ job_id: '8d0e8e36-a618-490d-8a46-8c61ac9jb502', pause_mode: 'target' }] };
     const other = { jobs: [{ job_id: '8d0e8e36-a618-490d-8a46-8c61ac9jb502', pause_mode: 'all' }] };
     expect(ours('POST', url, body).authorization).not.toBe(theirs('POST', url, other).Authorization);
+  });
+});
+
+describe('the official SDK stays a test-only dependency', () => {
+  it('is imported by no file that runs in the product (functions/, lib/, bin/)', () => {
+    const files = ['functions', 'lib', 'bin'].flatMap((dir) =>
+      readdirSync(dir, { recursive: true, encoding: 'utf8' })
+        .filter((f) => /\.(ts|mjs|js)$/.test(f))
+        .map((f) => join(dir, f)),
+    );
+    expect(files.length).toBeGreaterThan(20);
+    const importing = files.filter((f) => readFileSync(f, 'utf8').includes('@huaweicloud/'));
+    expect(importing).toEqual([]);
   });
 });
