@@ -28,7 +28,10 @@ interface CachedAuth {
 export class TokenProvider {
   private readonly cache = new Map<string, CachedAuth>();
   private readonly pending = new Map<string, Promise<CachedAuth>>();
-  /** The clock tokens expire by and signatures are dated with. */
+  /**
+   * The clock tokens expire by and signatures are dated with. Outside tests it must be the real
+   * one (never serve's scaled demo clock): the gateway refuses a signature 15 minutes off.
+   */
   readonly now: () => number;
 
   constructor(

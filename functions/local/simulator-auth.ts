@@ -47,8 +47,6 @@ export interface AuthRefusal {
 
 export class SimulatedAccessKeys {
   private readonly keys = new Map<string, SimAccessKey>();
-  /** Why the last signed request was refused, in full: for tests, never sent to the client. */
-  lastRefusal: string | undefined;
 
   constructor(private readonly now: () => number) {}
 
@@ -99,7 +97,6 @@ export class SimulatedAccessKeys {
     if (project === undefined) return this.refuse('SIM: X-Project-Id is missing');
     if (project !== projectId || key.projectId !== projectId)
       return this.refuse('SIM: X-Project-Id does not match the project of the call');
-    this.lastRefusal = undefined;
     return undefined;
   }
 
@@ -110,7 +107,6 @@ export class SimulatedAccessKeys {
   }
 
   private refuse(reason: string): AuthRefusal {
-    this.lastRefusal = reason;
     return {
       status: 401,
       body: {
