@@ -105,6 +105,7 @@ export class TokenProvider {
       method: 'POST',
       url: `${base}/v3/auth/tokens?nocatalog=true`,
       call: IAM_CALL,
+      mask: [credentials.password],
       body: {
         auth: {
           identity: {
