@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseConfigText } from '../functions/engine/config/parse-text.ts';
 import type { Config } from '../functions/engine/config/schema.ts';
+import { latestEdges } from '../functions/engine/desired.ts';
 import { due } from '../functions/engine/planner.ts';
 import { handler } from '../functions/handlers/tick.ts';
 
@@ -16,4 +17,9 @@ export function load(path: string): Config {
 
 export function evaluate(config: Config, from: number): number {
   return due(config, from, from + 60_000).length;
+}
+
+/** The desired-state look-back a first tick also makes (reported apart: it scans back by days). */
+export function edges(config: Config, at: number): number {
+  return latestEdges(config, at).size;
 }
