@@ -75,6 +75,7 @@ export async function benchCli(): Promise<BenchResult[]> {
       planBig.push(measure([bin, 'plan', '--config', big, '--from', MINUTE, '--to', to, '--json'], env));
     }
     const tick = await tickColdStart(dir, big);
+    const beyond = median(walls(planBig)) - median(walls(validateBig));
     return [
       {
         name: `cli: built CLI (${built.files} files, ${Math.round(built.bytes / 1024)} KiB) built in`,
@@ -90,10 +91,12 @@ export async function benchCli(): Promise<BenchResult[]> {
       },
       {
         name: 'cli: plan of one minute over 10,000 schedules in 10 zones, beyond validate of the same file',
-        value: median(walls(planBig)) - median(walls(validateBig)),
+        value: beyond,
         unit: 'ms',
-        budget: 60,
-        detail: `plan ${median(walls(planBig)).toFixed(0)} ms, validate ${median(walls(validateBig)).toFixed(0)} ms wall (medians of ${RUNS}, interleaved); CPU: ${(median(cpus(planBig)) - median(cpus(validateBig))).toFixed(0)} ms beyond (plan ${median(cpus(planBig)).toFixed(0)}, validate ${median(cpus(validateBig)).toFixed(0)})`,
+        // validate also computes its warnings (desired-state checks); when that costs more than a
+        // one-minute plan, validate is no baseline and the difference says nothing.
+        ...(beyond > 0 ? { budget: 60 } : {}),
+        detail: `plan ${median(walls(planBig)).toFixed(0)} ms, validate ${median(walls(validateBig)).toFixed(0)} ms wall (medians of ${RUNS}, interleaved); CPU: ${(median(cpus(planBig)) - median(cpus(validateBig))).toFixed(0)} ms beyond (plan ${median(cpus(planBig)).toFixed(0)}, validate ${median(cpus(validateBig)).toFixed(0)})${beyond > 0 ? '' : '; validate, warnings included, costs more than plan: no baseline, no budget check'}`,
       },
       tick,
     ];
