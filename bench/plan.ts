@@ -16,8 +16,8 @@ const ZONES = [
   'America/Sao_Paulo',
 ];
 
-/** A deterministic config of `count` schedules spread over ten zones, crons and windows mixed. */
-export function syntheticConfig(count: number): Config {
+/** A deterministic config document of `count` schedules over ten zones, crons and windows mixed. */
+export function syntheticDocument(count: number): Record<string, unknown> {
   const targets: Record<string, unknown> = {};
   for (let i = 0; i < 100; i++)
     targets[`task-${i}`] = { account: 'prod', kind: 'vias-task', taskId: `t${i}` };
@@ -51,12 +51,17 @@ export function syntheticConfig(count: number): Config {
         actions: [{ do: 'start', cron: `${minute} ${hour} L * *` }],
       });
   }
-  return parseConfig({
+  return {
     version: 1,
     accounts: { prod: { region: 'cn-north-4', projectId: 'p', secret: 's' } },
     targets,
     schedules,
-  });
+  };
+}
+
+/** {@link syntheticDocument}, validated. */
+export function syntheticConfig(count: number): Config {
+  return parseConfig(syntheticDocument(count));
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');

@@ -1,4 +1,5 @@
 import { benchBundles } from './bundles.ts';
+import { benchCli } from './cli.ts';
 import { report } from './measure.ts';
 import { benchPlan } from './plan.ts';
 import { benchReconcile } from './reconcile.ts';
@@ -10,6 +11,7 @@ const sections = [
   { title: 'Upstream throughput (simulator over loopback)', run: benchUpstream },
   { title: 'Reconciliation ticks (simulator over loopback, local ledger)', run: benchReconcile },
   { title: 'Lambda bundles (esbuild, minified ESM)', run: benchBundles },
+  { title: 'CLI and tick cold start (whole processes)', run: benchCli },
 ];
 
 let ok = true;

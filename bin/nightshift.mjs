@@ -1,7 +1,24 @@
 #!/usr/bin/env node
-// The CLI is TypeScript; tsx compiles it on the fly so Node 20 and 22+ run it without a build step.
-import { register } from 'tsx/esm/api';
+// The `nightshift` command. It runs the built CLI (dist/cli, made by `npm ci` or `npm run build`)
+// while that build is fresh, and otherwise the TypeScript sources through tsx, a devDependency:
+// see bin/launcher.mjs.
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chooseEntry } from './launcher.mjs';
 
-register();
-const { main, processIo } = await import('../functions/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2), processIo());
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { from, entry } = chooseEntry(root, process.env);
+if (from === 'sources') {
+  let register;
+  try {
+    ({ register } = await import('tsx/esm/api'));
+  } catch {
+    process.stderr.write(
+      'nightshift: the built CLI (dist/cli) is missing or older than the sources, and tsx is not installed to run the sources; run "npm ci" or "npm run build"\n',
+    );
+    process.exit(1);
+  }
+  register();
+}
+const { runProcess } = await import(pathToFileURL(entry).href);
+process.exitCode = await runProcess(process.argv.slice(2));

@@ -9,7 +9,6 @@ export type Values = Record<string, string | boolean | string[] | undefined>;
 
 export interface Command {
   name: string;
-  summary: string;
   /** Full help text, shown by `--help`. */
   help: string;
   options: Options;

@@ -1,22 +1,61 @@
-import { ConfigError } from '../engine/config/validate.ts';
-import { ConfigFileError } from '../stores/local-config.ts';
+import packageJson from '../../package.json' with { type: 'json' };
 import { type Command, parseCommandArgs } from './command.ts';
-import { configCommand } from './commands/config.ts';
-import { planCommand } from './commands/plan.ts';
-import { runCommand } from './commands/run.ts';
-import { serveCommand } from './commands/serve.ts';
-import { triggerCommand } from './commands/trigger.ts';
-import { validateCommand } from './commands/validate.ts';
 import { type CliIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './io.ts';
+import { tidySdkWarnings } from './warnings.ts';
 
-const commands: Command[] = [
-  validateCommand,
-  planCommand,
-  runCommand,
-  serveCommand,
-  triggerCommand,
-  configCommand,
+/**
+ * The table of contents of the CLI. A command's module is imported only when that command runs
+ * (or its help is asked for), so `validate` never loads the AWS SDK, undici or the local runtime:
+ * in the built CLI each command is its own chunk.
+ */
+interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
+
+const commands: CommandEntry[] = [
+  {
+    name: 'validate',
+    summary: 'check the schedule config and print every problem with its JSON path',
+    load: async () => (await import('./commands/validate.ts')).validateCommand,
+  },
+  {
+    name: 'plan',
+    summary: 'list the actions that will fire in a time window',
+    load: async () => (await import('./commands/plan.ts')).planCommand,
+  },
+  {
+    name: 'run',
+    summary: 'carry an action out now on targets or on a schedule’s targets',
+    load: async () => (await import('./commands/run.ts')).runCommand,
+  },
+  {
+    name: 'serve',
+    summary: 'run the minute tick and the HTTP API locally (--simulate: against the built-in simulator)',
+    load: async () => (await import('./commands/serve.ts')).serveCommand,
+  },
+  {
+    name: 'trigger',
+    summary: 'send a signed action request to a running Nightshift HTTP API',
+    load: async () => (await import('./commands/trigger.ts')).triggerCommand,
+  },
+  {
+    name: 'config',
+    summary: 'push the validated config to the deployed stack’s AppConfig, or pull what is deployed',
+    load: async () => (await import('./commands/config.ts')).configCommand,
+  },
 ];
+
+/** Set by the CLI build (esbuild `define`); absent when the CLI runs from the sources. */
+declare const NIGHTSHIFT_CLI_BUILT_AT: string | undefined;
+
+/** `nightshift --version`: the package version, then how this CLI runs. */
+export function versionLine(): string {
+  const builtAt = typeof NIGHTSHIFT_CLI_BUILT_AT === 'string' ? NIGHTSHIFT_CLI_BUILT_AT : undefined;
+  const how = builtAt ? `built CLI of ${builtAt}` : 'from the sources via tsx';
+  return `nightshift ${packageJson.version} (${how}, Node.js ${process.version})`;
+}
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -27,7 +66,7 @@ Nightshift starts, stops, pauses and resumes Huawei Cloud tasks on a schedule.
 Commands:
 ${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
-Run "nightshift <command> --help" for a command's options.
+Run "nightshift <command> --help" for a command's options, "nightshift --version" for the version.
 Exit codes: 0 success, 1 an action or validation failed, 2 bad usage.
 `;
 }
@@ -35,16 +74,21 @@ Exit codes: 0 success, 1 an action or validation failed, 2 bad usage.
 /** Runs one CLI invocation and returns its exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    io.stdout.write(`${versionLine()}\n`);
+    return EXIT_OK;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined;
-    io.stdout.write(topic ? `${topic.help}\n` : overview());
+    io.stdout.write(topic ? `${(await topic.load()).help}\n` : overview());
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     io.stderr.write(`nightshift: unknown command "${name}"\n\n${overview()}`);
     return EXIT_USAGE;
   }
+  const command = await entry.load();
   try {
     const { values, positionals } = parseCommandArgs(command, rest);
     if (values.help) {
@@ -59,7 +103,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       );
       return EXIT_USAGE;
     }
-    if (error instanceof ConfigError || error instanceof ConfigFileError) {
+    if (isConfigProblem(error)) {
       io.stderr.write(`nightshift ${command.name}: ${error.message}\n`);
       return EXIT_FAILED;
     }
@@ -70,6 +114,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+/**
+ * A ConfigError or ConfigFileError, told by name: importing those classes here would load zod
+ * and the schema for every command, `--version` and `trigger` included.
+ */
+function isConfigProblem(error: unknown): error is Error {
+  return error instanceof Error && (error.name === 'ConfigError' || error.name === 'ConfigFileError');
+}
+
 export function processIo(): CliIo {
   return {
     stdout: process.stdout,
@@ -78,4 +130,10 @@ export function processIo(): CliIo {
     cwd: process.cwd(),
     now: () => new Date(),
   };
+}
+
+/** The CLI as its process runs it (`bin/nightshift.mjs`): the real stdio, tidy warnings. */
+export async function runProcess(argv: string[]): Promise<number> {
+  tidySdkWarnings(process, (line) => process.stderr.write(line));
+  return main(argv, processIo());
 }

@@ -21,27 +21,95 @@ interface ActionBatch {
   targets: string[];
 }
 
-interface CompiledRule {
-  time: TimeRule;
-  skip: SkipDates | undefined;
-  batches: ActionBatch[];
+/**
+ * One enabled schedule. Only what decides *when* its rules fire is compiled up front; what they
+ * do to which targets (group expansion, per-kind defaults) and its skip dates are worked out when
+ * a rule of it first comes up: a short plan, such as the tick's one minute, meets few of a large
+ * config's schedules, and the rest never pay for it.
+ */
+class CompiledSchedule {
+  readonly id: string;
+  readonly rules: CompiledRule[] = [];
+  private targetNames: string[] | undefined;
+  private skipDates: SkipDates | null | undefined;
+
+  constructor(
+    private readonly config: Config,
+    readonly source: ScheduleConfig,
+  ) {
+    this.id = source.id;
+    if (source.window !== undefined) {
+      const window = compileWindow(source.window);
+      // A close listed before an open: when one window ends as the next begins, stop comes first.
+      this.rules.push(
+        new CompiledRule(this, window.close, 'closed'),
+        new CompiledRule(this, window.open, 'open'),
+      );
+    }
+    for (const action of source.actions ?? [])
+      this.rules.push(new CompiledRule(this, compileCron(action.cron), action));
+  }
+
+  get skip(): SkipDates | undefined {
+    if (this.skipDates === undefined)
+      this.skipDates = this.source.skipDates?.length ? new Set(this.source.skipDates) : null;
+    return this.skipDates ?? undefined;
+  }
+
+  targets(): string[] {
+    this.targetNames ??= expandTargetNames(this.source.targets, this.config.targets, this.config.groups);
+    return this.targetNames;
+  }
+
+  windowBatches(key: 'open' | 'closed'): ActionBatch[] {
+    const explicit = this.source[key] as Action | undefined;
+    if (explicit) return [{ action: explicit, targets: this.targets() }];
+    const batches: ActionBatch[] = [];
+    for (const name of this.targets()) {
+      const action = defaultWindowActions(this.config.targets[name]!.kind)[key];
+      const batch = batches.find((b) => b.action === action);
+      if (batch) batch.targets.push(name);
+      else batches.push({ action, targets: [name] });
+    }
+    return batches;
+  }
 }
 
-interface CompiledSchedule {
-  id: string;
-  skip: SkipDates | undefined;
-  rules: CompiledRule[];
-}
+type CronAction = NonNullable<ScheduleConfig['actions']>[number];
 
-interface RuleRef {
-  schedule: CompiledSchedule;
-  rule: CompiledRule;
+/** A window's opening or closing, or one cron action, of one schedule. */
+class CompiledRule {
+  private actionBatches: ActionBatch[] | undefined;
+  private skipDates: SkipDates | null | undefined;
+
+  constructor(
+    readonly schedule: CompiledSchedule,
+    readonly time: TimeRule,
+    private readonly what: 'open' | 'closed' | CronAction,
+  ) {}
+
+  /** The rule's own skip dates (a cron action's), besides its schedule's. */
+  get skip(): SkipDates | undefined {
+    if (this.skipDates === undefined) {
+      const dates = typeof this.what === 'string' ? undefined : this.what.skipDates;
+      this.skipDates = dates?.length ? new Set(dates) : null;
+    }
+    return this.skipDates ?? undefined;
+  }
+
+  batches(): ActionBatch[] {
+    this.actionBatches ??=
+      typeof this.what === 'string'
+        ? this.schedule.windowBatches(this.what)
+        : [{ action: this.what.do as Action, targets: this.schedule.targets() }];
+    return this.actionBatches;
+  }
 }
 
 /** Every enabled schedule of one zone, with its rules bucketed by local minute of the day. */
 interface ZonePlan {
   clock: ZoneClock;
-  buckets: RuleRef[][];
+  buckets: CompiledRule[][];
 }
 
 /** The largest amount by which any zone turns its clocks back, with margin (Troll: 2 h). */
@@ -71,9 +139,8 @@ export class Planner {
         plan = { clock: new ZoneClock(zone), buckets: Array.from({ length: 1440 }, () => []) };
         byZone.set(zone, plan);
       }
-      const compiled = compileSchedule(config, schedule);
-      for (const rule of compiled.rules) {
-        for (const minute of rule.time.minutesOfDay) plan.buckets[minute]!.push({ schedule: compiled, rule });
+      for (const rule of new CompiledSchedule(config, schedule).rules) {
+        for (const minute of rule.time.minutesOfDay) plan.buckets[minute]!.push(rule);
       }
     }
     this.zones = [...byZone.values()];
@@ -111,7 +178,7 @@ export class Planner {
     for (let t = firstMinute; t <= lastMinute; t++) {
       const local = clock.localMinute(t);
       if (local <= shown) continue; // the second pass through a fall-back hour fires nothing
-      let fired: RuleRef[] | undefined;
+      let fired: CompiledRule[] | undefined;
       // Spring forward: local times that never happened fire now, at the first instant after the gap.
       for (let skipped = shown + 1; skipped < local && local - shown <= 1440 * 2; skipped++) {
         fired = collect(buckets[minuteOfDay(skipped)]!, skipped, fired);
@@ -124,31 +191,32 @@ export class Planner {
 }
 
 function collect(
-  bucket: RuleRef[],
+  bucket: CompiledRule[],
   localMinute: number,
-  fired: RuleRef[] | undefined,
-): RuleRef[] | undefined {
+  fired: CompiledRule[] | undefined,
+): CompiledRule[] | undefined {
   let out = fired;
-  for (const ref of bucket) {
-    const day = localDayOf(localMinute - ref.rule.time.dayShift * 1440);
-    if (!ref.rule.time.matchesDay(day)) continue;
-    if (isSkipped(ref.schedule.skip, day) || isSkipped(ref.rule.skip, day)) continue;
+  for (const rule of bucket) {
+    const day = localDayOf(localMinute - rule.time.dayShift * 1440);
+    if (!rule.time.matchesDay(day)) continue;
+    if (isSkipped(rule.schedule.skip, day) || isSkipped(rule.skip, day)) continue;
     if (!out) out = [];
-    if (!out.includes(ref)) out.push(ref);
+    if (!out.includes(rule)) out.push(rule);
   }
   return out;
 }
 
-function emit(minute: number, fired: RuleRef[], rows: { minute: number; row: DueAction }[]): void {
+function emit(minute: number, fired: CompiledRule[], rows: { minute: number; row: DueAction }[]): void {
   const at = `${new Date(minute * MINUTE_MS).toISOString().slice(0, 19)}Z`;
   const bySchedule = new Map<CompiledSchedule, Map<Action, string[]>>();
-  for (const { schedule, rule } of fired) {
+  for (const rule of fired) {
+    const schedule = rule.schedule;
     let actions = bySchedule.get(schedule);
     if (!actions) {
       actions = new Map();
       bySchedule.set(schedule, actions);
     }
-    for (const batch of rule.batches) {
+    for (const batch of rule.batches()) {
       const targets = actions.get(batch.action);
       if (!targets) actions.set(batch.action, [...batch.targets]);
       else for (const target of batch.targets) if (!targets.includes(target)) targets.push(target);
@@ -158,41 +226,6 @@ function emit(minute: number, fired: RuleRef[], rows: { minute: number; row: Due
     for (const [action, targets] of actions)
       rows.push({ minute, row: { at, schedule: schedule.id, action, targets } });
   }
-}
-
-function compileSchedule(config: Config, schedule: ScheduleConfig): CompiledSchedule {
-  const targets = expandTargetNames(schedule.targets, config.targets, config.groups);
-  const rules: CompiledRule[] = [];
-  if (schedule.window !== undefined) {
-    const window = compileWindow(schedule.window);
-    const batchesFor = (key: 'open' | 'closed'): ActionBatch[] => {
-      const explicit = schedule[key] as Action | undefined;
-      if (explicit) return [{ action: explicit, targets }];
-      const batches: ActionBatch[] = [];
-      for (const name of targets) {
-        const action = defaultWindowActions(config.targets[name]!.kind)[key];
-        const batch = batches.find((b) => b.action === action);
-        if (batch) batch.targets.push(name);
-        else batches.push({ action, targets: [name] });
-      }
-      return batches;
-    };
-    // A close listed before an open: when one window ends as the next begins, stop comes first.
-    rules.push({ time: window.close, skip: undefined, batches: batchesFor('closed') });
-    rules.push({ time: window.open, skip: undefined, batches: batchesFor('open') });
-  }
-  for (const action of schedule.actions ?? []) {
-    rules.push({
-      time: compileCron(action.cron),
-      skip: action.skipDates?.length ? new Set(action.skipDates) : undefined,
-      batches: [{ action: action.do as Action, targets }],
-    });
-  }
-  return {
-    id: schedule.id,
-    skip: schedule.skipDates?.length ? new Set(schedule.skipDates) : undefined,
-    rules,
-  };
 }
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

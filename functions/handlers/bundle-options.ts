@@ -23,3 +23,10 @@ export const ESM_REQUIRE_BANNER =
 export function handlerEntry(name: HandlerName): string {
   return `functions/handlers/${name}.ts`;
 }
+
+/**
+ * The CLI is bundled the same way (see `scripts/build-cli.ts`), but for the oldest Node.js it
+ * supports, and split into chunks so that a command loads only its own code.
+ */
+export const CLI_TARGET = 'node20';
+export const CLI_ENTRY = 'functions/cli/main.ts';

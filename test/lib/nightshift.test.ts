@@ -280,7 +280,8 @@ describe('stack options', () => {
     expect(JSON.stringify(template.findResources('AWS::Lambda::Function'))).not.toContain(
       'ReservedConcurrentExecutions',
     );
-  });
+    // A whole synth, the three Lambda bundles included, as the beforeAll above.
+  }, 60_000);
 
   it('a bad config makes synth fail with the path-named errors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nightshift-cdk-'));

@@ -21,7 +21,6 @@ const sdk = async () => ({
 
 export const configCommand: Command = {
   name: 'config',
-  summary: 'push the validated config to the deployed stack’s AppConfig, or pull what is deployed',
   allowPositionals: true,
   help: `Usage: nightshift config push [--stack NAME] [--region R] [--json] [--config FILE]
        nightshift config pull [--stack NAME] [--region R] [--output FILE]

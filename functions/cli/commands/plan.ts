@@ -9,7 +9,6 @@ const DAY_MS = 86_400_000;
 
 export const planCommand: Command = {
   name: 'plan',
-  summary: 'list the actions that will fire in a time window',
   help: `Usage: nightshift plan [--from ISO] [--to ISO] [--explain] [--json] [--config FILE]
 
 Lists the actions that will fire in (from, to], sorted by time, then schedule id, with groups

@@ -19,7 +19,6 @@ import { renderResults } from '../results.ts';
 
 export const runCommand: Command = {
   name: 'run',
-  summary: 'carry an action out now on targets or on a schedule’s targets',
   help: `Usage: nightshift run --action ACTION (--target NAME ... | --schedule ID)
                      [--secrets FILE] [--force] [--dry-run] [--json] [--config FILE]
 

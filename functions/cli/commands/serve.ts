@@ -18,7 +18,6 @@ import { renderTable } from '../table.ts';
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'run the minute tick and the HTTP API locally (--simulate: against the built-in simulator)',
   help: `Usage: nightshift serve [--port N] [--secrets FILE] [--state DIR] [--simulate] [--config FILE]
 
 Runs the local runtime: the HTTP API on 127.0.0.1 and the minute tick, which at each wall-clock

@@ -8,7 +8,6 @@ import { renderResults } from '../results.ts';
 
 export const triggerCommand: Command = {
   name: 'trigger',
-  summary: 'send a signed action request to a running Nightshift HTTP API',
   help: `Usage: nightshift trigger --url URL --action ACTION (--target NAME ... | --schedule ID)
                          [--force] [--dry-run] [--reason TEXT] [--idempotency-key KEY] [--json]
 

@@ -6,7 +6,6 @@ import { EXIT_FAILED, EXIT_OK } from '../io.ts';
 
 export const validateCommand: Command = {
   name: 'validate',
-  summary: 'check the schedule config and print every problem with its JSON path',
   help: `Usage: nightshift validate [--config FILE] [--strict] [--json]
 
 Checks the schedule config against the schema and the cross-references (accounts, targets,

@@ -7,12 +7,26 @@ export interface CompiledWindow {
   close: TimeRule;
 }
 
+const compiled = new Map<string, CompiledWindow>();
+const CACHE_LIMIT = 20_000;
+
 /**
  * Compiles a window such as `Mon-Fri 08:00-20:00`, `Sat-Mon 22:00-06:00` or `08:00-24:00` (every
  * day). The closing belongs to the day the window opened, so an overnight window or one ending at
  * `24:00` closes on the next local day but is skipped or kept together with its opening.
  */
 export function compileWindow(text: string): CompiledWindow {
+  // Windows are immutable, as cron rules are: validation and planning share one compilation.
+  let window = compiled.get(text);
+  if (!window) {
+    window = parseWindow(text);
+    if (compiled.size >= CACHE_LIMIT) compiled.clear();
+    compiled.set(text, window);
+  }
+  return window;
+}
+
+function parseWindow(text: string): CompiledWindow {
   const match = /^\s*(?:(\S+)\s+)?(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})\s*$/.exec(text);
   if (!match) {
     throw new CalendarSyntaxError(

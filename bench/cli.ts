@@ -1,0 +1,152 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import {
+  BUNDLE_TARGET,
+  ESM_REQUIRE_BANNER,
+  EXTERNAL_MODULES,
+  MAIN_FIELDS,
+} from '../functions/handlers/bundle-options.ts';
+import { buildCli } from '../scripts/build-cli.ts';
+import type { BenchResult } from './measure.ts';
+import { syntheticDocument } from './plan.ts';
+
+const RUNS = 11;
+/** (MINUTE, MINUTE + 1 min] holds 332 rows of the synthetic config. */
+const MINUTE = '2027-03-22T06:59:00Z';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Reports the process's CPU time (user + system) on stderr as it exits. */
+const CPU_HOOK = `data:text/javascript,process.on('exit',()=>{const u=process.cpuUsage();process.stderr.write('\\nbench-cpu-ms '+(u.user+u.system)/1000+'\\n')})`;
+
+interface Sample {
+  wall: number;
+  cpu: number;
+}
+
+/**
+ * Wall time of a whole process, in ms, and its CPU time: on a shared machine the wall time
+ * includes waiting for a core, the CPU time much less so.
+ */
+function measure(args: string[], env: NodeJS.ProcessEnv = process.env): Sample {
+  const t0 = performance.now();
+  const run = spawnSync(process.execPath, ['--import', CPU_HOOK, ...args], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const wall = performance.now() - t0;
+  if (run.status !== 0) throw new Error(`${args.join(' ')} exited ${run.status}: ${run.stderr}`);
+  const cpu = Number(/bench-cpu-ms (\S+)/.exec(String(run.stderr))?.[1]);
+  return { wall, cpu };
+}
+
+const walls = (samples: Sample[]) => samples.map((s) => s.wall);
+const cpus = (samples: Sample[]) => samples.map((s) => s.cpu);
+
+/**
+ * The CLI as people run it: `node bin/nightshift.mjs` in a fresh process, on the built CLI (built
+ * here first, so the figures are of this code), and the tick handler's cold start.
+ */
+export async function benchCli(): Promise<BenchResult[]> {
+  const built = await buildCli();
+  const env = { ...process.env, NIGHTSHIFT_CLI: 'build' };
+  const dir = mkdtempSync(join(tmpdir(), 'nightshift-bench-cli-'));
+  try {
+    const big = join(dir, 'big.json');
+    writeFileSync(big, JSON.stringify(syntheticDocument(10_000)));
+    const bin = 'bin/nightshift.mjs';
+
+    const nodeAlone: Sample[] = [];
+    const validate: Sample[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      nodeAlone.push(measure(['-e', '0'], env));
+      validate.push(measure([bin, 'validate'], env));
+    }
+    // Interleaved, so that the machine's load falls on both alike.
+    const validateBig: Sample[] = [];
+    const planBig: Sample[] = [];
+    const to = new Date(Date.parse(MINUTE) + 60_000).toISOString();
+    for (let i = 0; i < RUNS; i++) {
+      validateBig.push(measure([bin, 'validate', '--config', big], env));
+      planBig.push(measure([bin, 'plan', '--config', big, '--from', MINUTE, '--to', to, '--json'], env));
+    }
+    const tick = await tickColdStart(dir, big);
+    const beyond = median(walls(planBig)) - median(walls(validateBig));
+    return [
+      {
+        name: `cli: built CLI (${built.files} files, ${Math.round(built.bytes / 1024)} KiB) built in`,
+        value: built.ms,
+        unit: 'ms',
+      },
+      {
+        name: `cli: node bin/nightshift.mjs validate, example config, whole process (median of ${RUNS})`,
+        value: median(walls(validate)),
+        unit: 'ms',
+        budget: 250,
+        detail: `CPU ${median(cpus(validate)).toFixed(0)} ms; fastest ${Math.min(...walls(validate)).toFixed(0)} ms; node -e 0 alone: ${median(walls(nodeAlone)).toFixed(0)} ms wall, ${median(cpus(nodeAlone)).toFixed(0)} ms CPU; Node ${process.version}`,
+      },
+      {
+        name: 'cli: plan of one minute over 10,000 schedules in 10 zones, beyond validate of the same file',
+        value: beyond,
+        unit: 'ms',
+        // validate also computes its warnings (desired-state checks); when that costs more than a
+        // one-minute plan, validate is no baseline and the difference says nothing.
+        ...(beyond > 0 ? { budget: 60 } : {}),
+        detail: `plan ${median(walls(planBig)).toFixed(0)} ms, validate ${median(walls(validateBig)).toFixed(0)} ms wall (medians of ${RUNS}, interleaved); CPU: ${(median(cpus(planBig)) - median(cpus(validateBig))).toFixed(0)} ms beyond (plan ${median(cpus(planBig)).toFixed(0)}, validate ${median(cpus(validateBig)).toFixed(0)})${beyond > 0 ? '' : '; validate, warnings included, costs more than plan: no baseline, no budget check'}`,
+      },
+      tick,
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Cold import of the tick handler bundle plus its first evaluation of one minute. */
+async function tickColdStart(dir: string, config: string): Promise<BenchResult> {
+  const outfile = join(dir, 'tick-cold.mjs');
+  await build({
+    entryPoints: ['bench/tick-cold-entry.ts'],
+    outfile,
+    bundle: true,
+    minify: true,
+    treeShaking: true,
+    format: 'esm',
+    platform: 'node',
+    target: BUNDLE_TARGET,
+    banner: { js: ESM_REQUIRE_BANNER },
+    external: EXTERNAL_MODULES,
+    mainFields: MAIN_FIELDS,
+    logLevel: 'error',
+  });
+  const script = `const t = performance.now();
+const { load, evaluate, edges } = await import(${JSON.stringify(pathToFileURL(outfile).href)});
+const imported = performance.now() - t;
+const config = load(${JSON.stringify(config)});
+const loaded = performance.now();
+const rows = evaluate(config, Date.parse(${JSON.stringify(MINUTE)}));
+const evaluated = performance.now() - loaded;
+const e0 = performance.now();
+const targets = edges(config, Date.parse(${JSON.stringify(MINUTE)}) + 60_000);
+const scanned = performance.now() - e0;
+process.stdout.write(JSON.stringify({ imported, validated: loaded - t - imported, evaluated, total: imported + evaluated, rows, scanned, targets }));`;
+  const samples = Array.from({ length: 7 }, () =>
+    JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, AWS_REGION: 'eu-central-1' },
+      }).toString(),
+    ),
+  );
+  const byTotal = [...samples].sort((a, b) => a.total - b.total);
+  const mid = byTotal[Math.floor(byTotal.length / 2)]!;
+  return {
+    name: 'tick: cold import of the tick handler plus first evaluation over 10,000 schedules (median of 7)',
+    value: mid.total,
+    unit: 'ms',
+    budget: 250,
+    detail: `import ${mid.imported.toFixed(0)} ms + first one-minute evaluation (${mid.rows} rows, compile included) ${mid.evaluated.toFixed(0)} ms; not counted: reading and validating the config between them ${mid.validated.toFixed(0)} ms, then the desired-state look-back of a first tick (latestEdges, ${mid.targets} targets) ${mid.scanned.toFixed(0)} ms`,
+  };
+}
