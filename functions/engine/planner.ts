@@ -1,8 +1,9 @@
 import { compileCron } from './calendar/cron.ts';
+import { compileCalendars, type WorkCalendar } from './calendar/holidays.ts';
 import type { TimeRule } from './calendar/rule.ts';
 import { isSkipped, type SkipDates } from './calendar/skip-dates.ts';
 import { compileWindow } from './calendar/window.ts';
-import { localDayOf, MINUTE_MS, minuteOfDay, ZoneClock } from './calendar/zone.ts';
+import { type LocalDay, localDayOf, MINUTE_MS, minuteOfDay, ZoneClock } from './calendar/zone.ts';
 import type { Config, ScheduleConfig } from './config/schema.ts';
 import { expandTargetNames } from './config/validate.ts';
 import { type Action, defaultWindowActions } from './kinds.ts';
@@ -14,6 +15,12 @@ export interface DueAction {
   schedule: string;
   action: Action;
   targets: string[];
+}
+
+/** A row a calendar left out, for `plan --explain`: `skipped` says why. */
+export interface SkippedAction extends DueAction {
+  /** e.g. `holiday 国庆节 (cn)` */
+  skipped: string;
 }
 
 interface ActionBatch {
@@ -30,6 +37,8 @@ interface CompiledRule {
 interface CompiledSchedule {
   id: string;
   skip: SkipDates | undefined;
+  /** Its calendar: public holidays are skipped like skip dates, and it decides `workdays`. */
+  calendar: WorkCalendar | undefined;
   rules: CompiledRule[];
 }
 
@@ -63,6 +72,7 @@ export class Planner {
 
   constructor(config: Config) {
     const byZone = new Map<string, ZonePlan>();
+    const calendars = compileCalendars(config.calendars);
     for (const schedule of config.schedules) {
       if (!schedule.enabled) continue;
       const zone = schedule.timezone ?? config.timezone ?? 'UTC';
@@ -71,7 +81,7 @@ export class Planner {
         plan = { clock: new ZoneClock(zone), buckets: Array.from({ length: 1440 }, () => []) };
         byZone.set(zone, plan);
       }
-      const compiled = compileSchedule(config, schedule);
+      const compiled = compileSchedule(config, schedule, calendars);
       for (const rule of compiled.rules) {
         for (const minute of rule.time.minutesOfDay) plan.buckets[minute]!.push({ schedule: compiled, rule });
       }
@@ -81,6 +91,21 @@ export class Planner {
 
   /** The actions whose time falls in `(from, to]`, sorted by time, then schedule id. */
   due(from: Date | number, to: Date | number): DueAction[] {
+    return this.evaluate(from, to, undefined);
+  }
+
+  /** The rows a calendar left out of {@link due} for `(from, to]`, each saying why. */
+  skippedByCalendar(from: Date | number, to: Date | number): SkippedAction[] {
+    const skipped: SkippedAction[] = [];
+    this.evaluate(from, to, skipped);
+    return skipped;
+  }
+
+  private evaluate(
+    from: Date | number,
+    to: Date | number,
+    skipped: SkippedAction[] | undefined,
+  ): DueAction[] {
     const firstMinute = Math.floor(+from / MINUTE_MS) + 1;
     const lastMinute = Math.floor(+to / MINUTE_MS);
     if (!Number.isFinite(firstMinute) || !Number.isFinite(lastMinute))
@@ -89,8 +114,12 @@ export class Planner {
       throw new PlanRangeError(`a plan may span at most ${MAX_PLAN_MINUTES / 1440} days`);
     }
     const rows: { minute: number; row: DueAction }[] = [];
-    for (const zone of this.zones) this.evaluateZone(zone, firstMinute, lastMinute, rows);
-    rows.sort((a, b) => a.minute - b.minute || compare(a.row.schedule, b.row.schedule));
+    const left: { minute: number; row: DueAction }[] | undefined = skipped ? [] : undefined;
+    for (const zone of this.zones) this.evaluateZone(zone, firstMinute, lastMinute, rows, left);
+    const byTime = (a: { minute: number; row: DueAction }, b: { minute: number; row: DueAction }) =>
+      a.minute - b.minute || compare(a.row.schedule, b.row.schedule);
+    if (left && skipped) skipped.push(...left.sort(byTime).map((r) => r.row as SkippedAction));
+    rows.sort(byTime);
     return rows.map((r) => r.row);
   }
 
@@ -99,6 +128,7 @@ export class Planner {
     firstMinute: number,
     lastMinute: number,
     rows: { minute: number; row: DueAction }[],
+    left?: { minute: number; row: DueAction }[],
   ): void {
     if (lastMinute < firstMinute) return;
     const { clock, buckets } = zone;
@@ -112,34 +142,61 @@ export class Planner {
       const local = clock.localMinute(t);
       if (local <= shown) continue; // the second pass through a fall-back hour fires nothing
       let fired: RuleRef[] | undefined;
+      const holidays: HolidaySink | undefined = left ? new Map() : undefined;
       // Spring forward: local times that never happened fire now, at the first instant after the gap.
       for (let skipped = shown + 1; skipped < local && local - shown <= 1440 * 2; skipped++) {
-        fired = collect(buckets[minuteOfDay(skipped)]!, skipped, fired);
+        fired = collect(buckets[minuteOfDay(skipped)]!, skipped, fired, holidays);
       }
       shown = local;
-      fired = collect(buckets[minuteOfDay(local)]!, local, fired);
+      fired = collect(buckets[minuteOfDay(local)]!, local, fired, holidays);
       if (fired) emit(t, fired, rows);
+      if (holidays?.size) emit(t, [...holidays.keys()], left!, holidays);
     }
   }
 }
+
+/** Rules a calendar's holiday kept from firing, with the reason (only for `plan --explain`). */
+type HolidaySink = Map<RuleRef, string>;
 
 function collect(
   bucket: RuleRef[],
   localMinute: number,
   fired: RuleRef[] | undefined,
+  holidays?: HolidaySink,
 ): RuleRef[] | undefined {
   let out = fired;
   for (const ref of bucket) {
     const day = localDayOf(localMinute - ref.rule.time.dayShift * 1440);
-    if (!ref.rule.time.matchesDay(day)) continue;
+    const calendar = ref.schedule.calendar;
+    if (!ref.rule.time.matchesDay(day, calendar)) {
+      // A holiday on a weekday is not a working day: `workdays` without the calendar would fire.
+      if (holidays && calendar && ref.rule.time.usesWorkdays && ref.rule.time.matchesDay(day))
+        noteHoliday(holidays, ref, day);
+      continue;
+    }
     if (isSkipped(ref.schedule.skip, day) || isSkipped(ref.rule.skip, day)) continue;
+    if (calendar?.holiday(day) !== undefined) {
+      if (holidays) noteHoliday(holidays, ref, day);
+      continue;
+    }
     if (!out) out = [];
     if (!out.includes(ref)) out.push(ref);
   }
   return out;
 }
 
-function emit(minute: number, fired: RuleRef[], rows: { minute: number; row: DueAction }[]): void {
+function noteHoliday(holidays: HolidaySink, ref: RuleRef, day: LocalDay): void {
+  if (isSkipped(ref.schedule.skip, day) || isSkipped(ref.rule.skip, day)) return;
+  const reason = ref.schedule.calendar?.skipReason(day);
+  if (reason !== undefined && !holidays.has(ref)) holidays.set(ref, reason);
+}
+
+function emit(
+  minute: number,
+  fired: RuleRef[],
+  rows: { minute: number; row: DueAction }[],
+  reasons?: HolidaySink,
+): void {
   const at = `${new Date(minute * MINUTE_MS).toISOString().slice(0, 19)}Z`;
   const bySchedule = new Map<CompiledSchedule, Map<Action, string[]>>();
   for (const { schedule, rule } of fired) {
@@ -155,12 +212,20 @@ function emit(minute: number, fired: RuleRef[], rows: { minute: number; row: Due
     }
   }
   for (const [schedule, actions] of bySchedule) {
+    const skipped = reasons && [...reasons].find(([ref]) => ref.schedule === schedule)?.[1];
     for (const [action, targets] of actions)
-      rows.push({ minute, row: { at, schedule: schedule.id, action, targets } });
+      rows.push({
+        minute,
+        row: { at, schedule: schedule.id, action, targets, ...(skipped ? { skipped } : {}) },
+      });
   }
 }
 
-function compileSchedule(config: Config, schedule: ScheduleConfig): CompiledSchedule {
+function compileSchedule(
+  config: Config,
+  schedule: ScheduleConfig,
+  calendars: ReadonlyMap<string, WorkCalendar>,
+): CompiledSchedule {
   const targets = expandTargetNames(schedule.targets, config.targets, config.groups);
   const rules: CompiledRule[] = [];
   if (schedule.window !== undefined) {
@@ -191,6 +256,7 @@ function compileSchedule(config: Config, schedule: ScheduleConfig): CompiledSche
   return {
     id: schedule.id,
     skip: schedule.skipDates?.length ? new Set(schedule.skipDates) : undefined,
+    calendar: schedule.calendar === undefined ? undefined : calendars.get(schedule.calendar),
     rules,
   };
 }
