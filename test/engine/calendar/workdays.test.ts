@@ -3,6 +3,7 @@ import { calendarDataEnding, WorkCalendar } from '../../../functions/engine/cale
 import { localDayOf } from '../../../functions/engine/calendar/zone.ts';
 import { withCalendarData } from '../../../functions/engine/config/resolve-calendars.ts';
 import type { Config } from '../../../functions/engine/config/schema.ts';
+import { latestEdges } from '../../../functions/engine/desired.ts';
 import { due, Planner } from '../../../functions/engine/planner.ts';
 import { configWith, type RawSchedule } from '../../helpers/config.ts';
 
@@ -79,6 +80,20 @@ describe('workdays with a calendar (acceptance)', () => {
           ['2026-09-20', '2026-10-10'],
         ),
       );
+    });
+
+    it('the desired state: running on a make-up Saturday, stopped through the National Day week', () => {
+      const state = (iso: string) => latestEdges(config, Date.parse(iso)).get('face-search')?.state;
+      expect(state('2026-02-14T04:00:00Z')).toBe('running'); // Saturday 12:00, a working day
+      expect(state('2026-02-18T04:00:00Z')).toBe('stopped'); // Spring Festival
+      expect(state('2026-02-28T04:00:00Z')).toBe('running'); // Saturday, a working day
+      expect(state('2026-09-20T04:00:00Z')).toBe('running'); // Sunday, a working day
+      for (const day of ['01', '02', '05', '06', '07'])
+        expect(state(`2026-10-${day}T04:00:00Z`)).toBe('stopped');
+      expect(latestEdges(config, Date.parse('2026-10-07T04:00:00Z')).get('face-search')?.at).toBe(
+        '2026-09-30T11:00:00Z',
+      );
+      expect(state('2026-10-10T04:00:00Z')).toBe('running'); // Saturday, a working day
     });
 
     it('the UTC times are 09:00 and 19:00 in Shanghai', () => {
