@@ -134,6 +134,14 @@ describe('the deployed document', () => {
     );
   });
 
+  it("passes AppConfig's draft-04 JSON Schema check", async () => {
+    const { default: Ajv } = await import('ajv-draft-04');
+    const { configJsonSchemaDraft4Text } = await import('../../../functions/engine/config/json-schema.ts');
+    const validate = new Ajv({ strict: false }).compile(JSON.parse(configJsonSchemaDraft4Text()));
+    const deployed = deployableText(text, parseLocalConfigText(text, 'test'));
+    expect(validate(JSON.parse(deployed))).toBe(true);
+  });
+
   it('a document without calendars is deployed byte for byte', () => {
     const plain = JSON.stringify(
       rawConfig([{ id: 'a', targets: ['face-search'], window: 'Mon 08:00-09:00' }]),
