@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import Holidays from 'date-holidays';
+import type HolidaysClass from 'date-holidays';
 import type { CalendarData, CalendarSpec } from './holidays.ts';
 
 /**
@@ -17,6 +17,14 @@ import type { CalendarData, CalendarSpec } from './holidays.ts';
  */
 
 const require = createRequire(import.meta.url);
+
+// Loaded on first use, not at import: date-holidays and its data take a second or more to load,
+// which no command should pay for a config without calendars.
+let holidaysClass: typeof HolidaysClass | undefined;
+const Holidays = (): typeof HolidaysClass => {
+  holidaysClass ??= require('date-holidays') as typeof HolidaysClass;
+  return holidaysClass;
+};
 
 interface ChineseDaysData {
   holidays: Record<string, string>;
@@ -41,9 +49,9 @@ const dateHolidaysSource = () => {
   return `date-holidays ${dateHolidaysVersion}`;
 };
 
-let registry: Holidays | undefined;
+let registry: HolidaysClass | undefined;
 const holidaysRegistry = () => {
-  registry ??= new Holidays();
+  registry ??= new (Holidays())();
   return registry;
 };
 
@@ -98,7 +106,7 @@ export function resolveCalendarData(
   lastYear: number,
 ): CalendarData {
   if (spec.country === 'CN') return resolveChina(firstYear, lastYear);
-  const calendar = new Holidays(spec.country, spec.state ?? '', { types: ['public'] });
+  const calendar = new (Holidays())(spec.country, spec.state ?? '', { types: ['public'] });
   const holidays: Record<string, string> = {};
   for (let year = firstYear; year <= lastYear; year++) {
     for (const holiday of calendar.getHolidays(year)) {
