@@ -43,10 +43,11 @@ describe('calendars in the CLI', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(
       new RegExp(
-        `warning: calendars\\.cn: holiday data ends on ${until} \\(chinese-days [\\d.]+\\), within 60 days`,
+        `1 warning:\\n {2}calendars\\.cn: holiday data ends on ${until} \\(chinese-days [\\d.]+\\), within 60 days`,
       ),
     );
     expect(text.stdout).not.toMatch(/calendars\.by/);
+    expect((await runCli(['validate', '--config', file, '--strict'], { now })).code).toBe(1);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual({
       ok: true,
@@ -94,7 +95,7 @@ describe('calendars in the CLI', () => {
     };
     expect(plain).toEqual([closeBy, openBy]);
     expect(explained).toEqual([
-      closeBy,
+      { ...closeBy, desired: { 'face-search': 'stopped' } },
       {
         at: '2026-10-01T01:00:00Z',
         schedule: 'office-cn',
@@ -102,7 +103,7 @@ describe('calendars in the CLI', () => {
         targets: ['face-search'],
         skipped: 'holiday 国庆节 (cn)',
       },
-      openBy,
+      { ...openBy, desired: { 'face-search': 'running' } },
       {
         at: '2026-10-01T11:00:00Z',
         schedule: 'office-cn',
@@ -112,7 +113,7 @@ describe('calendars in the CLI', () => {
       },
     ]);
     expect(table.stdout).toMatch(/2 action\(s\), 2 skipped by a calendar/);
-    expect(table.stdout).toMatch(/start \(skipped: holiday 国庆节 \(cn\)\)/);
+    expect(table.stdout).toMatch(/office-cn +start +face-search +nothing: skipped, holiday 国庆节 \(cn\)/);
   });
 
   it('an unknown country fails validate with its JSON path', async () => {
