@@ -20,6 +20,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { configJsonSchemaDraft4Text } from '../functions/engine/config/json-schema.ts';
 import { parseConfigText } from '../functions/engine/config/parse-text.ts';
+import { checkCalendarSources, deployableText } from '../functions/engine/config/resolve-calendars.ts';
 import type { Config } from '../functions/engine/config/schema.ts';
 import {
   BUNDLE_TARGET,
@@ -83,7 +84,9 @@ export class Nightshift extends Construct {
     const configPath = resolve(props.configPath ?? 'config/schedule.json');
     const configText = readFileSync(configPath, 'utf8');
     // Synth fails here, with the same path-named errors as `nightshift validate`.
-    this.config = parseConfigText(configText, configPath);
+    this.config = parseConfigText(configText, configPath, { extraChecks: checkCalendarSources });
+    // The Lambdas carry no holiday library: calendars travel with their dates resolved.
+    const deployedText = deployableText(configText, this.config);
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const maxLatenessMinutes = props.maxLatenessMinutes ?? 15;
 
@@ -179,7 +182,7 @@ export class Nightshift extends Construct {
       application,
       name: 'schedule',
       description: 'Nightshift schedule config (config/schedule.json)',
-      content: appconfig.ConfigurationContent.fromInlineJson(configText),
+      content: appconfig.ConfigurationContent.fromInlineJson(deployedText),
       validators: [
         appconfig.JsonSchemaValidator.fromInline(configJsonSchemaDraft4Text()),
         appconfig.LambdaValidator.fromFunction(this.validatorFunction),
@@ -346,6 +349,18 @@ export class Nightshift extends Construct {
       'Api5xxAlarm',
       'The Nightshift HTTP API answered 5xx',
       this.httpApi.metricServerError({ period: Duration.minutes(5) }),
+    );
+    // The tick counts, every minute, the calendars whose resolved dates end within 60 days.
+    alarm(
+      'CalendarDataEndingAlarm',
+      'A holiday calendar has no data for part of the next 60 days: update the holiday data and push or deploy the config again',
+      new cloudwatch.Metric({
+        namespace: 'Nightshift',
+        metricName: 'CalendarDataEnding',
+        dimensionsMap: { service: 'nightshift' },
+        statistic: 'Maximum',
+        period: Duration.hours(1),
+      }),
     );
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {

@@ -1,8 +1,9 @@
 import { compileCron } from './calendar/cron.ts';
+import { compileCalendars, type WorkCalendar } from './calendar/holidays.ts';
 import type { TimeRule } from './calendar/rule.ts';
 import { isSkipped, type SkipDates } from './calendar/skip-dates.ts';
 import { compileWindow } from './calendar/window.ts';
-import { localDayOf, MINUTE_MS, minuteOfDay, ZoneClock } from './calendar/zone.ts';
+import { type LocalDay, localDayOf, MINUTE_MS, minuteOfDay, ZoneClock } from './calendar/zone.ts';
 import type { Config, ScheduleConfig } from './config/schema.ts';
 import { expandTargetNames } from './config/validate.ts';
 import { type Action, defaultWindowActions } from './kinds.ts';
@@ -14,6 +15,12 @@ export interface DueAction {
   schedule: string;
   action: Action;
   targets: string[];
+}
+
+/** A row a calendar left out, for `plan --explain`: `skipped` says why. */
+export interface SkippedAction extends DueAction {
+  /** e.g. `holiday 国庆节 (cn)` */
+  skipped: string;
 }
 
 interface ActionBatch {
@@ -36,6 +43,8 @@ class CompiledSchedule {
   constructor(
     private readonly config: Config,
     readonly source: ScheduleConfig,
+    /** Its calendar: public holidays are skipped like skip dates, and it decides `workdays`. */
+    readonly calendar: WorkCalendar | undefined,
   ) {
     this.id = source.id;
     if (source.window !== undefined) {
@@ -131,6 +140,7 @@ export class Planner {
 
   constructor(config: Config) {
     const byZone = new Map<string, ZonePlan>();
+    const calendars = compileCalendars(config.calendars);
     for (const schedule of config.schedules) {
       if (!schedule.enabled) continue;
       const zone = schedule.timezone ?? config.timezone ?? 'UTC';
@@ -139,7 +149,8 @@ export class Planner {
         plan = { clock: new ZoneClock(zone), buckets: Array.from({ length: 1440 }, () => []) };
         byZone.set(zone, plan);
       }
-      for (const rule of new CompiledSchedule(config, schedule).rules) {
+      const calendar = schedule.calendar === undefined ? undefined : calendars.get(schedule.calendar);
+      for (const rule of new CompiledSchedule(config, schedule, calendar).rules) {
         for (const minute of rule.time.minutesOfDay) plan.buckets[minute]!.push(rule);
       }
     }
@@ -148,6 +159,21 @@ export class Planner {
 
   /** The actions whose time falls in `(from, to]`, sorted by time, then schedule id. */
   due(from: Date | number, to: Date | number): DueAction[] {
+    return this.evaluate(from, to, undefined);
+  }
+
+  /** The rows a calendar left out of {@link due} for `(from, to]`, each saying why. */
+  skippedByCalendar(from: Date | number, to: Date | number): SkippedAction[] {
+    const skipped: SkippedAction[] = [];
+    this.evaluate(from, to, skipped);
+    return skipped;
+  }
+
+  private evaluate(
+    from: Date | number,
+    to: Date | number,
+    skipped: SkippedAction[] | undefined,
+  ): DueAction[] {
     const firstMinute = Math.floor(+from / MINUTE_MS) + 1;
     const lastMinute = Math.floor(+to / MINUTE_MS);
     if (!Number.isFinite(firstMinute) || !Number.isFinite(lastMinute))
@@ -156,8 +182,12 @@ export class Planner {
       throw new PlanRangeError(`a plan may span at most ${MAX_PLAN_MINUTES / 1440} days`);
     }
     const rows: { minute: number; row: DueAction }[] = [];
-    for (const zone of this.zones) this.evaluateZone(zone, firstMinute, lastMinute, rows);
-    rows.sort((a, b) => a.minute - b.minute || compare(a.row.schedule, b.row.schedule));
+    const left: { minute: number; row: DueAction }[] | undefined = skipped ? [] : undefined;
+    for (const zone of this.zones) this.evaluateZone(zone, firstMinute, lastMinute, rows, left);
+    const byTime = (a: { minute: number; row: DueAction }, b: { minute: number; row: DueAction }) =>
+      a.minute - b.minute || compare(a.row.schedule, b.row.schedule);
+    if (left && skipped) skipped.push(...left.sort(byTime).map((r) => r.row as SkippedAction));
+    rows.sort(byTime);
     return rows.map((r) => r.row);
   }
 
@@ -166,6 +196,7 @@ export class Planner {
     firstMinute: number,
     lastMinute: number,
     rows: { minute: number; row: DueAction }[],
+    left?: { minute: number; row: DueAction }[],
   ): void {
     if (lastMinute < firstMinute) return;
     const { clock, buckets } = zone;
@@ -179,34 +210,61 @@ export class Planner {
       const local = clock.localMinute(t);
       if (local <= shown) continue; // the second pass through a fall-back hour fires nothing
       let fired: CompiledRule[] | undefined;
+      const holidays: HolidaySink | undefined = left ? new Map() : undefined;
       // Spring forward: local times that never happened fire now, at the first instant after the gap.
       for (let skipped = shown + 1; skipped < local && local - shown <= 1440 * 2; skipped++) {
-        fired = collect(buckets[minuteOfDay(skipped)]!, skipped, fired);
+        fired = collect(buckets[minuteOfDay(skipped)]!, skipped, fired, holidays);
       }
       shown = local;
-      fired = collect(buckets[minuteOfDay(local)]!, local, fired);
+      fired = collect(buckets[minuteOfDay(local)]!, local, fired, holidays);
       if (fired) emit(t, fired, rows);
+      if (holidays?.size) emit(t, [...holidays.keys()], left!, holidays);
     }
   }
 }
+
+/** Rules a calendar's holiday kept from firing, with the reason (only for `plan --explain`). */
+type HolidaySink = Map<CompiledRule, string>;
 
 function collect(
   bucket: CompiledRule[],
   localMinute: number,
   fired: CompiledRule[] | undefined,
+  holidays?: HolidaySink,
 ): CompiledRule[] | undefined {
   let out = fired;
   for (const rule of bucket) {
     const day = localDayOf(localMinute - rule.time.dayShift * 1440);
-    if (!rule.time.matchesDay(day)) continue;
+    const calendar = rule.schedule.calendar;
+    if (!rule.time.matchesDay(day, calendar)) {
+      // A holiday on a weekday is not a working day: `workdays` without the calendar would fire.
+      if (holidays && calendar && rule.time.usesWorkdays && rule.time.matchesDay(day))
+        noteHoliday(holidays, rule, day);
+      continue;
+    }
     if (isSkipped(rule.schedule.skip, day) || isSkipped(rule.skip, day)) continue;
+    if (calendar?.holiday(day) !== undefined) {
+      if (holidays) noteHoliday(holidays, rule, day);
+      continue;
+    }
     if (!out) out = [];
     if (!out.includes(rule)) out.push(rule);
   }
   return out;
 }
 
-function emit(minute: number, fired: CompiledRule[], rows: { minute: number; row: DueAction }[]): void {
+function noteHoliday(holidays: HolidaySink, rule: CompiledRule, day: LocalDay): void {
+  if (isSkipped(rule.schedule.skip, day) || isSkipped(rule.skip, day)) return;
+  const reason = rule.schedule.calendar?.skipReason(day);
+  if (reason !== undefined && !holidays.has(rule)) holidays.set(rule, reason);
+}
+
+function emit(
+  minute: number,
+  fired: CompiledRule[],
+  rows: { minute: number; row: DueAction }[],
+  reasons?: HolidaySink,
+): void {
   const at = `${new Date(minute * MINUTE_MS).toISOString().slice(0, 19)}Z`;
   const bySchedule = new Map<CompiledSchedule, Map<Action, string[]>>();
   for (const rule of fired) {
@@ -223,8 +281,12 @@ function emit(minute: number, fired: CompiledRule[], rows: { minute: number; row
     }
   }
   for (const [schedule, actions] of bySchedule) {
+    const skipped = reasons && [...reasons].find(([rule]) => rule.schedule === schedule)?.[1];
     for (const [action, targets] of actions)
-      rows.push({ minute, row: { at, schedule: schedule.id, action, targets } });
+      rows.push({
+        minute,
+        row: { at, schedule: schedule.id, action, targets, ...(skipped ? { skipped } : {}) },
+      });
   }
 }
 

@@ -22,3 +22,12 @@ export function recordResultMetrics(metrics: Metrics, results: readonly ActionRe
     single.addMetric('UpstreamLatency', MetricUnit.Milliseconds, result.durationMs);
   }
 }
+
+/**
+ * `CalendarDataEnding`: how many calendars in use have no holiday data for part of the next 60
+ * days (the deployed document carries dates for a few years; China's are published a year at a
+ * time). The stack alarms on it.
+ */
+export function recordCalendarMetrics(metrics: Metrics, ending: number): void {
+  metrics.addMetric('CalendarDataEnding', MetricUnit.Count, ending);
+}

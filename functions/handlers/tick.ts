@@ -1,8 +1,9 @@
 import type { Context } from 'aws-lambda';
+import { calendarDataEnding } from '../engine/calendar/holidays.ts';
 import { type ReconcileSummary, reconcile } from '../engine/reconcile.ts';
 import { logEntry } from '../observability/log-fields.ts';
 import { awsContext } from './aws-context.ts';
-import { recordResultMetrics } from './metrics.ts';
+import { recordCalendarMetrics, recordResultMetrics } from './metrics.ts';
 
 /** The input EventBridge Scheduler sends: `{"scheduledTime": "<aws.scheduler.scheduled-time>"}`. */
 export interface TickEvent {
@@ -69,6 +70,16 @@ export const handler = async (
     );
     if (summary.ledgerErrors > 0) metrics.addMetric('LedgerErrors', 'Count', summary.ledgerErrors);
     if (summary.deferred > 0) metrics.addMetric('TargetsDeferred', 'Count', summary.deferred);
+    const ending = calendarDataEnding(config, to);
+    recordCalendarMetrics(metrics, ending.length);
+    // Once an hour is enough to say it; the metric is there every minute.
+    if (to % (60 * MINUTE) === 0)
+      for (const warning of ending)
+        log.warn('calendar data ending', {
+          path: warning.path,
+          until: warning.until,
+          detail: warning.message,
+        });
     const { entries: _entries, ...rest } = summary;
     log.info('tick', rest);
     return rest;

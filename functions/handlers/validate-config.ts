@@ -1,3 +1,4 @@
+import { checkCalendarsCarryData } from '../engine/calendar/holidays.ts';
 import { parseConfigText } from '../engine/config/parse-text.ts';
 import { ConfigError } from '../engine/config/validate.ts';
 
@@ -16,14 +17,17 @@ export class InvalidConfigError extends Error {
 }
 
 /**
- * The AppConfig validator: the same zod validation as everywhere else. AppConfig refuses the
- * version when this throws, and shows the message, which lists every problem with its path.
+ * The AppConfig validator: the same zod validation as everywhere else, and every calendar must
+ * carry its resolved dates (this Lambda, like the others, has no holiday library). AppConfig
+ * refuses the version when this throws, and shows the message, which lists every problem with its path.
  */
 export const handler = async (event: AppConfigValidatorEvent): Promise<void> => {
   if (typeof event?.content !== 'string') throw new InvalidConfigError('the event has no base64 "content"');
   const text = Buffer.from(event.content, 'base64').toString('utf8');
   try {
-    parseConfigText(text, `configuration version ${event.configurationVersion ?? '?'}`);
+    parseConfigText(text, `configuration version ${event.configurationVersion ?? '?'}`, {
+      extraChecks: checkCalendarsCarryData,
+    });
   } catch (error) {
     if (error instanceof ConfigError) throw new InvalidConfigError(error.message, { cause: error });
     throw error;

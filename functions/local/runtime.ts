@@ -137,7 +137,8 @@ export class LocalRuntime {
   }
 
   private async load(): Promise<Config> {
-    const config = await readConfigFile(this.options.configPath);
+    // Calendars get their dates around the runtime's clock (NIGHTSHIFT_CLOCK_START may move it).
+    const config = await readConfigFile(this.options.configPath, { now: this.options.clock.now() });
     return this.options.transformConfig ? this.options.transformConfig(config) : config;
   }
 

@@ -3,6 +3,7 @@ import {
   GetLatestConfigurationCommand,
   StartConfigurationSessionCommand,
 } from '@aws-sdk/client-appconfigdata';
+import { checkCalendarsCarryData } from '../engine/calendar/holidays.ts';
 import { parseConfigText } from '../engine/config/parse-text.ts';
 import type { Config } from '../engine/config/schema.ts';
 import { type Log, silentLog } from '../observability/log.ts';
@@ -88,7 +89,7 @@ export class AppConfigSource {
       return;
     }
     try {
-      this.current = parseConfigText(body, 'AppConfig');
+      this.current = parseConfigText(body, 'AppConfig', { extraChecks: checkCalendarsCarryData });
       this.log.info('config loaded from AppConfig', { schedules: this.current.schedules.length });
     } catch (error) {
       if (!this.current) throw error;

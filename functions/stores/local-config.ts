@@ -1,20 +1,35 @@
 import { readFile } from 'node:fs/promises';
 import { parseConfigText } from '../engine/config/parse-text.ts';
+import {
+  type CalendarSpan,
+  checkCalendarSources,
+  withCalendarData,
+} from '../engine/config/resolve-calendars.ts';
 import type { Config } from '../engine/config/schema.ts';
 
 export class ConfigFileError extends Error {
   override readonly name = 'ConfigFileError';
 }
 
-/** Reads and validates a config file; throws ConfigFileError or ConfigError. */
-export async function readConfigFile(path: string): Promise<Config> {
-  let text: string;
+/**
+ * Reads and validates a config file; throws ConfigFileError or ConfigError. Calendars are checked
+ * against the holiday libraries and get their dates for the span (default: around now).
+ */
+export async function readConfigFile(path: string, span?: CalendarSpan): Promise<Config> {
+  return withCalendarData(parseLocalConfigText(await readConfigText(path), path), span);
+}
+
+/** Validates config text as the CLI does: the holiday libraries check each calendar's country. */
+export function parseLocalConfigText(text: string, source: string): Config {
+  return parseConfigText(text, source, { extraChecks: checkCalendarSources });
+}
+
+export async function readConfigText(path: string): Promise<string> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(error);
     throw new ConfigFileError(`cannot read config ${path}: ${reason}`, { cause: error });
   }
-  return parseConfigText(text, path);
 }

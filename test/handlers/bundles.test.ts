@@ -7,6 +7,7 @@ import {
   BUNDLE_TARGET,
   ESM_REQUIRE_BANNER,
   EXTERNAL_MODULES,
+  HANDLERS,
   handlerEntry,
   MAIN_FIELDS,
 } from '../../functions/handlers/bundle-options.ts';
@@ -49,6 +50,29 @@ describe('the bundled handlers, as deployed', () => {
       body: '{"ok":true}',
     });
   });
+
+  it('no bundle carries the holiday libraries: calendars travel resolved in the config', async () => {
+    for (const name of HANDLERS) {
+      const result = await build({
+        entryPoints: [handlerEntry(name)],
+        bundle: true,
+        write: false,
+        metafile: true,
+        format: 'esm',
+        platform: 'node',
+        target: BUNDLE_TARGET,
+        external: EXTERNAL_MODULES,
+        mainFields: MAIN_FIELDS,
+        logLevel: 'error',
+      });
+      const inputs = Object.keys(result.metafile.inputs);
+      expect(
+        inputs.filter((path) => /date-holidays|chinese-days|holiday-sources|resolve-calendars/.test(path)),
+      ).toEqual([]);
+      // ...while the engine's side of calendars is there
+      expect(inputs.some((path) => path.endsWith('engine/calendar/holidays.ts'))).toBe(true);
+    }
+  }, 60_000);
 
   it('the validate-config bundle refuses a bad document with its paths', async () => {
     const { handler } = await bundle('validate-config');

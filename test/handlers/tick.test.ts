@@ -26,6 +26,41 @@ describe('tick Lambda', () => {
     },
   ];
 
+  it('counts calendars whose deployed holiday data ends within 60 days in CalendarDataEnding', async () => {
+    // Prepare: one calendar's data ends in 30 days, another's in a year
+    const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+    const data = (until: string) => ({
+      source: 'test',
+      from: '2020-01-01',
+      until,
+      holidays: {},
+      workdays: {},
+    });
+    rig = await startAwsRig(
+      [
+        { id: 'a', targets: ['face-search'], calendar: 'soon', window: 'workdays 09:00-19:00' },
+        { id: 'b', targets: ['face-search'], calendar: 'later', window: 'workdays 09:00-19:00' },
+      ],
+      undefined,
+      {
+        calendars: {
+          soon: { country: 'CN', resolved: data(inDays(30)) },
+          later: { country: 'DE', resolved: data(inDays(365)) },
+        },
+      },
+    );
+    const emf: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      emf.push(String(chunk));
+      return true;
+    });
+    // Act
+    await handler(schedulerEvent(minuteAgo(0)));
+    // Assess
+    const metrics = emf.filter((line) => line.includes('_aws')).map((line) => JSON.parse(line));
+    expect(metrics.some((m) => m.CalendarDataEnding === 1)).toBe(true);
+  });
+
   it('carries out what is due for the scheduled minute and returns a summary', async () => {
     // Prepare
     rig = await startAwsRig(everyMinute);

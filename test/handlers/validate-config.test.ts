@@ -26,6 +26,23 @@ describe('AppConfig validator Lambda', () => {
     );
   });
 
+  it('refuses calendars without their resolved dates (the Lambdas have no holiday library)', async () => {
+    const config = JSON.parse(readFileSync('config/schedule.json', 'utf8'));
+    config.calendars = { cn: { country: 'CN' } };
+    config.schedules[0].calendar = 'cn';
+    await expect(handler(event(JSON.stringify(config)))).rejects.toThrow(
+      /calendars\.cn: carries no resolved holiday dates/,
+    );
+    config.calendars.cn.resolved = {
+      source: 'chinese-days 1.5.7',
+      from: '2026-01-01',
+      until: '2026-12-31',
+      holidays: { '2026-10-01': '国庆节' },
+      workdays: { '2026-10-10': '国庆节' },
+    };
+    await expect(handler(event(JSON.stringify(config)))).resolves.toBeUndefined();
+  });
+
   it('refuses a document that is not JSON', async () => {
     await expect(handler(event('version: 1'))).rejects.toThrow(/not valid JSON/);
   });

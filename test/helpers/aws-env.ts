@@ -40,6 +40,7 @@ export function configurationBlob(text: string) {
 export async function startAwsRig(
   schedules: RawSchedule[],
   targets?: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
 ): Promise<AwsRig> {
   const sim = new HuaweiSimulator();
   const url = await sim.start();
@@ -47,6 +48,7 @@ export async function startAwsRig(
   const table = `nightshift-ledger-${++tables}`;
   await dynamo.createTable(table);
   const document = rawConfig(schedules, {
+    ...extra,
     accounts: {
       prod: { region: 'cn-north-4', projectId: PROJECT, secret: 'nightshift/prod', endpoint: url },
     },

@@ -216,8 +216,16 @@ describe('the Nightshift stack', () => {
       'ActionsFailed',
       'ActionsMissed',
       'ApproximateNumberOfMessagesVisible',
+      'CalendarDataEnding',
       'Errors',
     ]);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Nightshift',
+      MetricName: 'CalendarDataEnding',
+      Statistic: 'Maximum',
+      Period: 3600,
+      Threshold: 1,
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'Nightshift',
       MetricName: 'ActionsFailed',
@@ -281,6 +289,36 @@ describe('stack options', () => {
       'ReservedConcurrentExecutions',
     );
     // A whole synth, the three Lambda bundles included, as the beforeAll above.
+  }, 60_000);
+
+  it('deploys calendars with their holiday dates resolved, and refuses an unknown country at synth', () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'nightshift-cdk-'));
+    const config = JSON.parse(readFileSync('config/schedule.json', 'utf8'));
+    config.calendars = { by: { country: 'DE', state: 'BY' } };
+    config.schedules[0].calendar = 'by';
+    writeFileSync(join(dir, 'schedule.json'), JSON.stringify(config));
+    // Act
+    const withCalendar = Template.fromStack(
+      new NightshiftStack(new App(), 'Cal', { env: ENV, configPath: join(dir, 'schedule.json') }),
+    );
+    // Assess
+    const versions = Object.values(withCalendar.findResources('AWS::AppConfig::HostedConfigurationVersion'));
+    const deployed = JSON.parse(versions[0]!.Properties.Content);
+    expect(deployed.calendars.by).toMatchObject({
+      country: 'DE',
+      state: 'BY',
+      resolved: { source: expect.stringMatching(/^date-holidays /), holidays: expect.any(Object) },
+    });
+    const year = new Date().getUTCFullYear();
+    expect(deployed.calendars.by.resolved.holidays[`${year}-01-06`]).toBe('Heilige Drei Könige');
+    expect(deployed.calendars.by.resolved.until).toBe(`${year + 2}-12-31`);
+
+    config.calendars.by.country = 'XX';
+    writeFileSync(join(dir, 'schedule.json'), JSON.stringify(config));
+    expect(() => new NightshiftStack(new App(), 'Bad', { configPath: join(dir, 'schedule.json') })).toThrow(
+      /calendars\.by\.country: unknown country "XX"/,
+    );
   }, 60_000);
 
   it('a bad config makes synth fail with the path-named errors', () => {

@@ -1,8 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { AppConfigClient } from '@aws-sdk/client-appconfig';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { parseConfigText } from '../../engine/config/parse-text.ts';
+import { calendarDataEnding } from '../../engine/calendar/holidays.ts';
+import { deployableText, withCalendarData } from '../../engine/config/resolve-calendars.ts';
 import { ConfigError } from '../../engine/config/validate.ts';
+import { parseLocalConfigText } from '../../stores/local-config.ts';
 import { COMMON_HELP, type Command, configPath, stringOption, writeJson } from '../command.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../io.ts';
 
@@ -27,7 +29,8 @@ export const configCommand: Command = {
 
 push  validates the config locally, prints a diff against the deployed version, creates a new
       hosted configuration version (AppConfig runs the validator Lambda on it) and starts a
-      deployment. Nothing is pushed when nothing changed.
+      deployment. Nothing is pushed when nothing changed. Calendars are pushed with their
+      holiday dates resolved (calendars.<name>.resolved), which is what the Lambdas read.
 pull  fetches the deployed document (to stdout, or to --output FILE).
 
 The stack's outputs name the AppConfig application, environment, profile and strategy.
@@ -57,7 +60,11 @@ ${COMMON_HELP}`,
     if (action === 'push') {
       text = await readFile(path, 'utf8');
       try {
-        parseConfigText(text, path);
+        // Calendars go with their dates resolved: the Lambdas have no holiday library.
+        const config = parseLocalConfigText(text, path);
+        text = deployableText(text, config, { now: io.now() });
+        for (const warning of calendarDataEnding(withCalendarData(config, { now: io.now() }), io.now()))
+          io.stderr.write(`warning: ${warning.path}: ${warning.message}\n`);
       } catch (error) {
         if (error instanceof ConfigError) {
           io.stderr.write(`${error.message}\nnothing was pushed\n`);

@@ -1,5 +1,6 @@
+import { calendarDataEnding } from '../../engine/calendar/holidays.ts';
 import { explainRows } from '../../engine/desired.ts';
-import { due } from '../../engine/planner.ts';
+import { type DueAction, due, Planner, type SkippedAction } from '../../engine/planner.ts';
 import { readConfigFile } from '../../stores/local-config.ts';
 import { COMMON_HELP, type Command, configPath, parseInstant, stringOption, writeJson } from '../command.ts';
 import { EXIT_OK, UsageError } from '../io.ts';
@@ -18,11 +19,14 @@ such as 2027-03-27T08:00:00+08:00; a bare date means midnight UTC). Default: the
 Options:
   --from ISO      start of the window, exclusive (default now)
   --to ISO        end of the window, inclusive (default from + 24 h)
-  --explain       also show the state each row sets for each target ("desired"), and the targets
+  --explain       also show the state each row sets for each target ("desired"), the targets
                   for which another row at the same instant wins ("overruled": a hand-over
-                  between two windows resolves to running)
+                  between two windows resolves to running), and the rows a calendar skipped,
+                  with "skipped": "holiday 国庆节 (cn)"
   --json          print [{"at", "schedule", "action", "targets"}] on stdout
-${COMMON_HELP}`,
+${COMMON_HELP}
+
+A calendar whose holiday data ends within 60 days is reported on stderr.`,
   options: {
     from: { type: 'string' },
     to: { type: 'string' },
@@ -38,15 +42,23 @@ ${COMMON_HELP}`,
     if (to.getTime() - from.getTime() > 366 * DAY_MS)
       throw new UsageError('a plan may span at most 366 days');
 
-    const config = await readConfigFile(configPath(values, io));
+    const config = await readConfigFile(configPath(values, io), { now: io.now(), from, to });
+    for (const warning of calendarDataEnding(config, io.now()))
+      io.stderr.write(`warning: ${warning.path}: ${warning.message}\n`);
     const plain = due(config, from, to);
-    const rows = values.explain ? explainRows(config, plain) : plain;
+    const rows: PlanRow[] = values.explain
+      ? withSkipped(explainRows(config, plain), new Planner(config).skippedByCalendar(from, to))
+      : plain;
     if (values.json) {
       writeJson(io, rows);
       return EXIT_OK;
     }
     const zoneOf = new Map(config.schedules.map((s) => [s.id, s.timezone ?? config.timezone ?? 'UTC']));
-    io.stdout.write(`Plan for (${from.toISOString()}, ${to.toISOString()}]: ${rows.length} action(s)\n\n`);
+    const skippedCount = rows.filter((row) => 'skipped' in row).length;
+    const skippedNote = values.explain ? `, ${skippedCount} skipped by a calendar` : '';
+    io.stdout.write(
+      `Plan for (${from.toISOString()}, ${to.toISOString()}]: ${rows.length - skippedCount} action(s)${skippedNote}\n\n`,
+    );
     if (rows.length === 0) return EXIT_OK;
     io.stdout.write(
       renderTable(
@@ -57,7 +69,7 @@ ${COMMON_HELP}`,
           row.schedule,
           row.action,
           row.targets.join(', '),
-          ...(values.explain ? [setsText(row as ReturnType<typeof explainRows>[number])] : []),
+          ...(values.explain ? [setsText(row as ExplainedRow | SkippedAction)] : []),
         ]),
       ),
     );
@@ -65,7 +77,11 @@ ${COMMON_HELP}`,
   },
 };
 
-function setsText(row: ReturnType<typeof explainRows>[number]): string {
+type ExplainedRow = ReturnType<typeof explainRows>[number];
+type PlanRow = DueAction | ExplainedRow | SkippedAction;
+
+function setsText(row: ExplainedRow | SkippedAction): string {
+  if ('skipped' in row) return `nothing: skipped, ${row.skipped}`;
   const states = [...new Set(Object.values(row.desired))];
   const base =
     states.length === 1
@@ -76,6 +92,16 @@ function setsText(row: ReturnType<typeof explainRows>[number]): string {
   return row.overruled
     ? `${base} (overruled at this instant: ${row.overruled.join(', ')} stays running)`
     : base;
+}
+
+/** Due and skipped rows in one list, by time and then schedule id, a due row before a skipped one. */
+function withSkipped(rows: ExplainedRow[], skipped: SkippedAction[]): PlanRow[] {
+  return [...rows, ...skipped].sort(
+    (a, b) =>
+      Date.parse(a.at) - Date.parse(b.at) ||
+      (a.schedule < b.schedule ? -1 : a.schedule > b.schedule ? 1 : 0) ||
+      Number('skipped' in a) - Number('skipped' in b),
+  );
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import { calendarDataEnding } from '../../engine/calendar/holidays.ts';
 import type { Config } from '../../engine/config/schema.ts';
 import { defaultWindowActions } from '../../engine/kinds.ts';
 import { due } from '../../engine/planner.ts';
@@ -70,8 +71,10 @@ tick on a scaled clock.`,
       throw new UsageError((error as Error).message);
     }
     const path = configPath(values, io);
-    const initial = await readConfigFile(path);
+    const initial = await readConfigFile(path, { now: clock.now() });
     const print = (line: string) => io.stdout.write(`${line}\n`);
+    for (const warning of calendarDataEnding(initial, clock.now()))
+      io.stderr.write(`warning: ${warning.path}: ${warning.message}\n`);
     const stderr = new Writable({
       write(chunk, _encoding, done) {
         io.stderr.write(String(chunk));

@@ -1,3 +1,4 @@
+import { calendarDataEnding } from '../../engine/calendar/holidays.ts';
 import { ConfigError } from '../../engine/config/validate.ts';
 import { configWarnings } from '../../engine/config/warnings.ts';
 import { ConfigFileError, readConfigFile } from '../../stores/local-config.ts';
@@ -9,10 +10,11 @@ export const validateCommand: Command = {
   help: `Usage: nightshift validate [--config FILE] [--strict] [--json]
 
 Checks the schedule config against the schema and the cross-references (accounts, targets,
-groups, actions per kind) and prints every problem at once, each with its JSON path. Then warns
-about what a valid config probably does not mean: two schedules setting one target to opposite
-states at the same instant, a cron that never fires, a target only ever started (or only
-stopped), a DRS pause with pauseMode "all" held over 24 h.
+groups, calendars, actions per kind) and prints every problem at once, each with its JSON path.
+Then warns about what a valid config probably does not mean: two schedules setting one target to
+opposite states at the same instant, a cron that never fires, a target only ever started (or
+only stopped), a DRS pause with pauseMode "all" held over 24 h, a calendar whose holiday data
+ends within the next 60 days.
 Exit code 0 when valid (warnings included), 1 when not.
 
 Options:
@@ -23,8 +25,12 @@ ${COMMON_HELP}`,
   async run(values, _positionals, io) {
     const path = configPath(values, io);
     try {
-      const config = await readConfigFile(path);
-      const warnings = configWarnings(config, Date.now());
+      const now = io.now();
+      const config = await readConfigFile(path, { now });
+      const warnings = [
+        ...configWarnings(config, Date.now()),
+        ...calendarDataEnding(config, now).map(({ path, message }) => ({ path, message })),
+      ];
       const ok = warnings.length === 0 || values.strict !== true;
       if (values.json) writeJson(io, { ok, issues: [], warnings });
       else {
@@ -46,7 +52,12 @@ ${COMMON_HELP}`,
         return EXIT_FAILED;
       }
       if (error instanceof ConfigFileError) {
-        if (values.json) writeJson(io, { ok: false, issues: [{ path: '(file)', message: error.message }] });
+        if (values.json)
+          writeJson(io, {
+            ok: false,
+            issues: [{ path: '(file)', message: error.message }],
+            warnings: [],
+          });
         else io.stderr.write(`${error.message}\n`);
         return EXIT_FAILED;
       }

@@ -1,5 +1,5 @@
 import { CronPattern } from 'croner';
-import { CalendarSyntaxError, type TimeRule } from './rule.ts';
+import { CalendarSyntaxError, isWeekday, type TimeRule, WORKDAYS } from './rule.ts';
 import type { LocalDay } from './zone.ts';
 
 /** croner encodes "#n" occurrences as bits 1..16 and "#L" as 32 in its day-of-week array. */
@@ -33,9 +33,13 @@ function parseCron(expression: string): TimeRule {
       `expected five fields "minute hour day-of-month month day-of-week", got ${JSON.stringify(expression)}`,
     );
   }
+  // "workdays" in the day-of-week field: a restricted field (so classic cron's either-day rule
+  // holds) whose days the schedule's calendar decides at match time.
+  const workdays = fields[4]!.toLowerCase() === WORKDAYS;
+  if (workdays) fields[4] = 'MON-FRI';
   let pattern: CronPattern;
   try {
-    pattern = new CronPattern(text, undefined, { mode: '5-part' });
+    pattern = new CronPattern(fields.join(' '), undefined, { mode: '5-part' });
   } catch (error) {
     const message = error instanceof Error ? error.message.replace(/^CronPattern:\s*/, '') : String(error);
     throw new CalendarSyntaxError(`${JSON.stringify(expression)}: ${message}`, { cause: error });
@@ -71,6 +75,18 @@ function parseCron(expression: string): TimeRule {
     return (bits & NTH_LAST) !== 0 && day.day + 7 > day.daysInMonth;
   };
 
+  if (workdays) {
+    return {
+      minutesOfDay,
+      dayShift: 0,
+      usesWorkdays: true,
+      matchesDay(day, calendar) {
+        if (!months[day.month - 1]) return false;
+        const dow = calendar ? calendar.isWorkday(day) : isWeekday(day);
+        return eitherDay ? domMatches(day) || dow : dow;
+      },
+    };
+  }
   return {
     minutesOfDay,
     dayShift: 0,

@@ -1,4 +1,5 @@
-import { CalendarSyntaxError, type TimeRule } from './rule.ts';
+import { CalendarSyntaxError, isWeekday, type TimeRule, WORKDAYS, type Workdays } from './rule.ts';
+import type { LocalDay } from './zone.ts';
 
 const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
@@ -11,8 +12,8 @@ const compiled = new Map<string, CompiledWindow>();
 const CACHE_LIMIT = 20_000;
 
 /**
- * Compiles a window such as `Mon-Fri 08:00-20:00`, `Sat-Mon 22:00-06:00` or `08:00-24:00` (every
- * day). The closing belongs to the day the window opened, so an overnight window or one ending at
+ * Compiles a window such as `Mon-Fri 08:00-20:00`, `Sat-Mon 22:00-06:00`, `08:00-24:00` (every
+ * day) or `workdays 09:00-19:00` (the working days of the schedule's calendar). The closing belongs to the day the window opened, so an overnight window or one ending at
  * `24:00` closes on the next local day but is skipped or kept together with its opening.
  */
 export function compileWindow(text: string): CompiledWindow {
@@ -30,21 +31,30 @@ function parseWindow(text: string): CompiledWindow {
   const match = /^\s*(?:(\S+)\s+)?(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})\s*$/.exec(text);
   if (!match) {
     throw new CalendarSyntaxError(
-      `${JSON.stringify(text)}: expected "DAYS HH:MM-HH:MM", e.g. "Mon-Fri 08:00-20:00" or "Sat,Sun 22:00-06:00"`,
+      `${JSON.stringify(text)}: expected "DAYS HH:MM-HH:MM", e.g. "Mon-Fri 08:00-20:00", "Sat,Sun 22:00-06:00" or "workdays 09:00-19:00"`,
     );
   }
   const [, daysText, sh, sm, eh, em] = match;
-  const days = daysText === undefined ? new Array<boolean>(7).fill(true) : parseDays(daysText, text);
+  const workdays = daysText?.toLowerCase() === WORKDAYS;
+  const days =
+    daysText === undefined || workdays ? new Array<boolean>(7).fill(true) : parseDays(daysText, text);
   const start = toMinute(Number(sh), Number(sm), false, text);
   const end = toMinute(Number(eh), Number(em), true, text);
   if (start === end)
     throw new CalendarSyntaxError(`${JSON.stringify(text)}: the window opens and closes at once`);
 
   const overnight = end <= start || end === 1440;
-  const onDay = (day: { weekday: number }) => days[day.weekday] === true;
+  const onDay = workdays
+    ? (day: LocalDay, calendar?: Workdays) => (calendar ? calendar.isWorkday(day) : isWeekday(day))
+    : (day: LocalDay) => days[day.weekday] === true;
   return {
-    open: { minutesOfDay: [start], dayShift: 0, matchesDay: onDay },
-    close: { minutesOfDay: [end % 1440], dayShift: overnight ? 1 : 0, matchesDay: onDay },
+    open: { minutesOfDay: [start], dayShift: 0, matchesDay: onDay, usesWorkdays: workdays },
+    close: {
+      minutesOfDay: [end % 1440],
+      dayShift: overnight ? 1 : 0,
+      matchesDay: onDay,
+      usesWorkdays: workdays,
+    },
   };
 }
 
@@ -86,6 +96,6 @@ function dayIndex(name: string, text: string): number {
 
 function badDay(item: string, text: string): CalendarSyntaxError {
   return new CalendarSyntaxError(
-    `${JSON.stringify(text)}: ${JSON.stringify(item)} is not a day or day range (use Mon, Tue, Wed, Thu, Fri, Sat, Sun, e.g. "Mon-Fri" or "Sat,Sun")`,
+    `${JSON.stringify(text)}: ${JSON.stringify(item)} is not a day or day range (use Mon, Tue, Wed, Thu, Fri, Sat, Sun, e.g. "Mon-Fri" or "Sat,Sun", or "workdays" alone for a calendar's working days)`,
   );
 }

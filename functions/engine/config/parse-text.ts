@@ -1,8 +1,13 @@
 import type { Config } from './schema.ts';
-import { ConfigError, parseConfig } from './validate.ts';
+import { ConfigError, parseConfig, type ValidateOptions } from './validate.ts';
 
 /** Parses config JSON text; a syntax error is reported as a ConfigError with line and column. */
-export function parseConfigText(text: string, source = 'config'): Config {
+export function parseConfigText(text: string, source = 'config', options?: ValidateOptions): Config {
+  return parseConfig(parseJson(text, source), source, options);
+}
+
+/** Parses JSON text; a syntax error is a ConfigError with line and column. */
+export function parseJson(text: string, source = 'config'): unknown {
   let document: unknown;
   try {
     document = JSON.parse(text);
@@ -18,5 +23,5 @@ export function parseConfigText(text: string, source = 'config'): Config {
     }
     throw new ConfigError([{ path: where, message: `not valid JSON: ${message}` }], source, { cause: error });
   }
-  return parseConfig(document, source);
+  return document;
 }

@@ -41,6 +41,45 @@ const skipDates = z
   .array(z.string().superRefine(syntax(checkSkipDate)))
   .describe('Local dates on which nothing fires: "YYYY-MM-DD", or "MM-DD" for every year');
 
+const calendarDate = z.string().superRefine(syntax(checkSkipDate));
+
+const calendarData = z
+  .strictObject({
+    source: z.string(),
+    from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    until: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    holidays: z.record(z.string().regex(/^\d{4}-\d{2}-\d{2}$/), z.string()),
+    workdays: z.record(z.string().regex(/^\d{4}-\d{2}-\d{2}$/), z.string()),
+  })
+  .describe(
+    'Written by `cdk deploy` and `nightshift config push`: the dates resolved from the holiday libraries, which the Lambdas read. Do not write it; the CLI resolves it again.',
+  );
+
+const calendar = z
+  .strictObject({
+    country: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code in capitals, e.g. "CN", "DE", "US"')
+      .describe('ISO 3166-1 alpha-2 country code, e.g. "CN", "DE", "US"'),
+    state: z
+      .string()
+      .regex(/^[A-Z0-9]{1,3}$/, 'must be a region code such as "BY" (Bavaria) or "CA" (California)')
+      .optional()
+      .describe('Region code within the country, e.g. "BY" for Bavaria'),
+    extraHolidays: z
+      .array(calendarDate)
+      .optional()
+      .describe('More days off: "YYYY-MM-DD", or "MM-DD" for every year'),
+    extraWorkdays: z
+      .array(calendarDate)
+      .optional()
+      .describe('Working days the data does not know (or holidays you work): "YYYY-MM-DD" or "MM-DD"'),
+    resolved: calendarData.optional(),
+  })
+  .describe(
+    'A public-holiday calendar: holidays from date-holidays (chinese-days for CN, with make-up working days)',
+  );
+
 const url = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
 const account = z
@@ -115,7 +154,7 @@ const cronAction = z.strictObject({
   cron: z
     .string()
     .superRefine(syntax((text) => void compileCron(text)))
-    .describe('Five-field cron in local time'),
+    .describe('Five-field cron in local time; the day of week may be "workdays" (with a calendar)'),
   skipDates: skipDates.optional(),
 });
 
@@ -126,12 +165,17 @@ const schedule = z.strictObject({
   timezone: timezone.optional(),
   enabled: z.boolean().default(true),
   skipDates: skipDates.optional(),
+  calendar: name
+    .optional()
+    .describe('A calendar of `calendars`: its public holidays are skipped, and it defines "workdays"'),
   actions: z.array(cronAction).min(1, 'must hold at least one action').optional(),
   window: z
     .string()
     .superRefine(syntax((text) => void compileWindow(text)))
     .optional()
-    .describe('"DAYS HH:MM-HH:MM" in local time, e.g. "Mon-Fri 08:00-20:00"'),
+    .describe(
+      '"DAYS HH:MM-HH:MM" in local time, e.g. "Mon-Fri 08:00-20:00" or "workdays 09:00-19:00" (with a calendar)',
+    ),
   open: action.optional().describe('Action at the window start (default start; resume for drs-job)'),
   closed: action.optional().describe('Action at the window end (default stop; pause for drs-job)'),
   reconcile: reconcileMode.optional(),
@@ -146,6 +190,7 @@ export const configSchema = z
     accounts: z.record(name, account),
     targets: z.record(name, target),
     groups: z.record(name, z.array(name).min(1, 'must name at least one target or group')).default({}),
+    calendars: z.record(name, calendar).optional().describe('Map of calendar name → public-holiday calendar'),
     schedules: z.array(schedule),
     webhook: z
       .strictObject({ secret: z.string().min(1).default('nightshift/webhook') })
@@ -158,3 +203,4 @@ export type Config = z.output<typeof configSchema>;
 export type AccountConfig = Config['accounts'][string];
 export type TargetConfig = Config['targets'][string];
 export type ScheduleConfig = Config['schedules'][number];
+export type CalendarConfig = NonNullable<Config['calendars']>[string];

@@ -1,4 +1,7 @@
 import type * as z from 'zod';
+import { compileCron } from '../calendar/cron.ts';
+import type { TimeRule } from '../calendar/rule.ts';
+import { compileWindow } from '../calendar/window.ts';
 import { KIND_ACTIONS, kindSupports, TARGET_KINDS, type TargetKind } from '../kinds.ts';
 import { type Config, configSchema } from './schema.ts';
 
@@ -24,20 +27,30 @@ export class ConfigError extends Error {
   }
 }
 
+export interface ValidateOptions {
+  /**
+   * More checks of the raw document, reported together with the rest (the holiday libraries'
+   * country check, which only the CLI and `cdk synth` load; the runtime's check that calendars
+   * carry their dates).
+   */
+  extraChecks?: ((input: unknown) => ConfigIssue[]) | undefined;
+}
+
 /** Validates a parsed JSON document and reports every problem at once, each with its JSON path. */
-export function validateConfig(input: unknown): ValidationResult {
+export function validateConfig(input: unknown, options: ValidateOptions = {}): ValidationResult {
   const issues: ConfigIssue[] = [];
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) issues.push(...parsed.error.issues.flatMap(fromZodIssue));
   issues.push(...crossCheck(input));
+  if (options.extraChecks) issues.push(...options.extraChecks(input));
   const unique = inDocumentOrder(dedupe(issues), input);
   if (unique.length > 0 || !parsed.success) return { ok: false, issues: unique };
   return { ok: true, config: parsed.data };
 }
 
 /** Like {@link validateConfig} but throws a {@link ConfigError}. */
-export function parseConfig(input: unknown, source?: string): Config {
-  const result = validateConfig(input);
+export function parseConfig(input: unknown, source?: string, options?: ValidateOptions): Config {
+  const result = validateConfig(input, options);
   if (!result.ok) throw new ConfigError(result.issues, source);
   return result.config;
 }
@@ -152,6 +165,21 @@ function crossCheck(input: unknown): ConfigIssue[] {
     add(['groups', cycle[0]!], `groups form a cycle: ${cycle.join(' -> ')}`);
   }
 
+  const calendars = recordOf(root.calendars);
+  for (const [calendarName, raw] of Object.entries(calendars)) {
+    const calendar = recordOf(raw);
+    const holidays = arrayOf(calendar.extraHolidays).filter(isString);
+    arrayOf(calendar.extraWorkdays).forEach((date, i) => {
+      if (!isString(date)) return;
+      const clash = holidays.find((h) => sameDay(h, date));
+      if (clash !== undefined)
+        add(
+          ['calendars', calendarName, 'extraWorkdays', i],
+          `"${date}" is also in extraHolidays ("${clash}"); a day is either a holiday or a working day`,
+        );
+    });
+  }
+
   const kindOf = (targetName: string): TargetKind | undefined => {
     const kind = recordOf(targets[targetName]).kind;
     return TARGET_KINDS.includes(kind as TargetKind) ? (kind as TargetKind) : undefined;
@@ -173,6 +201,24 @@ function crossCheck(input: unknown): ConfigIssue[] {
     for (const key of ['open', 'closed'] as const) {
       if (schedule[key] !== undefined && !hasWindow)
         add(at(key), `"${key}" applies only to a "window" schedule`);
+    }
+
+    const calendar = schedule.calendar;
+    if (typeof calendar === 'string' && !hasOwn(calendars, calendar)) {
+      add(at('calendar'), `unknown calendar "${calendar}"${suggest(calendar, calendars)}`);
+    }
+    if (calendar === undefined) {
+      const needsCalendar = `"workdays" needs a calendar: set "calendar" on the schedule (see "calendars")`;
+      if (
+        typeof schedule.window === 'string' &&
+        usesWorkdays(() => compileWindow(schedule.window as string).open)
+      )
+        add(at('window'), needsCalendar);
+      arrayOf(schedule.actions).forEach((a, i) => {
+        const cron = recordOf(a).cron;
+        if (typeof cron === 'string' && usesWorkdays(() => compileCron(cron)))
+          add(at('actions', i, 'cron'), needsCalendar);
+      });
     }
 
     arrayOf(schedule.targets).forEach((member, i) => {
@@ -220,6 +266,18 @@ export function actionProblem(
 }
 
 const isString = (value: unknown): value is string => typeof value === 'string';
+
+/** Whether a rule names `workdays`; a rule that does not compile is reported elsewhere. */
+function usesWorkdays(compile: () => TimeRule): boolean {
+  try {
+    return compile().usesWorkdays === true;
+  } catch {
+    return false;
+  }
+}
+
+/** Two calendar dates name the same day: equal, or one is the `MM-DD` of the other every year. */
+const sameDay = (a: string, b: string): boolean => a === b || a.slice(-5) === b || b.slice(-5) === a;
 
 /**
  * Expands target and group names in the order they are listed, depth first, each target once.
