@@ -229,7 +229,14 @@ export class FileLedger implements Ledger {
     this.ready ??= Promise.all([
       mkdir(join(this.dir, 'claims'), { recursive: true }),
       mkdir(join(this.dir, 'idempotency'), { recursive: true }),
-    ]).then(() => undefined);
+    ]).then(
+      () => undefined,
+      (error: unknown) => {
+        // Forget a failed set-up, so the next call tries again once the folder is fixed.
+        this.ready = undefined;
+        throw error;
+      },
+    );
     return this.ready;
   }
 }

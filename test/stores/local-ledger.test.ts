@@ -133,3 +133,18 @@ describe('FileLedger', () => {
     expect(await ledger.claim({ ...key, at: '2027-04-29T10:00:00Z' })).toBe(false);
   });
 });
+
+describe('FileLedger set-up', () => {
+  it('tries its set-up again after a failure instead of failing forever', async () => {
+    // Prepare: a file where the claims folder belongs
+    const dir = tempDir();
+    const { writeFileSync, rmSync } = await import('node:fs');
+    writeFileSync(join(dir, 'claims'), 'not a folder');
+    const ledger = new FileLedger(dir);
+    await expect(ledger.claim(key)).rejects.toThrow();
+    // Act: the obstacle is gone
+    rmSync(join(dir, 'claims'));
+    // Assess
+    expect(await ledger.claim(key)).toBe(true);
+  });
+});
