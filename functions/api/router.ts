@@ -293,7 +293,7 @@ function describe(error: unknown): string {
 }
 
 /** Reads `{"key": "..."}` from the webhook secret. */
-function webhookKeyOf(secretName: string, value: string): string {
+export function webhookKeyOf(secretName: string, value: string): string {
   try {
     const key = (JSON.parse(value) as { key?: unknown }).key;
     if (typeof key === 'string' && key.length >= 16) return key;

@@ -17,7 +17,10 @@ describe('the serve clock', () => {
     const clock = scaledClock(Date.now(), 1);
     const stopping = new AbortController();
     const started = Date.now();
-    const both = Promise.all([clock.sleepUntil(Date.now() + 60_000, stopping.signal), sleep(60_000, stopping.signal)]);
+    const both = Promise.all([
+      clock.sleepUntil(Date.now() + 60_000, stopping.signal),
+      sleep(60_000, stopping.signal),
+    ]);
     stopping.abort();
     await both;
     expect(Date.now() - started).toBeLessThan(1_000);
