@@ -9,6 +9,7 @@ import { due } from '../engine/planner.ts';
 import { selectTargets, TargetSelectionError } from '../engine/targets.ts';
 import { type Log, silentLog } from '../observability/log.ts';
 import { logFields } from '../observability/log-fields.ts';
+import { redact, rememberSecret } from '../observability/redact.ts';
 import type { SecretSource } from '../stores/secrets.ts';
 import { verifySignature } from './signature.ts';
 
@@ -90,7 +91,7 @@ export class Router {
       if (error instanceof HttpError)
         return json(error.status, { error: { code: error.code, message: error.message } }, error.headers);
       // Never a stack trace: the log has the details, the caller a request id.
-      this.log.error('request failed', { requestId, path: request.path, error: describe(error) });
+      this.log.error('request failed', { requestId, path: request.path, error: redact(describe(error)) });
       return json(500, { error: { code: 'internal', message: `internal error (request ${requestId})` } });
     }
   }
@@ -122,7 +123,9 @@ export class Router {
   private async key(refresh: boolean): Promise<string> {
     try {
       const name = (await this.deps.config()).webhook.secret;
-      return webhookKeyOf(name, await this.deps.secrets.get(name, { refresh }));
+      const key = webhookKeyOf(name, await this.deps.secrets.get(name, { refresh }));
+      rememberSecret(key);
+      return key;
     } catch (error) {
       this.log.error('webhook key unavailable', { error: describe(error) });
       throw new HttpError(503, 'webhook_key_unavailable', 'the webhook signing key is not configured');

@@ -1,3 +1,4 @@
+import { redact } from '../observability/redact.ts';
 import { Semaphore } from './concurrency.ts';
 import { NightshiftCode, UpstreamError } from './errors.ts';
 import { Agent, type Dispatcher, request as dispatch, errors as undiciErrors } from './undici-core.ts';
@@ -157,7 +158,8 @@ export class HttpClient {
         body,
         signal: abort.signal,
       });
-      const text = await res.body.text();
+      // Scrubbed at the source: every message, result and log line derived from it is clean.
+      const text = redact(await res.body.text());
       return {
         kind: 'response',
         response: { status: res.statusCode, headers: res.headers, text, attempts: attempt },

@@ -1,4 +1,5 @@
 import type { AccountConfig } from '../engine/config/schema.ts';
+import { rememberSecret } from '../observability/redact.ts';
 import type { SecretSource } from '../stores/secrets.ts';
 import { type Credentials, parseCredentials } from './credentials.ts';
 import { serviceBase } from './endpoints.ts';
@@ -8,6 +9,8 @@ import type { HttpClient } from './http.ts';
 /** IAM tokens are reused until this long before they expire. */
 export const TOKEN_REFRESH_MARGIN_MS = 60 * 60 * 1000;
 const IAM_CALL = 'POST /v3/auth/tokens';
+/** Credential fields that are names, not secrets; every other string field is redacted. */
+const PUBLIC_CREDENTIAL_FIELDS = new Set(['kind', 'domain', 'user', 'endpoint']);
 
 interface CachedToken {
   token: string;
@@ -66,10 +69,14 @@ export class TokenProvider {
 
   private async fetch(accountName: string, account: AccountConfig, refresh: boolean): Promise<CachedToken> {
     const credentials = parseCredentials(account.secret, await this.secrets.get(account.secret, { refresh }));
+    // Known before the first call, so an upstream echoing any of them is scrubbed.
+    for (const [field, value] of Object.entries(credentials))
+      if (!PUBLIC_CREDENTIAL_FIELDS.has(field)) rememberSecret(value);
     const entry =
       credentials.kind === 'token'
         ? { token: credentials.token, expiresAtMs: undefined }
         : await this.fromIam(accountName, account, credentials);
+    rememberSecret(entry.token);
     this.cache.set(accountName, entry);
     return entry;
   }

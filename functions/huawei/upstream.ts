@@ -8,6 +8,7 @@ import {
   type UpstreamItem,
 } from '../engine/executor.ts';
 import type { StatusRead } from '../engine/states.ts';
+import { redactOptional } from '../observability/redact.ts';
 import type { SecretSource } from '../stores/secrets.ts';
 import { type CallOutcome, outcomeOfError, type UpstreamContext, unreadable } from './call.ts';
 import { HttpClient, type HttpClientOptions } from './http.ts';
@@ -43,7 +44,9 @@ export class HuaweiUpstream implements Upstream {
     onOutcome?: (index: number, outcome: Outcome) => void,
   ): Promise<Outcome[]> {
     const outcomes: Outcome[] = new Array(items.length);
-    const report = (index: number, outcome: Outcome) => {
+    const report = (index: number, raw: Outcome) => {
+      // Bodies are scrubbed as they are read; this also covers messages built from anything else.
+      const outcome = scrub(raw);
       outcomes[index] = outcome;
       onOutcome?.(index, outcome);
     };
@@ -183,4 +186,14 @@ export class HuaweiUpstream implements Upstream {
     }
     return { ...outcome, durationMs: Math.round(performance.now() - started) };
   }
+}
+
+function scrub(outcome: Outcome): Outcome {
+  const errorCode = redactOptional(outcome.errorCode);
+  const errorMessage = redactOptional(outcome.errorMessage);
+  return {
+    ...outcome,
+    ...(errorCode === undefined ? {} : { errorCode }),
+    ...(errorMessage === undefined ? {} : { errorMessage }),
+  };
 }
