@@ -7,6 +7,7 @@ import type { HistoryEntry, Ledger, StoredAnswer } from '../engine/ledger.ts';
 import { carryOut } from '../engine/on-demand.ts';
 import { due } from '../engine/planner.ts';
 import { selectTargets, TargetSelectionError } from '../engine/targets.ts';
+import { NightshiftCode } from '../huawei/errors.ts';
 import { type Log, silentLog } from '../observability/log.ts';
 import { logFields } from '../observability/log-fields.ts';
 import { redact, rememberSecret } from '../observability/redact.ts';
@@ -27,7 +28,15 @@ export interface ApiRequest {
   /** The raw body; a body longer than the limit may be cut at limit + 1 bytes. */
   body: Buffer;
   requestId?: string;
+  /**
+   * Epoch ms (real clock) by which the answer must be sent: the api Lambda's end, or serve's
+   * budget per request. Upstream calls stop in time to record and answer before it.
+   */
+  deadline?: number;
 }
+
+/** Kept between the end of upstream work and the deadline: recording and answering. */
+export const ANSWER_MARGIN_MS = 2_000;
 
 export interface ApiResponse {
   status: number;
@@ -224,21 +233,27 @@ export class Router {
     }
 
     try {
-      const results = await carryOut(
-        config,
-        names.map((target) => ({ target, action: body.action })),
-        {
-          upstream: this.deps.upstream,
-          dryRun: body.dryRun ?? false,
-          force: body.force ?? false,
-        },
+      const workDeadline = request.deadline === undefined ? undefined : request.deadline - ANSWER_MARGIN_MS;
+      const results = await withinDeadline(
+        carryOut(
+          config,
+          names.map((target) => ({ target, action: body.action })),
+          {
+            upstream: this.deps.upstream,
+            dryRun: body.dryRun ?? false,
+            force: body.force ?? false,
+            ...(workDeadline === undefined ? {} : { deadline: workDeadline }),
+          },
+        ),
+        // A backstop for work the upstream deadline does not cover (a secret read that hangs).
+        request.deadline === undefined ? undefined : request.deadline - ANSWER_MARGIN_MS / 2,
       );
       await this.deps.ledger.record(
         results.map((result) => this.historyEntry(result, requestId, body.reason)),
       );
       for (const result of results)
         this.log.info('action', { trigger: 'http', requestId, ...logFields(result) });
-      const answer = json(statusOf(results), { results });
+      const answer = answerOf(results);
       if (idempotencyKey !== undefined) {
         await this.deps.ledger.completeIdempotent(idempotencyKey, {
           status: answer.status,
@@ -261,6 +276,46 @@ export class Router {
       ...(reason === undefined ? {} : { reason }),
       result,
     };
+  }
+}
+
+/**
+ * 504 when the deadline cut some calls short (their outcome is unknown; what is known comes
+ * along), else the status of `statusOf`.
+ */
+function answerOf(results: readonly ActionResult[]): ApiResponse {
+  const cut = results.filter((r) => r.errorCode === NightshiftCode.deadline).length;
+  if (cut === 0) return json(statusOf(results), { results });
+  return json(504, {
+    error: {
+      code: 'deadline_exceeded',
+      message: `${cut} of ${results.length} target(s) had no answer before the request's deadline; their outcome is unknown (see the history)`,
+    },
+    results,
+  });
+}
+
+/** The work's result, or a 504 when it is still running at `deadline` (epoch ms, real clock). */
+async function withinDeadline<T>(work: Promise<T>, deadline: number | undefined): Promise<T> {
+  if (deadline === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new HttpError(
+            504,
+            'deadline_exceeded',
+            'the request could not finish before its deadline; its outcome is unknown (see the history)',
+          ),
+        ),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -9,6 +9,8 @@ import type { TokenProvider } from './tokens.ts';
 export interface UpstreamContext {
   http: HttpClient;
   tokens: TokenProvider;
+  /** Epoch ms (real clock): see `HttpRequest.deadline`. */
+  deadline?: number;
 }
 
 export interface AccountRef {
@@ -57,11 +59,12 @@ export async function authorizedCall(
       headers: { 'x-auth-token': token },
       body: spec.body,
       ...(spec.changesState ? { changesState: true } : {}),
+      ...(ctx.deadline === undefined ? {} : { deadline: ctx.deadline }),
     });
-  const token = await ctx.tokens.token(account.name, account.config);
+  const token = await ctx.tokens.token(account.name, account.config, ctx.deadline);
   const first = await send(token);
   if (first.status !== 401) return first;
-  const fresh = await ctx.tokens.refresh(account.name, account.config, token);
+  const fresh = await ctx.tokens.refresh(account.name, account.config, token, ctx.deadline);
   const second = await send(fresh);
   return { ...second, attempts: first.attempts + second.attempts };
 }

@@ -36,7 +36,7 @@ export class TokenProvider {
   }
 
   /** A usable token for the account. */
-  async token(accountName: string, account: AccountConfig): Promise<string> {
+  async token(accountName: string, account: AccountConfig, deadline?: number): Promise<string> {
     const cached = this.cache.get(accountName);
     if (
       cached &&
@@ -44,30 +44,48 @@ export class TokenProvider {
     ) {
       return cached.token;
     }
-    return (await this.load(accountName, account, false)).token;
+    return (await this.load(accountName, account, false, deadline)).token;
   }
 
   /**
    * A fresh token after upstream refused `rejected`: the secret is read again and, for IAM
    * credentials, a new token fetched. If another caller already replaced it, that one is used.
    */
-  async refresh(accountName: string, account: AccountConfig, rejected: string): Promise<string> {
+  async refresh(
+    accountName: string,
+    account: AccountConfig,
+    rejected: string,
+    deadline?: number,
+  ): Promise<string> {
     const cached = this.cache.get(accountName);
     if (cached && cached.token !== rejected) return cached.token;
     this.cache.delete(accountName);
-    return (await this.load(accountName, account, true)).token;
+    return (await this.load(accountName, account, true, deadline)).token;
   }
 
-  private load(accountName: string, account: AccountConfig, refresh: boolean): Promise<CachedToken> {
+  /** Concurrent callers share one fetch, bounded by the deadline of the caller that started it. */
+  private load(
+    accountName: string,
+    account: AccountConfig,
+    refresh: boolean,
+    deadline: number | undefined,
+  ): Promise<CachedToken> {
     let promise = this.pending.get(accountName);
     if (!promise) {
-      promise = this.fetch(accountName, account, refresh).finally(() => this.pending.delete(accountName));
+      promise = this.fetch(accountName, account, refresh, deadline).finally(() =>
+        this.pending.delete(accountName),
+      );
       this.pending.set(accountName, promise);
     }
     return promise;
   }
 
-  private async fetch(accountName: string, account: AccountConfig, refresh: boolean): Promise<CachedToken> {
+  private async fetch(
+    accountName: string,
+    account: AccountConfig,
+    refresh: boolean,
+    deadline: number | undefined,
+  ): Promise<CachedToken> {
     const credentials = parseCredentials(account.secret, await this.secrets.get(account.secret, { refresh }));
     // Known before the first call, so an upstream echoing any of them is scrubbed.
     for (const [field, value] of Object.entries(credentials))
@@ -75,7 +93,7 @@ export class TokenProvider {
     const entry =
       credentials.kind === 'token'
         ? { token: credentials.token, expiresAtMs: undefined }
-        : await this.fromIam(accountName, account, credentials);
+        : await this.fromIam(accountName, account, credentials, deadline);
     rememberSecret(entry.token);
     this.cache.set(accountName, entry);
     return entry;
@@ -85,6 +103,7 @@ export class TokenProvider {
     accountName: string,
     account: AccountConfig,
     credentials: Extract<Credentials, { kind: 'iam' }>,
+    deadline: number | undefined,
   ): Promise<CachedToken> {
     const base = credentials.endpoint?.replace(/\/+$/, '') ?? serviceBase(account, 'iam');
     const response = await this.http.request({
@@ -92,6 +111,7 @@ export class TokenProvider {
       method: 'POST',
       url: `${base}/v3/auth/tokens?nocatalog=true`,
       call: IAM_CALL,
+      ...(deadline === undefined ? {} : { deadline }),
       body: {
         auth: {
           identity: {

@@ -74,6 +74,8 @@ export interface RuntimeOptions {
   requestTimeoutMs?: number;
   /** How long `stop` waits for requests and the tick before closing every connection. Default 10 s. */
   shutdownGraceMs?: number;
+  /** Time an API request may take, upstream calls included, as on AWS. Default 30 s. */
+  requestBudgetMs?: number;
 }
 
 /** The first wait after a failed tick; it doubles per failure in a row, up to a minute. */
@@ -345,6 +347,7 @@ export class LocalRuntime {
           query: target.query,
           headers,
           body,
+          deadline: Date.now() + (this.options.requestBudgetMs ?? 30_000),
         })
       : {
           status: 400,
