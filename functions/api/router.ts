@@ -3,7 +3,12 @@ import * as z from 'zod';
 import type { Config } from '../engine/config/schema.ts';
 import type { ActionResult, Upstream } from '../engine/executor.ts';
 import { ACTIONS } from '../engine/kinds.ts';
-import type { HistoryEntry, Ledger, StoredAnswer } from '../engine/ledger.ts';
+import {
+  DEFAULT_IN_PROGRESS_MS,
+  type HistoryEntry,
+  type Ledger,
+  type StoredAnswer,
+} from '../engine/ledger.ts';
 import { carryOut } from '../engine/on-demand.ts';
 import { due } from '../engine/planner.ts';
 import { selectTargets, TargetSelectionError } from '../engine/targets.ts';
@@ -37,6 +42,8 @@ export interface ApiRequest {
 
 /** Kept between the end of upstream work and the deadline: recording and answering. */
 export const ANSWER_MARGIN_MS = 2_000;
+/** An Idempotency-Key is held this much beyond its request's deadline. */
+const IN_PROGRESS_MARGIN_MS = 5_000;
 
 export interface ApiResponse {
   status: number;
@@ -214,7 +221,11 @@ export class Router {
         throw new HttpError(400, 'bad_request', 'Idempotency-Key must be 1 to 255 characters');
       }
       const fingerprint = createHash('sha256').update(request.body).digest('hex');
-      const begun = await this.deps.ledger.beginIdempotent(idempotencyKey, fingerprint);
+      // Held just beyond this request's deadline: a request that dies in flight frees its key.
+      const budget = request.deadline === undefined ? DEFAULT_IN_PROGRESS_MS : request.deadline - Date.now();
+      const begun = await this.deps.ledger.beginIdempotent(idempotencyKey, fingerprint, {
+        inProgressMs: Math.max(0, budget) + IN_PROGRESS_MARGIN_MS,
+      });
       if (begun.kind === 'replay') return replay(begun.answer);
       if (begun.kind === 'in-progress') {
         throw new HttpError(
@@ -232,14 +243,26 @@ export class Router {
       }
     }
 
+    // Whether upstream may have been called: from then on the key is never released at once,
+    // whatever fails, since a retry would act a second time.
+    let upstreamCalled = false;
+    const upstream: Upstream = {
+      perform: (...args) => {
+        upstreamCalled = true;
+        return this.deps.upstream.perform(...args);
+      },
+      // Status reads change nothing: a retry after one of them alone is harmless.
+      observe: (...args) => this.deps.upstream.observe(...args),
+    };
+    let results: ActionResult[];
     try {
       const workDeadline = request.deadline === undefined ? undefined : request.deadline - ANSWER_MARGIN_MS;
-      const results = await withinDeadline(
+      results = await withinDeadline(
         carryOut(
           config,
           names.map((target) => ({ target, action: body.action })),
           {
-            upstream: this.deps.upstream,
+            upstream,
             dryRun: body.dryRun ?? false,
             force: body.force ?? false,
             ...(workDeadline === undefined ? {} : { deadline: workDeadline }),
@@ -248,23 +271,42 @@ export class Router {
         // A backstop for work the upstream deadline does not cover (a secret read that hangs).
         request.deadline === undefined ? undefined : request.deadline - ANSWER_MARGIN_MS / 2,
       );
+    } catch (error) {
+      // Upstream may have acted: the key stays in progress until it expires on its own.
+      if (idempotencyKey !== undefined && !upstreamCalled)
+        await this.deps.ledger.abandonIdempotent(idempotencyKey).catch(() => undefined);
+      throw error;
+    }
+    try {
       await this.deps.ledger.record(
         results.map((result) => this.historyEntry(result, requestId, body.reason)),
       );
-      for (const result of results)
-        this.log.info('action', { trigger: 'http', requestId, ...logFields(result) });
-      const answer = answerOf(results);
-      if (idempotencyKey !== undefined) {
-        await this.deps.ledger.completeIdempotent(idempotencyKey, {
-          status: answer.status,
-          body: answer.body,
-        });
-      }
-      return answer;
     } catch (error) {
-      if (idempotencyKey !== undefined)
-        await this.deps.ledger.abandonIdempotent(idempotencyKey).catch(() => undefined);
-      throw error;
+      // The actions happened: the caller gets their results, and the log has every one of them.
+      this.log.error('history not recorded; the results are in the answer and the action log lines', {
+        requestId,
+        error: redact(describe(error)),
+      });
+    }
+    for (const result of results)
+      this.log.info('action', { trigger: 'http', requestId, ...logFields(result) });
+    const answer = answerOf(results);
+    if (idempotencyKey !== undefined) await this.keepAnswer(idempotencyKey, answer, requestId);
+    return answer;
+  }
+
+  /**
+   * Stores the answer for repeats, trying twice. If the store keeps failing the key is left in
+   * progress (repeats get 409 until it expires), never released: a retry would act again.
+   */
+  private async keepAnswer(key: string, answer: ApiResponse, requestId: string): Promise<void> {
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      try {
+        await this.deps.ledger.completeIdempotent(key, { status: answer.status, body: answer.body });
+        return;
+      } catch (error) {
+        this.log.error('idempotent answer not kept', { requestId, attempt, error: redact(describe(error)) });
+      }
     }
   }
 

@@ -44,8 +44,6 @@ export function ownerGone(owner: string): boolean {
   }
 }
 const SELF = ownerId();
-/** Claims older than this can never be asked for again (catch-up looks back 24 hours at most). */
-const CLAIM_KEEP_DAYS = 7;
 /** Never look further back than this when catching up, however long the process was away. */
 const MAX_LOOKBACK_MS = 24 * 3600_000;
 
@@ -140,8 +138,20 @@ export class LocalRuntime {
       { interval: this.options.watchIntervalMs ?? 1000 },
       () => void this.reload(),
     );
+    await this.maintain();
     this.loop = this.tickLoop();
     return this.url;
+  }
+
+  private async maintain(): Promise<void> {
+    try {
+      const done = await this.options.ledger.maintain();
+      if (done.historyRotated || done.idempotencyRemoved > 0 || done.claimsRemoved > 0)
+        this.options.log.info('state folder upkeep', done);
+    } catch (error) {
+      // Upkeep is not the tick: a failure here is logged and tried again in an hour.
+      this.options.log.warn('state folder upkeep failed', { error: String(error) });
+    }
   }
 
   get url(): string {
@@ -241,8 +251,8 @@ export class LocalRuntime {
         cursor = minute;
         failuresInARow = 0;
         await this.writeCursor(cursor);
-        // Once an hour, drop the claim files nothing can ask about any more.
-        if (minute % (60 * MINUTE) === 0) await this.options.ledger.pruneClaims(CLAIM_KEEP_DAYS);
+        // Once an hour, keep the state folder bounded (old claims, idempotency files, history).
+        if (minute % (60 * MINUTE) === 0) await this.maintain();
       } catch (error) {
         // The ledger failed: keep the cursor so a later tick tries this window again, but wait
         // first (1 s, 2 s, 4 s ... up to a minute): retrying at once would spin, starving the
