@@ -21,6 +21,9 @@ import { verifySignature } from './signature.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 const MAX_PLAN_HOURS = 24 * 31;
+/** The most bytes of one plan answer: Lambda answers are limited to 6 MB. */
+export const PLAN_MAX_BYTES = 4 * 1024 * 1024;
+const PLAN_STEP_MS = 3600_000;
 const KEY_REFRESH_INTERVAL_MS = 60_000;
 
 /** A request as the router sees it, whatever carried it (node:http, API Gateway). */
@@ -162,15 +165,63 @@ export class Router {
     if (!check.ok) throw new HttpError(401, 'unauthorized', check.reason);
   }
 
+  /**
+   * The plan for `(from, from + hours]` (from: now unless `from` is given; `until` may replace
+   * `hours`). An answer stops, at a whole instant, before it grows past `PLAN_MAX_BYTES`; then
+   * `Nightshift-Plan-Truncated: true` and `Nightshift-Plan-Next` (the request for the rest) say so.
+   */
   private async plan(request: ApiRequest): Promise<ApiResponse> {
     await this.authenticate(request);
-    const text = request.query.hours ?? '24';
-    const hours = Number(text);
-    if (!/^\d+$/.test(text) || hours < 1 || hours > MAX_PLAN_HOURS) {
-      throw new HttpError(400, 'bad_request', `hours must be a whole number from 1 to ${MAX_PLAN_HOURS}`);
-    }
     const now = this.now();
-    return json(200, due(await this.deps.config(), now, now + hours * 3600_000));
+    const from = request.query.from === undefined ? now : parseInstant('from', request.query.from);
+    let to: number;
+    if (request.query.until !== undefined) {
+      to = parseInstant('until', request.query.until);
+      if (to <= from || to - from > MAX_PLAN_HOURS * 3600_000)
+        throw new HttpError(
+          400,
+          'bad_request',
+          `until must be after from, by at most ${MAX_PLAN_HOURS} hours`,
+        );
+    } else {
+      const text = request.query.hours ?? '24';
+      const hours = Number(text);
+      if (!/^\d+$/.test(text) || hours < 1 || hours > MAX_PLAN_HOURS) {
+        throw new HttpError(400, 'bad_request', `hours must be a whole number from 1 to ${MAX_PLAN_HOURS}`);
+      }
+      to = from + hours * 3600_000;
+    }
+    const config = await this.deps.config();
+    // Built an hour at a time, so a huge plan is never computed whole just to be cut.
+    const parts: string[] = [];
+    let size = 2;
+    for (let start = from; start < to; start += PLAN_STEP_MS) {
+      const rows = due(config, start, Math.min(to, start + PLAN_STEP_MS));
+      for (let i = 0; i < rows.length; ) {
+        // All rows of one instant go together: a page never splits an instant.
+        let j = i;
+        const texts: string[] = [];
+        while (j < rows.length && rows[j]!.at === rows[i]!.at) texts.push(JSON.stringify(rows[j++]));
+        const added = texts.reduce((sum, t) => sum + Buffer.byteLength(t) + 1, 0);
+        if (size + added > PLAN_MAX_BYTES && parts.length > 0) {
+          const lastAt = JSON.parse(parts.at(-1)!).at as string;
+          const next = `/v1/plan?${new URLSearchParams({ from: lastAt, until: new Date(to).toISOString() })}`;
+          return json(
+            200,
+            undefined,
+            {
+              'nightshift-plan-truncated': 'true',
+              'nightshift-plan-next': next,
+            },
+            `[${parts.join(',')}]`,
+          );
+        }
+        parts.push(...texts);
+        size += added;
+        i = j;
+      }
+    }
+    return json(200, undefined, {}, `[${parts.join(',')}]`);
   }
 
   private async actions(request: ApiRequest, requestId: string): Promise<ApiResponse> {
@@ -368,12 +419,24 @@ function statusOf(results: readonly ActionResult[]): number {
   return failed === results.length ? 502 : 207;
 }
 
-function json(status: number, value: unknown, headers: Record<string, string> = {}): ApiResponse {
+function json(
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+  text: string = JSON.stringify(value),
+): ApiResponse {
   return {
     status,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
-    body: JSON.stringify(value),
+    body: text,
   };
+}
+
+function parseInstant(name: string, text: string): number {
+  const ms = Date.parse(text);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(ms))
+    throw new HttpError(400, 'bad_request', `${name} must be an ISO 8601 instant, e.g. 2027-03-29T06:00:00Z`);
+  return ms;
 }
 
 function replay(answer: StoredAnswer): ApiResponse {
