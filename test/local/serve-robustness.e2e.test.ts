@@ -173,9 +173,9 @@ describe('serve survives clients and stops in bounded time', () => {
         actions: [{ do: 'start', cron: '* * * * *' }],
       },
     ]);
-    // A file where the claims folder belongs: every claim fails
+    // Files where the ledger's folders belong: every read and claim fails
     mkdirSync(ws.state, { recursive: true });
-    writeFileSync(join(ws.state, 'claims'), 'not a folder');
+    for (const folder of ['claims', 'targets']) writeFileSync(join(ws.state, folder), 'not a folder');
     const served = await spawnServe(ws.args, {
       ...FAST,
       NIGHTSHIFT_CLOCK_START: '2027-03-29T05:59:58Z',
@@ -188,7 +188,7 @@ describe('serve survives clients and stops in bounded time', () => {
     expect(failures).toBeLessThan(10);
     expect(await alive(served)).toBe(true);
     // Fixed: the next attempt claims and fires
-    rmSync(join(ws.state, 'claims'));
+    for (const folder of ['claims', 'targets']) rmSync(join(ws.state, folder));
     await served.waitFor(/every-minute: start night-batch ok/, 20_000);
     const started = Date.now();
     expect(await served.stop('SIGTERM')).toBe(0);
