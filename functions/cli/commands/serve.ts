@@ -38,8 +38,8 @@ Options:
   --state DIR       ledger, history and cursor (default .nightshift/)
   --simulate        start the built-in Huawei Cloud simulator, point every account at it and
                     generate demo secrets (written to DIR/demo-secrets.json)
-  --catch-up MIN    how far back missed minutes are still fired, late: 1 to 1440 (default 60;
-                    1 fires only the minute due now, every missed minute is recorded as missed)
+  --catch-up MIN    how late a due action is still carried out: 1 to 1440 (default 60); older
+                    ones are recorded as missed (0 is refused: it would miss everything)
 ${COMMON_HELP}
 
 Logs are JSON lines on stderr; stdout has a readable line per action.
