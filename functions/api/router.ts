@@ -3,17 +3,27 @@ import * as z from 'zod';
 import type { Config } from '../engine/config/schema.ts';
 import type { ActionResult, Upstream } from '../engine/executor.ts';
 import { ACTIONS } from '../engine/kinds.ts';
-import type { HistoryEntry, Ledger, StoredAnswer } from '../engine/ledger.ts';
+import {
+  DEFAULT_IN_PROGRESS_MS,
+  type HistoryEntry,
+  type Ledger,
+  type StoredAnswer,
+} from '../engine/ledger.ts';
 import { carryOut } from '../engine/on-demand.ts';
 import { due } from '../engine/planner.ts';
 import { selectTargets, TargetSelectionError } from '../engine/targets.ts';
+import { NightshiftCode } from '../huawei/errors.ts';
 import { type Log, silentLog } from '../observability/log.ts';
 import { logFields } from '../observability/log-fields.ts';
+import { redact, rememberSecret } from '../observability/redact.ts';
 import type { SecretSource } from '../stores/secrets.ts';
 import { verifySignature } from './signature.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 const MAX_PLAN_HOURS = 24 * 31;
+/** The most bytes of one plan answer: Lambda answers are limited to 6 MB. */
+export const PLAN_MAX_BYTES = 4 * 1024 * 1024;
+const PLAN_STEP_MS = 3600_000;
 const KEY_REFRESH_INTERVAL_MS = 60_000;
 
 /** A request as the router sees it, whatever carried it (node:http, API Gateway). */
@@ -26,7 +36,17 @@ export interface ApiRequest {
   /** The raw body; a body longer than the limit may be cut at limit + 1 bytes. */
   body: Buffer;
   requestId?: string;
+  /**
+   * Epoch ms (real clock) by which the answer must be sent: the api Lambda's end, or serve's
+   * budget per request. Upstream calls stop in time to record and answer before it.
+   */
+  deadline?: number;
 }
+
+/** Kept between the end of upstream work and the deadline: recording and answering. */
+export const ANSWER_MARGIN_MS = 2_000;
+/** An Idempotency-Key is held this much beyond its request's deadline. */
+const IN_PROGRESS_MARGIN_MS = 5_000;
 
 export interface ApiResponse {
   status: number;
@@ -90,7 +110,7 @@ export class Router {
       if (error instanceof HttpError)
         return json(error.status, { error: { code: error.code, message: error.message } }, error.headers);
       // Never a stack trace: the log has the details, the caller a request id.
-      this.log.error('request failed', { requestId, path: request.path, error: describe(error) });
+      this.log.error('request failed', { requestId, path: request.path, error: redact(describe(error)) });
       return json(500, { error: { code: 'internal', message: `internal error (request ${requestId})` } });
     }
   }
@@ -122,7 +142,9 @@ export class Router {
   private async key(refresh: boolean): Promise<string> {
     try {
       const name = (await this.deps.config()).webhook.secret;
-      return webhookKeyOf(name, await this.deps.secrets.get(name, { refresh }));
+      const key = webhookKeyOf(name, await this.deps.secrets.get(name, { refresh }));
+      rememberSecret(key);
+      return key;
     } catch (error) {
       this.log.error('webhook key unavailable', { error: describe(error) });
       throw new HttpError(503, 'webhook_key_unavailable', 'the webhook signing key is not configured');
@@ -143,15 +165,63 @@ export class Router {
     if (!check.ok) throw new HttpError(401, 'unauthorized', check.reason);
   }
 
+  /**
+   * The plan for `(from, from + hours]` (from: now unless `from` is given; `until` may replace
+   * `hours`). An answer stops, at a whole instant, before it grows past `PLAN_MAX_BYTES`; then
+   * `Nightshift-Plan-Truncated: true` and `Nightshift-Plan-Next` (the request for the rest) say so.
+   */
   private async plan(request: ApiRequest): Promise<ApiResponse> {
     await this.authenticate(request);
-    const text = request.query.hours ?? '24';
-    const hours = Number(text);
-    if (!/^\d+$/.test(text) || hours < 1 || hours > MAX_PLAN_HOURS) {
-      throw new HttpError(400, 'bad_request', `hours must be a whole number from 1 to ${MAX_PLAN_HOURS}`);
-    }
     const now = this.now();
-    return json(200, due(await this.deps.config(), now, now + hours * 3600_000));
+    const from = request.query.from === undefined ? now : parseInstant('from', request.query.from);
+    let to: number;
+    if (request.query.until !== undefined) {
+      to = parseInstant('until', request.query.until);
+      if (to <= from || to - from > MAX_PLAN_HOURS * 3600_000)
+        throw new HttpError(
+          400,
+          'bad_request',
+          `until must be after from, by at most ${MAX_PLAN_HOURS} hours`,
+        );
+    } else {
+      const text = request.query.hours ?? '24';
+      const hours = Number(text);
+      if (!/^\d+$/.test(text) || hours < 1 || hours > MAX_PLAN_HOURS) {
+        throw new HttpError(400, 'bad_request', `hours must be a whole number from 1 to ${MAX_PLAN_HOURS}`);
+      }
+      to = from + hours * 3600_000;
+    }
+    const config = await this.deps.config();
+    // Built an hour at a time, so a huge plan is never computed whole just to be cut.
+    const parts: string[] = [];
+    let size = 2;
+    for (let start = from; start < to; start += PLAN_STEP_MS) {
+      const rows = due(config, start, Math.min(to, start + PLAN_STEP_MS));
+      for (let i = 0; i < rows.length; ) {
+        // All rows of one instant go together: a page never splits an instant.
+        let j = i;
+        const texts: string[] = [];
+        while (j < rows.length && rows[j]!.at === rows[i]!.at) texts.push(JSON.stringify(rows[j++]));
+        const added = texts.reduce((sum, t) => sum + Buffer.byteLength(t) + 1, 0);
+        if (size + added > PLAN_MAX_BYTES && parts.length > 0) {
+          const lastAt = JSON.parse(parts.at(-1)!).at as string;
+          const next = `/v1/plan?${new URLSearchParams({ from: lastAt, until: new Date(to).toISOString() })}`;
+          return json(
+            200,
+            undefined,
+            {
+              'nightshift-plan-truncated': 'true',
+              'nightshift-plan-next': next,
+            },
+            `[${parts.join(',')}]`,
+          );
+        }
+        parts.push(...texts);
+        size += added;
+        i = j;
+      }
+    }
+    return json(200, undefined, {}, `[${parts.join(',')}]`);
   }
 
   private async actions(request: ApiRequest, requestId: string): Promise<ApiResponse> {
@@ -202,7 +272,11 @@ export class Router {
         throw new HttpError(400, 'bad_request', 'Idempotency-Key must be 1 to 255 characters');
       }
       const fingerprint = createHash('sha256').update(request.body).digest('hex');
-      const begun = await this.deps.ledger.beginIdempotent(idempotencyKey, fingerprint);
+      // Held just beyond this request's deadline: a request that dies in flight frees its key.
+      const budget = request.deadline === undefined ? DEFAULT_IN_PROGRESS_MS : request.deadline - Date.now();
+      const begun = await this.deps.ledger.beginIdempotent(idempotencyKey, fingerprint, {
+        inProgressMs: Math.max(0, budget) + IN_PROGRESS_MARGIN_MS,
+      });
       if (begun.kind === 'replay') return replay(begun.answer);
       if (begun.kind === 'in-progress') {
         throw new HttpError(
@@ -220,33 +294,70 @@ export class Router {
       }
     }
 
+    // Whether upstream may have been called: from then on the key is never released at once,
+    // whatever fails, since a retry would act a second time.
+    let upstreamCalled = false;
+    const upstream: Upstream = {
+      perform: (...args) => {
+        upstreamCalled = true;
+        return this.deps.upstream.perform(...args);
+      },
+      // Status reads change nothing: a retry after one of them alone is harmless.
+      observe: (...args) => this.deps.upstream.observe(...args),
+    };
+    let results: ActionResult[];
     try {
-      const results = await carryOut(
-        config,
-        names.map((target) => ({ target, action: body.action })),
-        {
-          upstream: this.deps.upstream,
-          dryRun: body.dryRun ?? false,
-          force: body.force ?? false,
-        },
+      const workDeadline = request.deadline === undefined ? undefined : request.deadline - ANSWER_MARGIN_MS;
+      results = await withinDeadline(
+        carryOut(
+          config,
+          names.map((target) => ({ target, action: body.action })),
+          {
+            upstream,
+            dryRun: body.dryRun ?? false,
+            force: body.force ?? false,
+            ...(workDeadline === undefined ? {} : { deadline: workDeadline }),
+          },
+        ),
+        // A backstop for work the upstream deadline does not cover (a secret read that hangs).
+        request.deadline === undefined ? undefined : request.deadline - ANSWER_MARGIN_MS / 2,
       );
+    } catch (error) {
+      // Upstream may have acted: the key stays in progress until it expires on its own.
+      if (idempotencyKey !== undefined && !upstreamCalled)
+        await this.deps.ledger.abandonIdempotent(idempotencyKey).catch(() => undefined);
+      throw error;
+    }
+    try {
       await this.deps.ledger.record(
         results.map((result) => this.historyEntry(result, requestId, body.reason)),
       );
-      for (const result of results)
-        this.log.info('action', { trigger: 'http', requestId, ...logFields(result) });
-      const answer = json(statusOf(results), { results });
-      if (idempotencyKey !== undefined) {
-        await this.deps.ledger.completeIdempotent(idempotencyKey, {
-          status: answer.status,
-          body: answer.body,
-        });
-      }
-      return answer;
     } catch (error) {
-      if (idempotencyKey !== undefined)
-        await this.deps.ledger.abandonIdempotent(idempotencyKey).catch(() => undefined);
-      throw error;
+      // The actions happened: the caller gets their results, and the log has every one of them.
+      this.log.error('history not recorded; the results are in the answer and the action log lines', {
+        requestId,
+        error: redact(describe(error)),
+      });
+    }
+    for (const result of results)
+      this.log.info('action', { trigger: 'http', requestId, ...logFields(result) });
+    const answer = answerOf(results);
+    if (idempotencyKey !== undefined) await this.keepAnswer(idempotencyKey, answer, requestId);
+    return answer;
+  }
+
+  /**
+   * Stores the answer for repeats, trying twice. If the store keeps failing the key is left in
+   * progress (repeats get 409 until it expires), never released: a retry would act again.
+   */
+  private async keepAnswer(key: string, answer: ApiResponse, requestId: string): Promise<void> {
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      try {
+        await this.deps.ledger.completeIdempotent(key, { status: answer.status, body: answer.body });
+        return;
+      } catch (error) {
+        this.log.error('idempotent answer not kept', { requestId, attempt, error: redact(describe(error)) });
+      }
     }
   }
 
@@ -261,6 +372,46 @@ export class Router {
   }
 }
 
+/**
+ * 504 when the deadline cut some calls short (their outcome is unknown; what is known comes
+ * along), else the status of `statusOf`.
+ */
+function answerOf(results: readonly ActionResult[]): ApiResponse {
+  const cut = results.filter((r) => r.errorCode === NightshiftCode.deadline).length;
+  if (cut === 0) return json(statusOf(results), { results });
+  return json(504, {
+    error: {
+      code: 'deadline_exceeded',
+      message: `${cut} of ${results.length} target(s) had no answer before the request's deadline; their outcome is unknown (see the history)`,
+    },
+    results,
+  });
+}
+
+/** The work's result, or a 504 when it is still running at `deadline` (epoch ms, real clock). */
+async function withinDeadline<T>(work: Promise<T>, deadline: number | undefined): Promise<T> {
+  if (deadline === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new HttpError(
+            504,
+            'deadline_exceeded',
+            'the request could not finish before its deadline; its outcome is unknown (see the history)',
+          ),
+        ),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** 200 when all succeeded, 502 when all failed, 207 in between. */
 function statusOf(results: readonly ActionResult[]): number {
   const failed = results.filter((r) => !r.ok).length;
@@ -268,12 +419,24 @@ function statusOf(results: readonly ActionResult[]): number {
   return failed === results.length ? 502 : 207;
 }
 
-function json(status: number, value: unknown, headers: Record<string, string> = {}): ApiResponse {
+function json(
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+  text: string = JSON.stringify(value),
+): ApiResponse {
   return {
     status,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
-    body: JSON.stringify(value),
+    body: text,
   };
+}
+
+function parseInstant(name: string, text: string): number {
+  const ms = Date.parse(text);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(ms))
+    throw new HttpError(400, 'bad_request', `${name} must be an ISO 8601 instant, e.g. 2027-03-29T06:00:00Z`);
+  return ms;
 }
 
 function replay(answer: StoredAnswer): ApiResponse {
@@ -293,7 +456,7 @@ function describe(error: unknown): string {
 }
 
 /** Reads `{"key": "..."}` from the webhook secret. */
-function webhookKeyOf(secretName: string, value: string): string {
+export function webhookKeyOf(secretName: string, value: string): string {
   try {
     const key = (JSON.parse(value) as { key?: unknown }).key;
     if (typeof key === 'string' && key.length >= 16) return key;

@@ -8,5 +8,7 @@ export const ErrorCode = {
   outcomeUnknown: 'NIGHTSHIFT.OUTCOME_UNKNOWN',
   /** No answer in time: a state-changing call may have been applied with its answer lost. */
   timeout: 'NIGHTSHIFT.TIMEOUT',
+  /** The caller's deadline came first: the call was not made, or its outcome is unknown. */
+  deadline: 'NIGHTSHIFT.DEADLINE',
   network: 'NIGHTSHIFT.NETWORK',
 } as const;

@@ -46,14 +46,23 @@ export interface UpstreamItem extends TargetRef {
   action: Action;
 }
 
+export interface PerformOptions {
+  /**
+   * Epoch milliseconds (real clock) by which every outcome must be known: no call, retry or wait
+   * runs past it. A call it cuts short fails with `NIGHTSHIFT.DEADLINE` (outcome unknown).
+   */
+  deadline?: number;
+}
+
 /** Carries actions out upstream and reads status; never throws for one target's failure. */
 export interface Upstream {
   perform(
     items: readonly UpstreamItem[],
     onOutcome?: (index: number, outcome: Outcome) => void,
+    options?: PerformOptions,
   ): Promise<Outcome[]>;
   /** One status read per item, in order; `null` for a kind without a status query. */
-  observe(items: readonly TargetRef[]): Promise<(StatusRead | null)[]>;
+  observe(items: readonly TargetRef[], options?: PerformOptions): Promise<(StatusRead | null)[]>;
 }
 
 export interface ActionRequest {
@@ -64,6 +73,8 @@ export interface ActionRequest {
 export interface ExecuteOptions {
   upstream: Upstream;
   dryRun?: boolean;
+  /** Passed on to the upstream: see `PerformOptions.deadline`. */
+  deadline?: number;
   /** Called as each result is known: progress lines, logs. */
   onResult?: (result: ActionResult) => void;
 }
@@ -161,6 +172,7 @@ export async function execute(
     const outcomes = await options.upstream.perform(
       pending.map((p) => p.item),
       (i, outcome) => settle(pending[i]!.index, toResult(pending[i]!.item, outcome)),
+      options.deadline === undefined ? {} : { deadline: options.deadline },
     );
     // Results not reported through the callback are filled in from the returned list.
     outcomes.forEach((outcome, i) => {

@@ -67,6 +67,17 @@ export interface StoredAnswer {
   body: string;
 }
 
+export interface IdempotencyOptions {
+  /**
+   * How long a started request holds its key: just beyond the request's deadline (the api
+   * Lambda's timeout), so a request that died in flight frees its key soon, not after a day.
+   * Default `DEFAULT_IN_PROGRESS_MS`.
+   */
+  inProgressMs?: number;
+}
+
+export const DEFAULT_IN_PROGRESS_MS = 60_000;
+
 export type IdempotencyBegin =
   | { kind: 'started' }
   | { kind: 'replay'; answer: StoredAnswer }
@@ -95,8 +106,12 @@ export interface Ledger {
   /** The most recent entries, oldest first. */
   history(options?: { limit?: number }): Promise<HistoryEntry[]>;
   /** Starts an idempotent request, or finds the first answer to it. */
-  beginIdempotent(key: string, fingerprint: string): Promise<IdempotencyBegin>;
+  beginIdempotent(key: string, fingerprint: string, options?: IdempotencyOptions): Promise<IdempotencyBegin>;
+  /** Keeps the answer for repeats (a day); a store with a size limit keeps large ones safely. */
   completeIdempotent(key: string, answer: StoredAnswer): Promise<void>;
-  /** Releases a key whose request failed inside Nightshift, so a retry can run. */
+  /**
+   * Releases a key whose request failed inside Nightshift before any upstream call, so a retry
+   * can run. Never called once upstream was called: a retry would act twice.
+   */
   abandonIdempotent(key: string): Promise<void>;
 }

@@ -10,6 +10,8 @@ export interface OnDemandOptions {
   dryRun?: boolean;
   /** Make the call even when the target is already in the requested state. */
   force?: boolean;
+  /** Epoch ms (real clock) for every read and call: see `PerformOptions.deadline`. */
+  deadline?: number;
   onResult?: (result: ActionResult) => void;
 }
 
@@ -57,7 +59,11 @@ export async function carryOut(
   }
   if (valid.length === 0) return results;
 
-  const before = await options.upstream.observe(valid.map((v) => v.ref));
+  const bounded = options.deadline === undefined ? {} : { deadline: options.deadline };
+  const before = await options.upstream.observe(
+    valid.map((v) => v.ref),
+    bounded,
+  );
   const toCall: { index: number; ref: TargetRef; action: Action; before: StatusRead | null }[] = [];
   valid.forEach((v, i) => {
     const read = before[i]!;
@@ -81,9 +87,12 @@ export async function carryOut(
   const called = await execute(
     config,
     toCall.map((c) => ({ target: c.ref.target, action: c.action })),
-    { upstream: options.upstream },
+    { upstream: options.upstream, ...bounded },
   );
-  const after = await options.upstream.observe(toCall.map((c) => c.ref));
+  const after = await options.upstream.observe(
+    toCall.map((c) => c.ref),
+    bounded,
+  );
   toCall.forEach((c, i) => {
     const desired = stateAfter(c.ref.config.kind, c.action);
     // Without a status query there is nothing to verify; with one, the read after is the truth.

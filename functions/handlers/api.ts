@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { Router } from '../api/router.ts';
 import { type AwsContext, awsContext } from './aws-context.ts';
 import { recordResultMetrics } from './metrics.ts';
@@ -18,7 +18,12 @@ function routerFor(ctx: AwsContext): Router {
 }
 
 /** API Gateway HTTP API (payload v2) to the shared router. */
-export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+export const handler = async (
+  event: APIGatewayProxyEventV2,
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<APIGatewayProxyStructuredResultV2> => {
+  // The router answers before the function times out (API Gateway would give a bare 503/504).
+  const deadline = context ? Date.now() + context.getRemainingTimeInMillis() : undefined;
   const ctx = awsContext();
   const requestId = event.requestContext.requestId;
   ctx.log.logger.appendKeys({ correlationId: requestId });
@@ -41,6 +46,7 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGateway
           ? Buffer.alloc(0)
           : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8'),
       requestId,
+      ...(deadline === undefined ? {} : { deadline }),
     });
     return { statusCode: answer.status, headers: answer.headers, body: answer.body };
   } finally {

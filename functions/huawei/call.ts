@@ -10,6 +10,8 @@ import type { AccountAuth, TokenProvider } from './tokens.ts';
 export interface UpstreamContext {
   http: HttpClient;
   tokens: TokenProvider;
+  /** Epoch ms (real clock): see `HttpRequest.deadline`. */
+  deadline?: number;
 }
 
 export interface AccountRef {
@@ -60,11 +62,12 @@ export async function authorizedCall(
       mask: secretValues(auth),
       body: spec.body,
       ...(spec.changesState ? { changesState: true } : {}),
+      ...(ctx.deadline === undefined ? {} : { deadline: ctx.deadline }),
     });
-  const auth = await ctx.tokens.auth(account.name, account.config);
+  const auth = await ctx.tokens.auth(account.name, account.config, ctx.deadline);
   const first = await send(auth);
   if (first.status !== 401) return first;
-  const fresh = await ctx.tokens.refresh(account.name, account.config, auth);
+  const fresh = await ctx.tokens.refresh(account.name, account.config, auth, ctx.deadline);
   const second = await send(fresh);
   return { ...second, attempts: first.attempts + second.attempts };
 }

@@ -3,6 +3,8 @@ import { ErrorCode } from '../engine/error-codes.ts';
 /** Error codes Nightshift itself assigns when there is no upstream `error_code` to report. */
 export const NightshiftCode = {
   timeout: ErrorCode.timeout,
+  /** The caller's deadline came first: the call was not made, or its outcome is unknown. */
+  deadline: ErrorCode.deadline,
   network: ErrorCode.network,
   badResponse: 'NIGHTSHIFT.BAD_RESPONSE',
   httpStatus: 'NIGHTSHIFT.HTTP_STATUS',

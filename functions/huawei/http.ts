@@ -1,6 +1,6 @@
+import { redact, rememberSecret } from '../observability/redact.ts';
 import { Semaphore } from './concurrency.ts';
 import { NightshiftCode, UpstreamError } from './errors.ts';
-import { redact } from './redact.ts';
 import { Agent, type Dispatcher, request as dispatch, errors as undiciErrors } from './undici-core.ts';
 
 export interface HttpSettings {
@@ -15,6 +15,8 @@ export interface HttpSettings {
   maxRetryAfterMs: number;
   /** Requests in flight per account. Default 16. */
   maxInFlightPerAccount: number;
+  /** A longer answer is not read: the call fails (`NIGHTSHIFT.BAD_RESPONSE`). Default 1 MiB. */
+  maxResponseBytes: number;
 }
 
 export const DEFAULT_HTTP_SETTINGS: HttpSettings = {
@@ -24,7 +26,11 @@ export const DEFAULT_HTTP_SETTINGS: HttpSettings = {
   maxDelayMs: 8_000,
   maxRetryAfterMs: 30_000,
   maxInFlightPerAccount: 16,
+  maxResponseBytes: 1024 * 1024,
 };
+
+/** No new attempt is started with less time than this left before the deadline. */
+const MIN_ATTEMPT_MS = 250;
 
 export interface HttpRequest {
   /** The account the call is made for: the unit of the concurrency bound. */
@@ -44,6 +50,12 @@ export interface HttpRequest {
   sign?: RequestSigner;
   /** Credential values masked wherever the answer quotes them back (its body, an error). */
   mask?: readonly string[];
+  /**
+   * Epoch milliseconds (real clock) by which the caller needs an outcome, e.g. a Lambda's end
+   * minus a margin. Every attempt, backoff and `Retry-After` wait fits before it; when it comes
+   * first the call fails with `NIGHTSHIFT.DEADLINE` (or returns the last answer as it is).
+   */
+  deadline?: number;
 }
 
 /**
@@ -109,9 +121,14 @@ export class HttpClient {
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
+    // Scrubbed from the answer as it is read (see `redact`), whatever the caller does with it.
+    for (const value of req.mask ?? []) rememberSecret(value);
     const { maxRetries } = this.settings;
+    const left = () => (req.deadline === undefined ? Number.POSITIVE_INFINITY : req.deadline - Date.now());
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.attempt(req, attempt);
+      if (left() <= 0) throw deadlineError(req, attempt - 1);
+      const outcome = await this.attempt(req, attempt, left());
+      if (outcome.kind === 'fatal') throw outcome.error;
       const last = attempt > maxRetries;
       if (outcome.kind === 'response') {
         const { response } = outcome;
@@ -119,10 +136,20 @@ export class HttpClient {
         const retryAfter = parseRetryAfter(response.headers['retry-after']);
         if (retryAfter !== undefined && retryAfter > this.settings.maxRetryAfterMs)
           return finish(req, response);
-        await this.backoff(req, attempt, `HTTP ${response.status}`, retryAfter);
+        const delayMs = this.delay(attempt, retryAfter);
+        // No time to wait and try again before the deadline: the answer as it is.
+        if (delayMs + MIN_ATTEMPT_MS > left()) return finish(req, response);
+        await this.backoff(req, attempt, `HTTP ${response.status}`, delayMs);
       } else {
-        if (last || (req.changesState && outcome.error.code === NightshiftCode.timeout)) throw outcome.error;
-        await this.backoff(req, attempt, outcome.error.message, undefined);
+        if (
+          last ||
+          outcome.error.code === NightshiftCode.deadline ||
+          (req.changesState && outcome.error.code === NightshiftCode.timeout)
+        )
+          throw outcome.error;
+        const delayMs = this.delay(attempt, undefined);
+        if (delayMs + MIN_ATTEMPT_MS > left()) throw outcome.error;
+        await this.backoff(req, attempt, outcome.error.message, delayMs);
       }
     }
   }
@@ -131,10 +158,14 @@ export class HttpClient {
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
-  private async backoff(req: HttpRequest, attempt: number, reason: string, retryAfterMs: number | undefined) {
+  /** Full jitter under an exponential cap, or `Retry-After` when that is longer. */
+  private delay(attempt: number, retryAfterMs: number | undefined): number {
     const cap = Math.min(this.settings.maxDelayMs, this.settings.baseDelayMs * 2 ** (attempt - 1));
     const jitter = this.random() * cap;
-    const delayMs = Math.max(jitter, retryAfterMs ?? 0);
+    return Math.max(jitter, retryAfterMs ?? 0);
+  }
+
+  private async backoff(req: HttpRequest, attempt: number, reason: string, delayMs: number) {
     this.onRetry?.({ call: req.call, attempt, delayMs, reason });
     await this.sleep(delayMs);
   }
@@ -151,13 +182,19 @@ export class HttpClient {
   private async attempt(
     req: HttpRequest,
     attempt: number,
+    leftMs: number,
   ): Promise<
     | { kind: 'response'; response: RawResponse & { attempts: number } }
     | { kind: 'error'; error: UpstreamError }
+    /** Not worth a retry. */
+    | { kind: 'fatal'; error: UpstreamError }
   > {
     const release = await this.semaphore(req.account).acquire();
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), this.settings.timeoutMs);
+    // Waiting for a slot counts against the deadline too.
+    const left = req.deadline === undefined ? leftMs : req.deadline - Date.now();
+    const cutByDeadline = left < this.settings.timeoutMs;
+    const timer = setTimeout(() => abort.abort(), Math.max(0, Math.min(this.settings.timeoutMs, left)));
     try {
       const url = new URL(req.url);
       const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
@@ -176,7 +213,24 @@ export class HttpClient {
         body,
         signal: abort.signal,
       });
-      const text = await res.body.text();
+      const limit = this.settings.maxResponseBytes;
+      const read = await readCapped(res.body, Number(res.headers['content-length']), limit);
+      if (read === undefined) {
+        return {
+          kind: 'fatal',
+          error: new UpstreamError(
+            `${req.call} answered ${res.statusCode} with a body larger than ${limit} bytes; it was not read`,
+            {
+              call: req.call,
+              code: NightshiftCode.badResponse,
+              httpStatus: res.statusCode,
+              attempts: attempt,
+            },
+          ),
+        };
+      }
+      // Scrubbed at the source: every message, result and log line derived from it is clean.
+      const text = redact(read);
       return {
         kind: 'response',
         response: { status: res.statusCode, headers: res.headers, text, attempts: attempt },
@@ -186,14 +240,21 @@ export class HttpClient {
         abort.signal.aborted ||
         error instanceof undiciErrors.HeadersTimeoutError ||
         error instanceof undiciErrors.BodyTimeoutError;
-      const message = timedOut
-        ? `${req.call}: no answer within ${this.settings.timeoutMs} ms`
-        : `${req.call}: ${networkReason(error)}`;
+      const deadline = timedOut && cutByDeadline;
+      const message = deadline
+        ? `${req.call}: no answer before the caller's deadline; the call may or may not have taken effect`
+        : timedOut
+          ? `${req.call}: no answer within ${this.settings.timeoutMs} ms`
+          : `${req.call}: ${networkReason(error)}`;
       return {
         kind: 'error',
         error: new UpstreamError(`${message} (after ${attempt} attempt${attempt === 1 ? '' : 's'})`, {
           call: req.call,
-          code: timedOut ? NightshiftCode.timeout : NightshiftCode.network,
+          code: deadline
+            ? NightshiftCode.deadline
+            : timedOut
+              ? NightshiftCode.timeout
+              : NightshiftCode.network,
           attempts: attempt,
           cause: error,
         }),
@@ -205,6 +266,37 @@ export class HttpClient {
   }
 }
 
+/** The body as text, or undefined when it is (or says it is) longer than `limit` bytes. */
+async function readCapped(
+  body: AsyncIterable<Buffer | Uint8Array> & { destroy(error?: Error): unknown },
+  declared: number,
+  limit: number,
+): Promise<string | undefined> {
+  if (Number.isFinite(declared) && declared > limit) {
+    body.destroy();
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      // Stop reading: the rest never reaches memory (the connection is closed).
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function deadlineError(req: HttpRequest, attempts: number): UpstreamError {
+  return new UpstreamError(
+    `${req.call}: not ${attempts === 0 ? 'called' : 'tried again'}: the caller's deadline has passed (after ${attempts} attempt${attempts === 1 ? '' : 's'})`,
+    { call: req.call, code: NightshiftCode.deadline, attempts },
+  );
+}
+
 interface RawResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -212,7 +304,7 @@ interface RawResponse {
 }
 
 function finish(req: HttpRequest, raw: RawResponse & { attempts: number }): HttpResponse {
-  const trimmed = redact(raw.text.trim(), req.mask ?? []);
+  const trimmed = raw.text.trim();
   let body: unknown;
   if (trimmed !== '') {
     try {

@@ -1,4 +1,5 @@
 import type { AccountConfig } from '../engine/config/schema.ts';
+import { rememberSecret } from '../observability/redact.ts';
 import type { SecretSource } from '../stores/secrets.ts';
 import { type Credentials, parseCredentials } from './credentials.ts';
 import { serviceBase } from './endpoints.ts';
@@ -9,6 +10,8 @@ import type { AccessKey } from './signer.ts';
 /** IAM tokens are reused until this long before they expire. */
 export const TOKEN_REFRESH_MARGIN_MS = 60 * 60 * 1000;
 const IAM_CALL = 'POST /v3/auth/tokens';
+/** Credential fields that are names, not secrets; every other string field is redacted. */
+const PUBLIC_CREDENTIAL_FIELDS = new Set(['kind', 'domain', 'user', 'endpoint']);
 
 /** How an account's requests are authorized: a token header, or an access-key signature. */
 export type AccountAuth = { kind: 'token'; token: string } | { kind: 'aksk'; key: AccessKey };
@@ -43,7 +46,7 @@ export class TokenProvider {
   }
 
   /** A usable authorization for the account. */
-  async auth(accountName: string, account: AccountConfig): Promise<AccountAuth> {
+  async auth(accountName: string, account: AccountConfig, deadline?: number): Promise<AccountAuth> {
     const cached = this.cache.get(accountName);
     if (
       cached &&
@@ -51,7 +54,7 @@ export class TokenProvider {
     ) {
       return cached.auth;
     }
-    return (await this.load(accountName, account, false)).auth;
+    return (await this.load(accountName, account, false, deadline)).auth;
   }
 
   /**
@@ -59,24 +62,45 @@ export class TokenProvider {
    * token or access key is picked up) and, for IAM credentials, a new token fetched. If another
    * caller already replaced it, that one is used.
    */
-  async refresh(accountName: string, account: AccountConfig, rejected: AccountAuth): Promise<AccountAuth> {
+  async refresh(
+    accountName: string,
+    account: AccountConfig,
+    rejected: AccountAuth,
+    deadline?: number,
+  ): Promise<AccountAuth> {
     const cached = this.cache.get(accountName);
     if (cached && cached.auth !== rejected) return cached.auth;
     this.cache.delete(accountName);
-    return (await this.load(accountName, account, true)).auth;
+    return (await this.load(accountName, account, true, deadline)).auth;
   }
 
-  private load(accountName: string, account: AccountConfig, refresh: boolean): Promise<CachedAuth> {
+  /** Concurrent callers share one fetch, bounded by the deadline of the caller that started it. */
+  private load(
+    accountName: string,
+    account: AccountConfig,
+    refresh: boolean,
+    deadline: number | undefined,
+  ): Promise<CachedAuth> {
     let promise = this.pending.get(accountName);
     if (!promise) {
-      promise = this.fetch(accountName, account, refresh).finally(() => this.pending.delete(accountName));
+      promise = this.fetch(accountName, account, refresh, deadline).finally(() =>
+        this.pending.delete(accountName),
+      );
       this.pending.set(accountName, promise);
     }
     return promise;
   }
 
-  private async fetch(accountName: string, account: AccountConfig, refresh: boolean): Promise<CachedAuth> {
+  private async fetch(
+    accountName: string,
+    account: AccountConfig,
+    refresh: boolean,
+    deadline: number | undefined,
+  ): Promise<CachedAuth> {
     const credentials = parseCredentials(account.secret, await this.secrets.get(account.secret, { refresh }));
+    // Known before the first call, so an upstream echoing any of them is scrubbed.
+    for (const [field, value] of Object.entries(credentials))
+      if (!PUBLIC_CREDENTIAL_FIELDS.has(field) && typeof value === 'string') rememberSecret(value);
     let entry: CachedAuth;
     if (credentials.kind === 'token') {
       entry = { auth: { kind: 'token', token: credentials.token }, expiresAtMs: undefined };
@@ -87,7 +111,8 @@ export class TokenProvider {
         expiresAtMs: undefined,
       };
     } else {
-      const { token, expiresAtMs } = await this.fromIam(accountName, account, credentials);
+      const { token, expiresAtMs } = await this.fromIam(accountName, account, credentials, deadline);
+      rememberSecret(token);
       entry = { auth: { kind: 'token', token }, expiresAtMs };
     }
     this.cache.set(accountName, entry);
@@ -98,6 +123,7 @@ export class TokenProvider {
     accountName: string,
     account: AccountConfig,
     credentials: Extract<Credentials, { kind: 'iam' }>,
+    deadline: number | undefined,
   ): Promise<{ token: string; expiresAtMs: number }> {
     const base = credentials.endpoint?.replace(/\/+$/, '') ?? serviceBase(account, 'iam');
     const response = await this.http.request({
@@ -106,6 +132,7 @@ export class TokenProvider {
       url: `${base}/v3/auth/tokens?nocatalog=true`,
       call: IAM_CALL,
       mask: [credentials.password],
+      ...(deadline === undefined ? {} : { deadline }),
       body: {
         auth: {
           identity: {

@@ -2,12 +2,14 @@ import { performance } from 'node:perf_hooks';
 import { actionProblem } from '../engine/config/validate.ts';
 import {
   type Outcome,
+  type PerformOptions,
   RefusalCode,
   type TargetRef,
   type Upstream,
   type UpstreamItem,
 } from '../engine/executor.ts';
 import type { StatusRead } from '../engine/states.ts';
+import { redactOptional } from '../observability/redact.ts';
 import type { SecretSource } from '../stores/secrets.ts';
 import { type CallOutcome, outcomeOfError, type UpstreamContext, unreadable } from './call.ts';
 import { HttpClient, type HttpClientOptions } from './http.ts';
@@ -41,9 +43,15 @@ export class HuaweiUpstream implements Upstream {
   async perform(
     items: readonly UpstreamItem[],
     onOutcome?: (index: number, outcome: Outcome) => void,
+    options: PerformOptions = {},
   ): Promise<Outcome[]> {
+    // One context per batch of work, so each carries its caller's deadline.
+    const ctx: UpstreamContext =
+      options.deadline === undefined ? this.ctx : { ...this.ctx, deadline: options.deadline };
     const outcomes: Outcome[] = new Array(items.length);
-    const report = (index: number, outcome: Outcome) => {
+    const report = (index: number, raw: Outcome) => {
+      // Bodies are scrubbed as they are read; this also covers messages built from anything else.
+      const outcome = scrub(raw);
       outcomes[index] = outcome;
       onOutcome?.(index, outcome);
     };
@@ -58,14 +66,14 @@ export class HuaweiUpstream implements Upstream {
         group.push(index);
         batches.set(key, group);
       } else {
-        tasks.push(this.timed(() => this.single(item)).then((o) => report(index, o)));
+        tasks.push(this.timed(() => this.single(ctx, item)).then((o) => report(index, o)));
       }
     });
 
     for (const indexes of batches.values()) {
       for (let i = 0; i < indexes.length; i += DRS_BATCH_LIMIT) {
         const chunk = indexes.slice(i, i + DRS_BATCH_LIMIT);
-        tasks.push(this.drsChunk(items, chunk, report));
+        tasks.push(this.drsChunk(ctx, items, chunk, report));
       }
     }
     await Promise.all(tasks);
@@ -76,7 +84,9 @@ export class HuaweiUpstream implements Upstream {
    * Reads the status of each target: DRS jobs of one account in batch-status calls of up to 100,
    * the others one call each, all concurrently. VIAS batch tasks have no status query (`null`).
    */
-  async observe(items: readonly TargetRef[]): Promise<(StatusRead | null)[]> {
+  async observe(items: readonly TargetRef[], options: PerformOptions = {}): Promise<(StatusRead | null)[]> {
+    const ctx: UpstreamContext =
+      options.deadline === undefined ? this.ctx : { ...this.ctx, deadline: options.deadline };
     const reads: (StatusRead | null)[] = new Array(items.length).fill(null);
     const settle = async (indexes: number[], read: () => Promise<StatusRead[]>) => {
       try {
@@ -95,10 +105,10 @@ export class HuaweiUpstream implements Upstream {
       const { config, account } = item;
       switch (config.kind) {
         case 'vias-task':
-          tasks.push(settle([index], async () => [await viasTaskStatus(this.ctx, account, config.taskId)]));
+          tasks.push(settle([index], async () => [await viasTaskStatus(ctx, account, config.taskId)]));
           break;
         case 'cpts-task':
-          tasks.push(settle([index], async () => [await cptsTaskStatus(this.ctx, account, config)]));
+          tasks.push(settle([index], async () => [await cptsTaskStatus(ctx, account, config)]));
           break;
         case 'drs-job':
           drsByAccount.set(account.name, [...(drsByAccount.get(account.name) ?? []), index]);
@@ -114,7 +124,7 @@ export class HuaweiUpstream implements Upstream {
         const ids = chunk.map((index) => (items[index]!.config as { jobId: string }).jobId);
         tasks.push(
           settle(chunk, async () => {
-            const byJob = await drsStatuses(this.ctx, first.account, ids);
+            const byJob = await drsStatuses(ctx, first.account, ids);
             return ids.map((id) => byJob.get(id)!);
           }),
         );
@@ -128,15 +138,15 @@ export class HuaweiUpstream implements Upstream {
     await this.http.close();
   }
 
-  private async single(item: UpstreamItem): Promise<CallOutcome> {
+  private async single(ctx: UpstreamContext, item: UpstreamItem): Promise<CallOutcome> {
     const { config, action, account } = item;
     switch (config.kind) {
       case 'vias-task':
-        return viasTaskAction(this.ctx, account, config.taskId, action as 'start' | 'stop');
+        return viasTaskAction(ctx, account, config.taskId, action as 'start' | 'stop');
       case 'vias-batch-task':
-        return viasBatchTaskAction(this.ctx, account, config.batchTaskId, action as 'start' | 'stop');
+        return viasBatchTaskAction(ctx, account, config.batchTaskId, action as 'start' | 'stop');
       case 'cpts-task':
-        return cptsTaskAction(this.ctx, account, config, action as 'start' | 'stop');
+        return cptsTaskAction(ctx, account, config, action as 'start' | 'stop');
       case 'drs-job':
         {
           // Checked here as well as in the engine: a DRS stop ends the job for good.
@@ -144,11 +154,12 @@ export class HuaweiUpstream implements Upstream {
           if (problem)
             return { ok: false, errorCode: RefusalCode.stopNotAllowed, errorMessage: problem, attempts: 0 };
         }
-        return drsStop(this.ctx, account, config.jobId, config.forceStop);
+        return drsStop(ctx, account, config.jobId, config.forceStop);
     }
   }
 
   private async drsChunk(
+    ctx: UpstreamContext,
     items: readonly UpstreamItem[],
     chunk: number[],
     report: (index: number, outcome: Outcome) => void,
@@ -162,7 +173,7 @@ export class HuaweiUpstream implements Upstream {
     let byJob: Map<string, CallOutcome> | undefined;
     let error: CallOutcome | undefined;
     try {
-      byJob = await drsBatch(this.ctx, first.account, first.action as 'pause' | 'resume', jobs);
+      byJob = await drsBatch(ctx, first.account, first.action as 'pause' | 'resume', jobs);
     } catch (e) {
       error = outcomeOfError(e);
     }
@@ -183,4 +194,14 @@ export class HuaweiUpstream implements Upstream {
     }
     return { ...outcome, durationMs: Math.round(performance.now() - started) };
   }
+}
+
+function scrub(outcome: Outcome): Outcome {
+  const errorCode = redactOptional(outcome.errorCode);
+  const errorMessage = redactOptional(outcome.errorMessage);
+  return {
+    ...outcome,
+    ...(errorCode === undefined ? {} : { errorCode }),
+    ...(errorMessage === undefined ? {} : { errorMessage }),
+  };
 }

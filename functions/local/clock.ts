@@ -20,20 +20,20 @@ export function scaledClock(start: number, speed: number, realNow: () => number 
     sleepUntil(at, signal) {
       return new Promise<void>((resolve) => {
         if (signal.aborted) return resolve();
+        let timer: NodeJS.Timeout | undefined;
+        // The listener goes when the sleep ends: serve sleeps every minute on one signal for its
+        // whole life, and a listener left per minute ends in MaxListenersExceededWarning.
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
         const wait = () => {
           const remaining = (at - now()) / speed;
-          if (remaining <= 0 || signal.aborted) return resolve();
+          if (remaining <= 0 || signal.aborted) return done();
           timer = setTimeout(wait, Math.min(remaining + 1, 2_147_483_000));
         };
-        let timer: NodeJS.Timeout | undefined;
-        signal.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          { once: true },
-        );
+        signal.addEventListener('abort', done, { once: true });
         wait();
       });
     },
@@ -49,4 +49,18 @@ export function clockFromEnv(env: Record<string, string | undefined>): Clock {
   if (Number.isNaN(startMs))
     throw new RangeError(`NIGHTSHIFT_CLOCK_START must be an ISO instant, got "${start}"`);
   return scaledClock(startMs, speed ? Number(speed) : 1);
+}
+
+/** Waits `ms` of real time, or until `signal` aborts; leaves no listener behind either way. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

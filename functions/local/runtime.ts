@@ -16,7 +16,7 @@ import { logEntry } from '../observability/log-fields.ts';
 import { readConfigFile } from '../stores/local-config.ts';
 import type { FileLedger } from '../stores/local-ledger.ts';
 import type { SecretSource } from '../stores/secrets.ts';
-import type { Clock } from './clock.ts';
+import { type Clock, sleep } from './clock.ts';
 
 const MINUTE = 60_000;
 /** Real time a tick may take before it stops starting calls; the next tick continues. */
@@ -44,8 +44,6 @@ export function ownerGone(owner: string): boolean {
   }
 }
 const SELF = ownerId();
-/** Claims older than this can never be asked for again (catch-up looks back 24 hours at most). */
-const CLAIM_KEEP_DAYS = 7;
 /** Never look further back than this when catching up, however long the process was away. */
 const MAX_LOOKBACK_MS = 24 * 3600_000;
 
@@ -67,7 +65,20 @@ export interface RuntimeOptions {
   maxCatchUpMinutes?: number;
   /** Re-read the config when the file changes (poll interval). */
   watchIntervalMs?: number;
+  /**
+   * A request whose headers and body have not arrived in this time is answered 408 and closed.
+   * Default 60 s; tests pass a short one.
+   */
+  requestTimeoutMs?: number;
+  /** How long `stop` waits for requests and the tick before closing every connection. Default 10 s. */
+  shutdownGraceMs?: number;
+  /** Time an API request may take, upstream calls included, as on AWS. Default 30 s. */
+  requestBudgetMs?: number;
 }
+
+/** The first wait after a failed tick; it doubles per failure in a row, up to a minute. */
+const TICK_RETRY_BASE_MS = 1_000;
+const TICK_RETRY_MAX_MS = 60_000;
 
 /**
  * `nightshift serve`: the HTTP API and the minute tick in one process. The tick runs at each
@@ -103,7 +114,20 @@ export class LocalRuntime {
   /** Loads the config (which must be valid), starts the HTTP server and the tick. */
   async start(): Promise<string> {
     this.config = await this.load();
-    this.server = createServer((req, res) => void this.serveHttp(req, res));
+    const requestTimeout = this.options.requestTimeoutMs ?? 60_000;
+    this.server = createServer(
+      {
+        requestTimeout,
+        headersTimeout: requestTimeout,
+        // How often Node looks for requests past their timeout (default 30 s).
+        connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))),
+      },
+      (req, res) => {
+        // Whatever a client does (disconnects mid-body, sends a target no URL parser takes), the
+        // failure stays with its request: an unhandled rejection would end the whole process.
+        this.serveHttp(req, res).catch((error: unknown) => this.requestFailed(req, res, error));
+      },
+    );
     this.server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -114,26 +138,53 @@ export class LocalRuntime {
       { interval: this.options.watchIntervalMs ?? 1000 },
       () => void this.reload(),
     );
+    await this.maintain();
     this.loop = this.tickLoop();
     return this.url;
   }
 
-  get url(): string {
-    const { port } = this.server!.address() as AddressInfo;
-    return `http://${this.options.host ?? '127.0.0.1'}:${port}`;
+  private async maintain(): Promise<void> {
+    try {
+      const done = await this.options.ledger.maintain();
+      if (done.historyRotated || done.idempotencyRemoved > 0 || done.claimsRemoved > 0)
+        this.options.log.info('state folder upkeep', done);
+    } catch (error) {
+      // Upkeep is not the tick: a failure here is logged and tried again in an hour.
+      this.options.log.warn('state folder upkeep failed', { error: String(error) });
+    }
   }
 
-  /** Stops taking work, lets in-flight requests and the running tick finish. */
+  get url(): string {
+    const { port } = this.server!.address() as AddressInfo;
+    const host = this.options.host ?? '127.0.0.1';
+    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  /**
+   * Stops taking work and lets in-flight requests and the running tick finish, for at most the
+   * grace period: then every connection still open (a client trickling a body, say) is closed, so
+   * shutdown never waits on a client.
+   */
   async stop(): Promise<void> {
     this.stopping.abort();
     unwatchFile(this.options.configPath);
-    const closed = new Promise<void>((resolve) =>
-      this.server ? this.server.close(() => resolve()) : resolve(),
-    );
-    this.server?.closeIdleConnections();
-    await this.loop;
-    await this.currentTick;
-    await closed;
+    const server = this.server;
+    const closed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server?.closeIdleConnections();
+    const grace = this.options.shutdownGraceMs ?? 10_000;
+    const finished = Promise.all([this.loop, this.currentTick, closed]).then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), grace);
+    });
+    const inTime = await Promise.race([finished, expired]);
+    clearTimeout(timer);
+    if (!inTime) {
+      this.options.log.warn('shutdown grace period over: closing the connections still open', {
+        graceMs: grace,
+      });
+      server?.closeAllConnections();
+    }
   }
 
   private async load(): Promise<Config> {
@@ -187,6 +238,7 @@ export class LocalRuntime {
     const floorMinute = (ms: number) => Math.floor(ms / MINUTE) * MINUTE;
     // Resume where the last run (of any process sharing the state) stopped, so a restart catches up.
     let cursor = (await this.readCursor()) ?? floorMinute(clock.now());
+    let failuresInARow = 0;
     while (!this.stopping.signal.aborted) {
       const next = floorMinute(clock.now()) + MINUTE;
       if (next - MINUTE <= cursor) await clock.sleepUntil(next, this.stopping.signal);
@@ -198,12 +250,18 @@ export class LocalRuntime {
       try {
         await tick;
         cursor = minute;
+        failuresInARow = 0;
         await this.writeCursor(cursor);
-        // Once an hour, drop the claim files nothing can ask about any more.
-        if (minute % (60 * MINUTE) === 0) await this.options.ledger.pruneClaims(CLAIM_KEEP_DAYS);
+        // Once an hour, keep the state folder bounded (old claims, idempotency files, history).
+        if (minute % (60 * MINUTE) === 0) await this.maintain();
       } catch (error) {
-        // The ledger failed: keep the cursor so the next tick tries this window again.
-        this.options.log.error('tick failed', { error: String(error) });
+        // The ledger failed: keep the cursor so a later tick tries this window again, but wait
+        // first (1 s, 2 s, 4 s ... up to a minute): retrying at once would spin, starving the
+        // HTTP API, the timers and SIGTERM.
+        failuresInARow += 1;
+        const retryInMs = Math.min(TICK_RETRY_MAX_MS, TICK_RETRY_BASE_MS * 2 ** (failuresInARow - 1));
+        this.options.log.error('tick failed', { error: String(error), failuresInARow, retryInMs });
+        await sleep(retryInMs, this.stopping.signal);
       }
     }
   }
@@ -271,30 +329,45 @@ export class LocalRuntime {
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_BODY_BYTES) {
-        // Keep one byte past the limit so the router answers 413; stop reading the rest.
-        chunks.push((chunk as Buffer).subarray(0, 1));
-        tooLarge = true;
-        break;
+    try {
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_BODY_BYTES) {
+          // Keep one byte past the limit so the router answers 413; stop reading the rest.
+          chunks.push((chunk as Buffer).subarray(0, 1));
+          tooLarge = true;
+          break;
+        }
+        chunks.push(chunk as Buffer);
       }
-      chunks.push(chunk as Buffer);
+    } catch {
+      // The client went away (or Node timed its body out and answered 408): nobody to answer.
+      return;
     }
     const body = tooLarge
       ? Buffer.concat([Buffer.alloc(MAX_BODY_BYTES), chunks.at(-1)!])
       : Buffer.concat(chunks);
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const target = parseTarget(req.url ?? '/');
     const headers: Record<string, string | undefined> = {};
     for (const [name, value] of Object.entries(req.headers))
       headers[name] = Array.isArray(value) ? value.join(', ') : value;
-    const answer = await this.router.handle({
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      headers,
-      body,
-    });
+    const answer = target
+      ? await this.router.handle({
+          method: req.method ?? 'GET',
+          path: target.path,
+          query: target.query,
+          headers,
+          body,
+          deadline: Date.now() + (this.options.requestBudgetMs ?? 30_000),
+        })
+      : {
+          status: 400,
+          headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+          body: JSON.stringify({
+            error: { code: 'bad_request', message: 'the request target is not a valid path' },
+          }),
+        };
+    if (res.destroyed) return;
     res.writeHead(answer.status, {
       ...answer.headers,
       'content-length': Buffer.byteLength(answer.body),
@@ -302,4 +375,48 @@ export class LocalRuntime {
     });
     res.end(answer.body);
   }
+
+  /** The last line of defence for one request: log it, answer 500 if still possible. */
+  private requestFailed(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    this.options.log.error('request failed', {
+      method: req.method,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+    try {
+      if (!res.headersSent && !res.destroyed) {
+        const body = JSON.stringify({ error: { code: 'internal', message: 'internal error' } });
+        res.writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      } else {
+        res.destroy();
+      }
+    } catch {
+      res.destroy();
+    }
+  }
+}
+
+/**
+ * Path and query of a request target. Origin-form (`/v1/plan?hours=2`) is split by hand: a
+ * target such as `//[` is a valid request line that `new URL` refuses to parse. Absolute-form
+ * targets go through `URL`; anything else is refused (undefined).
+ */
+function parseTarget(target: string): { path: string; query: Record<string, string> } | undefined {
+  let path: string;
+  let search: string;
+  if (target.startsWith('/')) {
+    const q = target.indexOf('?');
+    path = q === -1 ? target : target.slice(0, q);
+    search = q === -1 ? '' : target.slice(q + 1);
+  } else {
+    try {
+      const url = new URL(target);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+      path = url.pathname;
+      search = url.search.slice(1);
+    } catch {
+      return undefined;
+    }
+  }
+  return { path, query: Object.fromEntries(new URLSearchParams(search)) };
 }

@@ -31,7 +31,7 @@ export type Fault =
   | { kind: 'respond'; status: number; body?: unknown; headers?: Record<string, string> }
   | { kind: 'reset' }
   | { kind: 'hang' }
-  | { kind: 'non-json'; status?: number }
+  | { kind: 'non-json'; status?: number; body?: string }
   | { kind: 'latency'; ms: number }
   | { kind: 'pass' }
   /** Handle normally, but these DRS jobs fail in the batch answer / the VIAS batch reports failures. */
@@ -304,7 +304,7 @@ export class HuaweiSimulator {
     }
     if (fault?.kind === 'non-json') {
       res.writeHead(fault.status ?? 502, { 'content-type': 'text/html' });
-      res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+      res.end(fault.body ?? '<html><body><h1>502 Bad Gateway</h1></body></html>');
       return;
     }
     if (fault?.kind === 'respond') {

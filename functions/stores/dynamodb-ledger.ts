@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   type AttributeValue,
   BatchGetItemCommand,
@@ -10,13 +11,15 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type {
-  HistoryEntry,
-  IdempotencyBegin,
-  Ledger,
-  OccurrenceKey,
-  StoredAnswer,
-  TargetRecord,
+import {
+  DEFAULT_IN_PROGRESS_MS,
+  type HistoryEntry,
+  type IdempotencyBegin,
+  type IdempotencyOptions,
+  type Ledger,
+  type OccurrenceKey,
+  type StoredAnswer,
+  type TargetRecord,
 } from '../engine/ledger.ts';
 
 const DAY_S = 86_400;
@@ -24,6 +27,11 @@ const IDEMPOTENCY_TTL_S = DAY_S;
 /** Claims must outlive every redelivery and catch-up window by far. */
 const CLAIM_TTL_S = 30 * DAY_S;
 const HISTORY_LOOKBACK_DAYS = 31;
+/**
+ * The most answer bytes one item holds: DynamoDB refuses items over 400 KB, and the key,
+ * fingerprint and the other attributes need room too.
+ */
+export const MAX_STORED_ANSWER_BYTES = 350_000;
 
 export interface DynamoLedgerOptions {
   tableName: string;
@@ -166,8 +174,13 @@ export class DynamoLedger implements Ledger {
     }
   }
 
-  async beginIdempotent(key: string, fingerprint: string): Promise<IdempotencyBegin> {
-    const nowS = Math.floor(this.now() / 1000);
+  async beginIdempotent(
+    key: string,
+    fingerprint: string,
+    options: IdempotencyOptions = {},
+  ): Promise<IdempotencyBegin> {
+    const nowMs = this.now();
+    const nowS = Math.floor(nowMs / 1000);
     try {
       await this.client.send(
         new PutItemCommand({
@@ -176,12 +189,16 @@ export class DynamoLedger implements Ledger {
             ...this.idempotencyKey(key),
             fingerprint: s(fingerprint),
             state: s('pending'),
+            // As Powertools Idempotency does: a request that died in flight frees its key just
+            // after the Lambda's timeout, not when the item's day is over.
+            inProgressUntil: n(nowMs + (options.inProgressMs ?? DEFAULT_IN_PROGRESS_MS)),
             ttl: n(nowS + IDEMPOTENCY_TTL_S),
           },
           // TTL deletion lags: an expired item counts as absent.
-          ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
-          ExpressionAttributeNames: { '#ttl': 'ttl' },
-          ExpressionAttributeValues: { ':now': n(nowS) },
+          ConditionExpression:
+            'attribute_not_exists(pk) OR #ttl < :now OR (#state = :pending AND #until < :nowMs)',
+          ExpressionAttributeNames: { '#ttl': 'ttl', '#state': 'state', '#until': 'inProgressUntil' },
+          ExpressionAttributeValues: { ':now': n(nowS), ':pending': s('pending'), ':nowMs': n(nowMs) },
         }),
       );
       return { kind: 'started' };
@@ -197,20 +214,43 @@ export class DynamoLedger implements Ledger {
     );
     if (Item?.state?.S !== 'done') return { kind: 'in-progress' };
     if (Item.fingerprint?.S !== fingerprint) return { kind: 'mismatch' };
-    return { kind: 'replay', answer: { status: Number(Item.status!.N), body: Item.body!.S! } };
+    const body = Item.bodyGz?.B ? gunzipSync(Item.bodyGz.B).toString('utf8') : Item.body!.S!;
+    return { kind: 'replay', answer: { status: Number(Item.status!.N), body } };
   }
 
+  /**
+   * Keeps the answer within the item limit: as it is when it fits, gzip-compressed when that
+   * fits, else a JSON marker with the first answer's status (its results are in the history).
+   */
   async completeIdempotent(key: string, answer: StoredAnswer): Promise<void> {
+    const size = Buffer.byteLength(answer.body);
+    const gz = size > MAX_STORED_ANSWER_BYTES ? gzipSync(answer.body) : undefined;
+    const stored: [string, AttributeValue] =
+      gz === undefined
+        ? ['body', s(answer.body)]
+        : gz.length <= MAX_STORED_ANSWER_BYTES
+          ? ['bodyGz', { B: gz }]
+          : [
+              'body',
+              s(
+                JSON.stringify({
+                  error: {
+                    code: 'answer_not_kept',
+                    message: `the first answer to this Idempotency-Key (${size} bytes) was too large to keep; its results are in the history`,
+                  },
+                }),
+              ),
+            ];
     await this.client.send(
       new UpdateItemCommand({
         TableName: this.options.tableName,
         Key: this.idempotencyKey(key),
-        UpdateExpression: 'SET #state = :done, #status = :status, #body = :body',
-        ExpressionAttributeNames: { '#state': 'state', '#status': 'status', '#body': 'body' },
+        UpdateExpression: `SET #state = :done, #status = :status, #${stored[0]} = :body`,
+        ExpressionAttributeNames: { '#state': 'state', '#status': 'status', [`#${stored[0]}`]: stored[0] },
         ExpressionAttributeValues: {
           ':done': s('done'),
           ':status': n(answer.status),
-          ':body': s(answer.body),
+          ':body': stored[1],
         },
       }),
     );

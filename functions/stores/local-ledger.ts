@@ -8,23 +8,50 @@ import {
   readFile,
   rename,
   rm,
+  stat,
   unlink,
   writeFile,
 } from 'node:fs/promises';
 import { join } from 'node:path';
-import type {
-  HistoryEntry,
-  IdempotencyBegin,
-  Ledger,
-  OccurrenceKey,
-  StoredAnswer,
-  TargetRecord,
+import {
+  DEFAULT_IN_PROGRESS_MS,
+  type HistoryEntry,
+  type IdempotencyBegin,
+  type IdempotencyOptions,
+  type Ledger,
+  type OccurrenceKey,
+  type StoredAnswer,
+  type TargetRecord,
 } from '../engine/ledger.ts';
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 const TARGET_VERSIONS_KEPT = 10;
 
 const versionFile = (version: number): string => `${String(version).padStart(10, '0')}.json`;
+/**
+ * An entry that cannot be read (0 bytes: created, then the write failed on a full disk) is
+ * another process between create and write only for a moment; older than this, it is debris.
+ */
+const UNREADABLE_GRACE_MS = 60_000;
+/** Claims older than this can never be asked for again (catch-up looks back 24 hours at most). */
+export const CLAIM_KEEP_DAYS = 7;
+const ROTATE_LOCK_STALE_MS = 10 * 60_000;
+
+export interface FileLedgerOptions {
+  /** `history.jsonl` is rotated by `maintain` once larger than this. Default 10 MiB. */
+  historyMaxBytes?: number;
+  /** Rotated files kept: `history.1.jsonl` (newest) ... `history.N.jsonl`. Default 5. */
+  historyFiles?: number;
+}
+
+interface IdempotencyEntry {
+  fingerprint: string;
+  state: 'pending' | 'done';
+  createdAt: number;
+  /** For a pending entry: when it stops holding the key. */
+  expiresAt?: number;
+  answer?: StoredAnswer;
+}
 
 /**
  * The ledger in a local folder, safe for several processes sharing it:
@@ -39,11 +66,17 @@ const versionFile = (version: number): string => `${String(version).padStart(10,
 export class FileLedger implements Ledger {
   private ready: Promise<void> | undefined;
   private readonly targetDirs = new Set<string>();
+  private readonly historyMaxBytes: number;
+  private readonly historyFiles: number;
 
   constructor(
     readonly dir: string,
     private readonly now: () => number = Date.now,
-  ) {}
+    options: FileLedgerOptions = {},
+  ) {
+    this.historyMaxBytes = options.historyMaxBytes ?? 10 * 1024 * 1024;
+    this.historyFiles = options.historyFiles ?? 5;
+  }
 
   async claim(key: OccurrenceKey): Promise<boolean> {
     await this.init();
@@ -70,15 +103,22 @@ export class FileLedger implements Ledger {
       await appendFile(join(this.dir, 'history.jsonl'), `${JSON.stringify(entry)}\n`);
   }
 
+  /** The newest entries across `history.jsonl` and its rotated files, oldest first. */
   async history(options: { limit?: number } = {}): Promise<HistoryEntry[]> {
-    let text: string;
-    try {
-      text = await readFile(join(this.dir, 'history.jsonl'), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
+    const files = [join(this.dir, 'history.jsonl')];
+    for (let i = 1; i <= this.historyFiles; i++) files.push(this.rotatedPath(i));
+    let lines: string[] = [];
+    for (const file of files) {
+      if (options.limit !== undefined && lines.length >= options.limit) break;
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+      lines = [...text.split('\n').filter((line) => line.trim() !== ''), ...lines];
     }
-    const lines = text.split('\n').filter((line) => line.trim() !== '');
     const picked = options.limit === undefined ? lines : lines.slice(-options.limit);
     return picked.map((line) => JSON.parse(line) as HistoryEntry);
   }
@@ -153,20 +193,34 @@ export class FileLedger implements Ledger {
     return JSON.parse(await readFile(join(dir, versionFile(latest)), 'utf8')) as TargetRecord;
   }
 
-  async beginIdempotent(key: string, fingerprint: string): Promise<IdempotencyBegin> {
+  async beginIdempotent(
+    key: string,
+    fingerprint: string,
+    options: IdempotencyOptions = {},
+  ): Promise<IdempotencyBegin> {
     await this.init();
     const path = this.idempotencyPath(key);
+    const inProgressMs = options.inProgressMs ?? DEFAULT_IN_PROGRESS_MS;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const handle = await open(path, 'wx');
-        await handle.writeFile(JSON.stringify({ fingerprint, state: 'pending', createdAt: this.now() }));
-        await handle.close();
+        try {
+          const entry: IdempotencyEntry = {
+            fingerprint,
+            state: 'pending',
+            createdAt: this.now(),
+            expiresAt: this.now() + inProgressMs,
+          };
+          await handle.writeFile(JSON.stringify(entry));
+        } finally {
+          await handle.close();
+        }
         return { kind: 'started' };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const existing = await this.readIdempotency(path);
-      if (existing && this.now() - existing.createdAt > IDEMPOTENCY_TTL_MS) {
+      if (existing === undefined ? await olderThan(path, UNREADABLE_GRACE_MS) : this.expired(existing)) {
         await rm(path, { force: true });
         continue;
       }
@@ -187,6 +241,83 @@ export class FileLedger implements Ledger {
 
   async abandonIdempotent(key: string): Promise<void> {
     await rm(this.idempotencyPath(key), { force: true });
+  }
+
+  private expired(entry: IdempotencyEntry): boolean {
+    const until =
+      entry.state === 'pending'
+        ? (entry.expiresAt ?? entry.createdAt + DEFAULT_IN_PROGRESS_MS)
+        : entry.createdAt + IDEMPOTENCY_TTL_MS;
+    return this.now() > until;
+  }
+
+  /**
+   * Keeps the state folder bounded; `serve` runs it at start and hourly. Claims older than
+   * `CLAIM_KEEP_DAYS` go, idempotency files older than their day go (by file time), and
+   * `history.jsonl` past `historyMaxBytes` becomes `history.1.jsonl` (older ones shift, at most
+   * `historyFiles` kept).
+   */
+  async maintain(): Promise<{ claimsRemoved: number; idempotencyRemoved: number; historyRotated: boolean }> {
+    const claimsRemoved = await this.pruneClaims(CLAIM_KEEP_DAYS);
+    const idempotencyRemoved = await this.pruneIdempotency();
+    const historyRotated = await this.rotateHistory();
+    return { claimsRemoved, idempotencyRemoved, historyRotated };
+  }
+
+  private async pruneIdempotency(): Promise<number> {
+    const folder = join(this.dir, 'idempotency');
+    let names: string[];
+    try {
+      names = await readdir(folder);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const name of names) {
+      // File time: a done entry is rewritten when its answer is kept, so its day starts then.
+      if (await olderThan(join(folder, name), IDEMPOTENCY_TTL_MS + UNREADABLE_GRACE_MS)) {
+        await rm(join(folder, name), { force: true });
+        removed += 1;
+      }
+    }
+    return removed;
+  }
+
+  private rotatedPath(i: number): string {
+    return join(this.dir, `history.${i}.jsonl`);
+  }
+
+  private async rotateHistory(): Promise<boolean> {
+    const current = join(this.dir, 'history.jsonl');
+    const size = await stat(current).then(
+      (s) => s.size,
+      () => 0,
+    );
+    if (size <= this.historyMaxBytes) return false;
+    // One rotator at a time among the processes sharing the folder; appenders open the file by
+    // name for every line, so after the rename they start a new history.jsonl.
+    const lock = join(this.dir, 'history.rotate.lock');
+    if (await olderThan(lock, ROTATE_LOCK_STALE_MS)) await rm(lock, { force: true });
+    try {
+      await (await open(lock, 'wx')).close();
+    } catch {
+      return false;
+    }
+    try {
+      const stillLarge = await stat(current).then(
+        (s) => s.size > this.historyMaxBytes,
+        () => false,
+      );
+      if (!stillLarge) return false;
+      await rm(this.rotatedPath(this.historyFiles), { force: true });
+      for (let i = this.historyFiles - 1; i >= 1; i--) {
+        await rename(this.rotatedPath(i), this.rotatedPath(i + 1)).catch(() => undefined);
+      }
+      await rename(current, this.rotatedPath(1));
+      return true;
+    } finally {
+      await rm(lock, { force: true });
+    }
   }
 
   /** Removes claims of days older than `days` (history stays). */
@@ -212,15 +343,12 @@ export class FileLedger implements Ledger {
     return join(this.dir, 'idempotency', `${createHash('sha256').update(key).digest('hex')}.json`);
   }
 
-  private async readIdempotency(
-    path: string,
-  ): Promise<
-    { fingerprint: string; state: 'pending' | 'done'; createdAt: number; answer?: StoredAnswer } | undefined
-  > {
+  private async readIdempotency(path: string): Promise<IdempotencyEntry | undefined> {
     try {
       return JSON.parse(await readFile(path, 'utf8'));
     } catch {
-      // Created but not yet written by the other process: treat as in progress.
+      // Created but not yet written by the other process, or a write that failed: the caller
+      // judges it by its file time.
       return undefined;
     }
   }
@@ -229,7 +357,23 @@ export class FileLedger implements Ledger {
     this.ready ??= Promise.all([
       mkdir(join(this.dir, 'claims'), { recursive: true }),
       mkdir(join(this.dir, 'idempotency'), { recursive: true }),
-    ]).then(() => undefined);
+    ]).then(
+      () => undefined,
+      (error: unknown) => {
+        // Forget a failed set-up, so the next call tries again once the folder is fixed.
+        this.ready = undefined;
+        throw error;
+      },
+    );
     return this.ready;
+  }
+}
+
+/** Whether the file exists and was last written more than `ms` ago (real clock: file times are). */
+async function olderThan(path: string, ms: number): Promise<boolean> {
+  try {
+    return Date.now() - (await stat(path)).mtimeMs > ms;
+  } catch {
+    return false;
   }
 }

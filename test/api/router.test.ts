@@ -299,7 +299,7 @@ describe('HTTP API router', () => {
   });
 
   it('500 without a stack trace when something inside fails', async () => {
-    api.ledger.record = async () => {
+    api.upstream.perform = async () => {
       throw new Error('disk on fire');
     };
     const answer = await post({ action: 'pause', targets: ['orders-sync'] });

@@ -129,4 +129,42 @@ describe('DynamoLedger against dynalite', () => {
     );
     expect(Item!.fingerprint!.S).toBe('f2');
   });
+
+  it('an item left in progress expires after its in-progress time, not after a day', async () => {
+    const tableName = `ledger-${++tables}`;
+    await dynamo.createTable(tableName);
+    let now = Date.parse('2027-03-29T00:00:00Z');
+    const ledger = new DynamoLedger(dynamo.client, { tableName, now: () => now });
+    expect(await ledger.beginIdempotent('k', 'f1', { inProgressMs: 35_000 })).toEqual({ kind: 'started' });
+    now += 30_000;
+    expect(await ledger.beginIdempotent('k', 'f1', { inProgressMs: 35_000 })).toEqual({
+      kind: 'in-progress',
+    });
+    now += 6_000;
+    expect(await ledger.beginIdempotent('k', 'f1', { inProgressMs: 35_000 })).toEqual({ kind: 'started' });
+  });
+
+  it('keeps an answer beyond the 400 KB item limit: compressed, or replaced by a marker when even that is too large', async () => {
+    const { ledger } = await freshLedger();
+    // Compressible: 1 MB of repeated results
+    const big = JSON.stringify({
+      results: Array.from({ length: 3_000 }, (_, i) => ({ target: `t${i}`, errorMessage: 'e'.repeat(300) })),
+    });
+    await ledger.beginIdempotent('big', 'f');
+    await ledger.completeIdempotent('big', { status: 502, body: big });
+    expect(await ledger.beginIdempotent('big', 'f')).toEqual({
+      kind: 'replay',
+      answer: { status: 502, body: big },
+    });
+    // Incompressible: 600 KB of random text
+    const { randomBytes } = await import('node:crypto');
+    const noise = JSON.stringify({ results: [{ errorMessage: randomBytes(450_000).toString('base64') }] });
+    await ledger.beginIdempotent('noise', 'f');
+    await ledger.completeIdempotent('noise', { status: 207, body: noise });
+    const replay = await ledger.beginIdempotent('noise', 'f');
+    expect(replay.kind).toBe('replay');
+    const answer = (replay as { answer: { status: number; body: string } }).answer;
+    expect(answer.status).toBe(207);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'answer_not_kept' } });
+  });
 });

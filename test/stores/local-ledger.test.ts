@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -131,5 +132,99 @@ describe('FileLedger', () => {
     expect(await ledger.pruneClaims(7)).toBe(1);
     expect(await ledger.claim(key)).toBe(true);
     expect(await ledger.claim({ ...key, at: '2027-04-29T10:00:00Z' })).toBe(false);
+  });
+});
+
+describe('FileLedger set-up', () => {
+  it('tries its set-up again after a failure instead of failing forever', async () => {
+    // Prepare: a file where the claims folder belongs
+    const dir = tempDir();
+    const { writeFileSync, rmSync } = await import('node:fs');
+    writeFileSync(join(dir, 'claims'), 'not a folder');
+    const ledger = new FileLedger(dir);
+    await expect(ledger.claim(key)).rejects.toThrow();
+    // Act: the obstacle is gone
+    rmSync(join(dir, 'claims'));
+    // Assess
+    expect(await ledger.claim(key)).toBe(true);
+  });
+});
+
+describe('FileLedger idempotency entries', () => {
+  const keyPath = (dir: string, k: string) =>
+    join(dir, 'idempotency', `${createHash('sha256').update(k).digest('hex')}.json`);
+
+  it('an entry left in progress expires after its in-progress time, not after a day', async () => {
+    let now = Date.parse('2027-03-29T05:00:00Z');
+    const ledger = new FileLedger(tempDir(), () => now);
+    expect(await ledger.beginIdempotent('k', 'f1', { inProgressMs: 35_000 })).toEqual({ kind: 'started' });
+    now += 30_000;
+    expect(await ledger.beginIdempotent('k', 'f1', { inProgressMs: 35_000 })).toEqual({
+      kind: 'in-progress',
+    });
+    now += 6_000;
+    expect(await ledger.beginIdempotent('k', 'f1', { inProgressMs: 35_000 })).toEqual({ kind: 'started' });
+  });
+
+  it('a 0-byte entry (created, then the write failed) is judged by its file time', async () => {
+    const dir = tempDir();
+    const ledger = new FileLedger(dir);
+    await ledger.beginIdempotent('other', 'f');
+    writeFileSync(keyPath(dir, 'stuck'), '');
+    writeFileSync(keyPath(dir, 'fresh'), '');
+    const old = new Date(Date.now() - 10 * 60_000);
+    utimesSync(keyPath(dir, 'stuck'), old, old);
+    expect(await ledger.beginIdempotent('stuck', 'f')).toEqual({ kind: 'started' });
+    // A fresh empty file may be another process between create and write
+    expect(await ledger.beginIdempotent('fresh', 'f')).toEqual({ kind: 'in-progress' });
+  });
+});
+
+describe('FileLedger upkeep: bounded state folder', () => {
+  const entry = (target: string, pad = ''): HistoryEntry => ({
+    recordedAt: '2027-03-28T01:00:02.000Z',
+    trigger: 'tick',
+    reason: pad,
+    result: {
+      target,
+      kind: 'drs-job',
+      action: 'pause',
+      ok: true,
+      status: 'succeeded',
+      attempts: 1,
+      durationMs: 1,
+    },
+  });
+
+  it('removes idempotency entries older than their day', async () => {
+    const dir = tempDir();
+    let now = Date.now();
+    const ledger = new FileLedger(dir, () => now);
+    await ledger.beginIdempotent('old', 'f');
+    await ledger.completeIdempotent('old', { status: 200, body: '{}' });
+    const old = new Date(now - 25 * 3600_000);
+    const files = readdirSync(join(dir, 'idempotency'));
+    for (const f of files) utimesSync(join(dir, 'idempotency', f), old, old);
+    await ledger.beginIdempotent('new', 'f');
+    now += 1;
+    const done = await ledger.maintain();
+    expect(done.idempotencyRemoved).toBe(1);
+    expect(readdirSync(join(dir, 'idempotency'))).toHaveLength(1);
+  });
+
+  it('rotates history.jsonl past its size bound and keeps a bounded number of old files', async () => {
+    const dir = tempDir();
+    const ledger = new FileLedger(dir, Date.now, { historyMaxBytes: 1_000, historyFiles: 2 });
+    for (let round = 0; round < 4; round++) {
+      await ledger.record([entry(`r${round}`, 'x'.repeat(1_000))]);
+      await ledger.maintain();
+    }
+    await ledger.record([entry('last')]);
+    const names = readdirSync(dir)
+      .filter((n) => n.startsWith('history'))
+      .sort();
+    expect(names).toEqual(['history.1.jsonl', 'history.2.jsonl', 'history.jsonl']);
+    // The newest entries are still read, across the rotation
+    expect((await ledger.history({ limit: 2 })).map((e) => e.result.target)).toEqual(['r3', 'last']);
   });
 });

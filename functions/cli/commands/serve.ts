@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import { webhookKeyOf } from '../../api/router.ts';
 import { calendarDataEnding } from '../../engine/calendar/holidays.ts';
 import type { Config } from '../../engine/config/schema.ts';
 import { defaultWindowActions } from '../../engine/kinds.ts';
@@ -19,22 +20,26 @@ import { renderTable } from '../table.ts';
 
 export const serveCommand: Command = {
   name: 'serve',
-  help: `Usage: nightshift serve [--port N] [--secrets FILE] [--state DIR] [--simulate] [--config FILE]
+  help: `Usage: nightshift serve [--port N] [--host ADDR] [--secrets FILE] [--state DIR] [--simulate] [--config FILE]
 
-Runs the local runtime: the HTTP API on 127.0.0.1 and the minute tick, which at each wall-clock
+Runs the local runtime: the HTTP API (on 127.0.0.1 unless --host says otherwise) and the minute tick, which at each wall-clock
 minute carries out what the schedule says is due in (previous minute, this minute]. After a
 pause or sleep it catches up missed minutes up to --catch-up minutes (logged as late); older
 ones are recorded as missed, never fired. Several processes sharing one --state folder still
 fire each occurrence once. The config file is re-read when it changes; an invalid edit is
-refused and the last good config stays in force. SIGINT/SIGTERM finish in-flight work and exit 0.
+refused and the last good config stays in force. SIGINT/SIGTERM finish in-flight work (for at
+most 10 s, then open connections are closed) and exit 0. A port already in use: exit 1.
 
 Options:
-  --port N          HTTP port on 127.0.0.1 (default 8787; 0 picks a free one)
+  --port N          HTTP port (default 8787; 0 picks a free one)
+  --host ADDR       address to listen on (default 127.0.0.1); anything else is reachable from
+                    other hosts, protected by the webhook signature only, and a warning says so
   --secrets FILE    JSON object of secret names to values (default $NIGHTSHIFT_SECRETS_FILE)
   --state DIR       ledger, history and cursor (default .nightshift/)
   --simulate        start the built-in Huawei Cloud simulator, point every account at it and
                     generate demo secrets (written to DIR/demo-secrets.json)
-  --catch-up MIN    how far back missed minutes are still fired, late (default 60)
+  --catch-up MIN    how late a due action is still carried out: 1 to 1440 (default 60); older
+                    ones are recorded as missed (0 is refused: it would miss everything)
 ${COMMON_HELP}
 
 Logs are JSON lines on stderr; stdout has a readable line per action.
@@ -42,6 +47,7 @@ Test and demo hooks: NIGHTSHIFT_CLOCK_START (ISO) and NIGHTSHIFT_CLOCK_SPEED (fa
 tick on a scaled clock.`,
   options: {
     port: { type: 'string' },
+    host: { type: 'string' },
     secrets: { type: 'string' },
     state: { type: 'string' },
     simulate: { type: 'boolean' },
@@ -51,9 +57,12 @@ tick on a scaled clock.`,
     const port = Number(stringOption(values, 'port') ?? '8787');
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new UsageError('--port must be 0 to 65535');
+    const host = stringOption(values, 'host') ?? '127.0.0.1';
+    if (host.trim() === '') throw new UsageError('--host must name an address, e.g. 127.0.0.1 or 0.0.0.0');
+    // 0 would record every minute as missed, the one due now included: it would fire nothing.
     const catchUp = Number(stringOption(values, 'catch-up') ?? '60');
-    if (!Number.isInteger(catchUp) || catchUp < 0 || catchUp > 1440)
-      throw new UsageError('--catch-up must be 0 to 1440 minutes');
+    if (!Number.isInteger(catchUp) || catchUp < 1 || catchUp > 1440)
+      throw new UsageError('--catch-up must be 1 to 1440 minutes');
     const stateDir = resolve(io.cwd, stringOption(values, 'state') ?? '.nightshift');
     const simulate = values.simulate === true;
     const secretsFile = stringOption(values, 'secrets') ?? io.env.NIGHTSHIFT_SECRETS_FILE;
@@ -64,9 +73,11 @@ tick on a scaled clock.`,
     }
     let clock: ReturnType<typeof clockFromEnv>;
     let httpSettings: ReturnType<typeof httpSettingsFromEnv>;
+    let timeouts: ServerTimeouts;
     try {
       clock = clockFromEnv(io.env);
       httpSettings = httpSettingsFromEnv(io.env);
+      timeouts = serverTimeoutsFromEnv(io.env);
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
@@ -90,6 +101,8 @@ tick on a scaled clock.`,
       configPath: path,
       ...(demo ? { transformConfig: demo.transform } : {}),
       port,
+      host,
+      ...timeouts,
       ledger: new FileLedger(stateDir, () => clock.now()),
       stateDir,
       secrets,
@@ -99,7 +112,15 @@ tick on a scaled clock.`,
       print,
       maxCatchUpMinutes: catchUp,
     });
-    const url = await runtime.start();
+    let url: string;
+    try {
+      url = await runtime.start();
+    } catch (error) {
+      // Nothing may keep the process alive after a failed start: the simulator's port included.
+      await upstream.close();
+      await demo?.simulator.stop();
+      throw listenError(error, host, port);
+    }
     printBanner(print, {
       url,
       path,
@@ -117,14 +138,30 @@ tick on a scaled clock.`,
           )}`
         : 'No actions in the next 24 hours.',
     );
+    if (!isLoopback(host)) {
+      print(
+        `warning: serving on ${host}, reachable from other hosts; only the webhook signature protects the API (use a firewall or --host 127.0.0.1)`,
+      );
+      log.warn('serving beyond loopback', { host });
+    }
+    const webhookProblem = await webhookSecretProblem(secrets, initial.webhook.secret);
+    if (webhookProblem) {
+      print(
+        `warning: the webhook secret "${initial.webhook.secret}" ${webhookProblem}: every signed route answers 503 until it holds {"key": "<random>"}`,
+      );
+      log.warn('webhook secret unusable', { secret: initial.webhook.secret, problem: webhookProblem });
+    }
     log.info('serving', { url, config: path, state: stateDir, simulate });
 
     await waitForSignal(io);
     print('stopping: finishing in-flight work');
     await runtime.stop();
-    await upstream.close();
+    // A tick cut short by the grace period may still have a call in flight: do not wait for it.
+    await Promise.race([upstream.close(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
     await demo?.simulator.stop();
     log.info('stopped');
+    // The last resort of a bounded shutdown: whatever handle is still open, the process ends.
+    setTimeout(() => process.exit(), 2_000).unref();
     return EXIT_OK;
   },
 };
@@ -160,6 +197,67 @@ function exampleAction(config: Config): string {
   const [name, target] = Object.entries(config.targets)[0] ?? [];
   if (!name || !target) return '--action stop --target TARGET';
   return `--action ${defaultWindowActions(target.kind).closed} --target ${name}`;
+}
+
+/** Server timeouts; the variables let tests run the slow-client paths in seconds. */
+interface ServerTimeouts {
+  requestTimeoutMs?: number;
+  shutdownGraceMs?: number;
+}
+
+function serverTimeoutsFromEnv(env: Record<string, string | undefined>): ServerTimeouts {
+  const read = (name: string, min: number, max: number): number | undefined => {
+    const text = env[name];
+    if (text === undefined || text === '') return undefined;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > max)
+      throw new RangeError(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
+    return value;
+  };
+  const requestTimeoutMs = read('NIGHTSHIFT_HTTP_REQUEST_TIMEOUT_MS', 100, 600_000);
+  const shutdownGraceMs = read('NIGHTSHIFT_SHUTDOWN_GRACE_MS', 0, 600_000);
+  return {
+    ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
+    ...(shutdownGraceMs === undefined ? {} : { shutdownGraceMs }),
+  };
+}
+
+/** Could not listen: one clear line instead of a raw EADDRINUSE. */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+}
+
+function listenError(error: unknown, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE')
+    return new ListenError(`${host}:${port} is already in use; pick another --port (0 picks a free one)`, {
+      cause: error,
+    });
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EACCES')
+    return new ListenError(`cannot listen on ${host}:${port} (${code}); check --host and --port`, {
+      cause: error,
+    });
+  return error;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** Why the webhook secret cannot sign requests, or undefined when it can. Never its value. */
+async function webhookSecretProblem(secrets: SecretSource, name: string): Promise<string | undefined> {
+  let value: string;
+  try {
+    value = await secrets.get(name);
+  } catch {
+    return 'is missing';
+  }
+  try {
+    webhookKeyOf(name, value);
+    return undefined;
+  } catch {
+    return 'is malformed';
+  }
 }
 
 function waitForSignal(_io: CliIo): Promise<void> {
