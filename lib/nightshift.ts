@@ -10,6 +10,7 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -240,6 +241,15 @@ export class Nightshift extends Construct {
       }),
     );
     this.deadLetterQueue.grantSendMessages(schedulerRole);
+    // The scheduler invokes the tick asynchronously, so its retry policy and DLQ cover failed
+    // deliveries only. A tick that throws (config or ledger unreadable) is retried by Lambda's
+    // own async settings, which default to events 6 h old and then drop them: bound them by the
+    // same lateness and send what is left to the same queue.
+    this.tickFunction.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.minutes(maxLatenessMinutes),
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+    });
     const group = new scheduler.CfnScheduleGroup(this, 'TickGroup', {
       name: `${stack.stackName}-nightshift`,
     });
@@ -428,7 +438,7 @@ export class Nightshift extends Construct {
     acknowledge(
       [this.deadLetterQueue],
       'AwsSolutions-SQS3',
-      'This queue is itself the dead-letter queue of the tick schedule.',
+      'This queue is itself the dead-letter queue of the tick schedule and of the tick Lambda.',
     );
     acknowledge(
       [this.httpApi],

@@ -43,6 +43,32 @@ describe('the Nightshift stack', () => {
     });
   });
 
+  it('sends a tick that failed inside the Lambda to the DLQ within the lateness bound', () => {
+    // The scheduler invokes asynchronously: its retry policy covers deliveries only, and a tick
+    // that throws is retried by Lambda's own async settings, which must be bounded too.
+    const tick = logicalId(stack.nightshift.tickFunction);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: tick },
+      Qualifier: '$LATEST',
+      MaximumEventAgeInSeconds: 900,
+      MaximumRetryAttempts: 2,
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(stack.nightshift.deadLetterQueue), 'Arn'] } },
+      },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['sqs:SendMessage']),
+            Resource: { 'Fn::GetAtt': [logicalId(stack.nightshift.deadLetterQueue), 'Arn'] },
+          }),
+        ]),
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('TickFunctionServiceRole') }],
+    });
+  });
+
   it('encrypts the dead-letter queue and refuses it over plain HTTP', () => {
     template.hasResourceProperties('AWS::SQS::Queue', {
       SqsManagedSseEnabled: true,
