@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -58,6 +58,18 @@ export interface NightshiftProps {
   readonly tickReservedConcurrency?: number;
   /** Retention of the ledger table when the stack is deleted. Default RETAIN. */
   readonly ledgerRemovalPolicy?: RemovalPolicy;
+  /**
+   * The name of the webhook signing-key secret the stack generates. Default: the config's
+   * `webhook.secret` when the config names one, else `<stack name>-nightshift/webhook`, so two
+   * stacks in one account and region never collide.
+   */
+  readonly webhookSecretName?: string;
+  /**
+   * The runtime Lambdas may read every secret whose name starts with this prefix, so an account
+   * added later by `nightshift config push` can name a new secret under it without a redeploy.
+   * Default `nightshift/`. Give stacks sharing an account and region different prefixes.
+   */
+  readonly accountSecretPrefix?: string;
 }
 
 /**
@@ -76,6 +88,8 @@ export class Nightshift extends Construct {
   readonly alarmTopic: sns.Topic;
   readonly webhookSecret: secretsmanager.Secret;
   readonly accountSecrets: secretsmanager.ISecret[];
+  readonly webhookSecretName: string;
+  readonly accountSecretPrefix: string;
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: NightshiftProps = {}) {
@@ -100,8 +114,16 @@ export class Nightshift extends Construct {
     });
 
     // ---- secrets ----
+    this.webhookSecretName =
+      props.webhookSecretName ?? explicitWebhookSecret(configText) ?? `${stack.stackName}-nightshift/webhook`;
+    this.accountSecretPrefix = props.accountSecretPrefix ?? 'nightshift/';
+    if (!/^[A-Za-z0-9/_+=.@-]+$/.test(this.accountSecretPrefix)) {
+      throw new Error(
+        `accountSecretPrefix must be a non-empty secret-name prefix (letters, digits and /_+=.@-), got "${this.accountSecretPrefix}"`,
+      );
+    }
     this.webhookSecret = new secretsmanager.Secret(this, 'WebhookKey', {
-      secretName: this.config.webhook.secret,
+      secretName: this.webhookSecretName,
       description: 'Nightshift HTTP API signing key: {"key": "..."}',
       generateSecretString: {
         secretStringTemplate: '{}',
@@ -111,10 +133,12 @@ export class Nightshift extends Construct {
       },
     });
     const secretNames = [...new Set(Object.values(this.config.accounts).map((a) => a.secret))];
-    this.accountSecrets = secretNames.map((name, i) =>
+    // Construct ids follow the secret's name, not its position: adding an account before another
+    // must not renumber (and so replace) the secret that holds the other's credentials.
+    this.accountSecrets = secretNames.map((name) =>
       props.accountSecrets === 'import'
-        ? secretNameOrArn(this, `AccountSecret${i}`, name)
-        : new secretsmanager.Secret(this, `AccountSecret${i}`, {
+        ? secretNameOrArn(this, accountSecretId(name), name)
+        : new secretsmanager.Secret(this, accountSecretId(name), {
             secretName: name,
             description: `Huawei Cloud credentials for Nightshift: {"aksk": {"ak", "sk", "securityToken"?}}, {"iam": {"domain", "user", "password"}} or {"token": ...}`,
           }),
@@ -202,13 +226,20 @@ export class Nightshift extends Construct {
     this.apiFunction = fn('api', {
       timeout: Duration.seconds(30),
       memorySize: 512,
-      environment: environmentVariables,
+      environment: { ...environmentVariables, NIGHTSHIFT_WEBHOOK_SECRET: this.webhookSecretName },
     });
 
     const configArn = stack.formatArn({
       service: 'appconfig',
       resource: 'application',
       resourceName: `${application.applicationId}/environment/${environment.environmentId}/configuration/${profile.configurationProfileId}`,
+    });
+    // Secrets of accounts added later by `config push` (no redeploy) live under the prefix.
+    const prefixedSecretsArn = stack.formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${this.accountSecretPrefix}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     for (const runtime of [this.tickFunction, this.apiFunction]) {
       this.table.grantReadWriteData(runtime);
@@ -219,6 +250,12 @@ export class Nightshift extends Construct {
         }),
       );
       for (const secret of this.accountSecrets) secret.grantRead(runtime);
+      runtime.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+          resources: [prefixedSecretsArn],
+        }),
+      );
     }
     this.webhookSecret.grantRead(this.apiFunction);
 
@@ -410,7 +447,10 @@ export class Nightshift extends Construct {
     new CfnOutput(this, 'AppConfigProfileId', { value: profile.configurationProfileId });
     new CfnOutput(this, 'AppConfigDeploymentStrategyId', { value: strategy.deploymentStrategyId });
     new CfnOutput(this, 'LedgerTableName', { value: this.table.tableName });
-    new CfnOutput(this, 'WebhookSecretName', { value: this.config.webhook.secret });
+    new CfnOutput(this, 'WebhookSecretName', { value: this.webhookSecretName });
+    // `config push` refuses an account whose secret the runtime could not read (see above).
+    new CfnOutput(this, 'AccountSecretPrefix', { value: this.accountSecretPrefix });
+    new CfnOutput(this, 'AccountSecretNames', { value: secretNames.join(',') });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'TickScheduleName', { value: tickSchedule.ref });
 
@@ -435,6 +475,14 @@ export class Nightshift extends Construct {
       'AwsSolutions-SMG4',
       'The webhook key is rotated by hand (its clients must change with it); Huawei tokens are rotated by whoever issues them, IAM passwords by the Huawei account owner.',
     );
+    const stack = Stack.of(this);
+    const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+    const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+    acknowledge(
+      [this.tickFunction, this.apiFunction],
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${region}:${account}:secret:${this.accountSecretPrefix}*]`,
+      `Secrets of accounts added later by "nightshift config push" have names under the documented prefix "${this.accountSecretPrefix}"; the runtime Lambdas read them without a redeploy (README, Secrets).`,
+    );
     acknowledge(
       [this.deadLetterQueue],
       'AwsSolutions-SQS3',
@@ -446,6 +494,18 @@ export class Nightshift extends Construct {
       'Every route but /v1/health verifies an HMAC-SHA256 signature of the request inside the Lambda (README, HTTP API).',
     );
   }
+}
+
+/** A construct id per secret name ('/' is the construct path separator, so it is replaced). */
+function accountSecretId(name: string): string {
+  return `AccountSecret:${name.replaceAll('/', '|')}`;
+}
+
+/** The config's own `webhook.secret`, when it names one (the schema's default does not count). */
+function explicitWebhookSecret(configText: string): string | undefined {
+  const document = JSON.parse(configText.replace(/^\uFEFF/, '')) as { webhook?: { secret?: unknown } };
+  const name = document.webhook?.secret;
+  return typeof name === 'string' ? name : undefined;
 }
 
 /** An existing secret, by ARN or by name. */

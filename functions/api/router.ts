@@ -39,6 +39,11 @@ export interface RouterDeps {
   config(): Promise<Config>;
   /** Where the webhook signing key is read: the `key` of the secret named by `webhook.secret`. */
   secrets: SecretSource;
+  /**
+   * The webhook secret's name when the deployment fixes it (the stack's stack-scoped secret);
+   * otherwise the config's `webhook.secret`.
+   */
+  webhookSecret?: string;
   upstream: Upstream;
   ledger: Ledger;
   now?: () => number;
@@ -121,7 +126,7 @@ export class Router {
 
   private async key(refresh: boolean): Promise<string> {
     try {
-      const name = (await this.deps.config()).webhook.secret;
+      const name = this.deps.webhookSecret ?? (await this.deps.config()).webhook.secret;
       return webhookKeyOf(name, await this.deps.secrets.get(name, { refresh }));
     } catch (error) {
       this.log.error('webhook key unavailable', { error: describe(error) });

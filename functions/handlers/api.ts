@@ -9,6 +9,7 @@ function routerFor(ctx: AwsContext): Router {
   router ??= new Router({
     config: () => ctx.config.get(),
     secrets: ctx.secrets,
+    ...(ctx.settings.webhookSecret ? { webhookSecret: ctx.settings.webhookSecret } : {}),
     upstream: ctx.upstream,
     ledger: ctx.ledger,
     log: ctx.log,
