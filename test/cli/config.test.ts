@@ -56,6 +56,8 @@ describe('nightshift config push / pull', () => {
             { OutputKey: 'NightshiftAppConfigEnvironmentIdD4E5F6', OutputValue: 'env5678' },
             { OutputKey: 'NightshiftAppConfigProfileId0A1B2C', OutputValue: 'prof9012' },
             { OutputKey: 'NightshiftAppConfigDeploymentStrategyId3D4E5F', OutputValue: 'strat34' },
+            { OutputKey: 'NightshiftAccountSecretPrefix6A7B8C', OutputValue: 'nightshift/' },
+            { OutputKey: 'NightshiftAccountSecretNames9D0E1F', OutputValue: 'nightshift/prod' },
           ],
         },
       ],
@@ -140,6 +142,38 @@ describe('nightshift config push / pull', () => {
       /schedules\[0\]\.targets\[0\]: unknown target or group "nobody"[\s\S]*nothing was pushed/,
     );
     expect(appconfig).not.toHaveReceivedCommand(CreateHostedConfigurationVersionCommand);
+  });
+
+  const withAccount = (secret: string) => {
+    const config = JSON.parse(example);
+    config.accounts.staging = { region: 'cn-north-4', projectId: '054ba152d480d55b2f5dc0069e7ddef1', secret };
+    config.targets['face-search'].account = 'staging';
+    const file = join(mkdtempSync(join(tmpdir(), 'nightshift-push-')), 'schedule.json');
+    writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
+    return file;
+  };
+
+  it('push refuses an account whose secret the deployed runtime cannot read, and says why', async () => {
+    // Prepare
+    deployed(example);
+    // Act
+    const run = await runCli(['config', 'push', '--config', withAccount('team-b/staging')]);
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /accounts\.staging\.secret: the deployed stack cannot read secret "team-b\/staging": name it under "nightshift\/" \(the stack's account secret prefix\), or add the account and run cdk deploy/,
+    );
+    expect(run.stderr).toMatch(/nothing was pushed/);
+    expect(appconfig).not.toHaveReceivedCommand(CreateHostedConfigurationVersionCommand);
+  });
+
+  it('push accepts an account added later whose secret is under the stack’s prefix', async () => {
+    deployed(example);
+    appconfig.on(CreateHostedConfigurationVersionCommand).resolves({ VersionNumber: 4 });
+    appconfig.on(StartDeploymentCommand).resolves({ DeploymentNumber: 7, State: 'DEPLOYING' });
+    const run = await runCli(['config', 'push', '--config', withAccount('nightshift/staging')]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
   });
 
   it('push reports the validator Lambda refusing the version', async () => {

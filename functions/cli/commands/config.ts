@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { AppConfigClient } from '@aws-sdk/client-appconfig';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { parseConfigText } from '../../engine/config/parse-text.ts';
+import type { Config } from '../../engine/config/schema.ts';
 import { ConfigError } from '../../engine/config/validate.ts';
 import { COMMON_HELP, type Command, configPath, stringOption, writeJson } from '../command.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../io.ts';
@@ -11,6 +12,8 @@ export interface DeployedIds {
   environment: string;
   profile: string;
   strategy: string;
+  /** What the runtime Lambdas may read; absent on stacks deployed before these outputs existed. */
+  secrets?: { prefix: string; names: string[] };
 }
 
 // The AWS SDK is loaded only by this command, so the other commands start fast.
@@ -54,10 +57,11 @@ ${COMMON_HELP}`,
     // A push is validated before anything is asked of AWS.
     const path = configPath(values, io);
     let text = '';
+    let config: Config | undefined;
     if (action === 'push') {
       text = await readFile(path, 'utf8');
       try {
-        parseConfigText(text, path);
+        config = parseConfigText(text, path);
       } catch (error) {
         if (error instanceof ConfigError) {
           io.stderr.write(`${error.message}\nnothing was pushed\n`);
@@ -78,6 +82,13 @@ ${COMMON_HELP}`,
       cloudformation: new CloudFormationClient(region ? { region } : {}),
     };
     const ids = await deployedIds(clients.cloudformation, stackName);
+    if (config && ids.secrets) {
+      const unreadable = unreadableSecrets(config, ids.secrets);
+      if (unreadable.length > 0) {
+        io.stderr.write(`${unreadable.join('\n')}\nnothing was pushed\n`);
+        return EXIT_FAILED;
+      }
+    }
     const deployed = await deployedDocument(clients.appconfig, ids);
 
     if (action === 'pull') {
@@ -158,12 +169,37 @@ async function deployedIds(cloudformation: CloudFormationClient, stackName: stri
     if (!value) throw new UsageError(`stack ${stackName} has no output ${name}: is it a Nightshift stack?`);
     return value;
   };
+  const optional = (name: string) => outputs.find((o) => o.OutputKey?.includes(name))?.OutputValue;
+  const prefix = optional('AccountSecretPrefix');
+  const names = optional('AccountSecretNames');
   return {
     application: find('AppConfigApplicationId'),
     environment: find('AppConfigEnvironmentId'),
     profile: find('AppConfigProfileId'),
     strategy: find('AppConfigDeploymentStrategyId'),
+    ...(prefix === undefined
+      ? {}
+      : { secrets: { prefix, names: (names ?? '').split(',').filter((n) => n !== '') } }),
   };
+}
+
+/**
+ * Accounts whose secret the deployed runtime Lambdas have no grant for: IAM names the secrets
+ * of the last `cdk deploy` and every secret under the stack's prefix, and a push changes no IAM.
+ * Pushing such an account would only make its actions fail with NIGHTSHIFT.SECRET later.
+ */
+export function unreadableSecrets(config: Config, granted: { prefix: string; names: string[] }): string[] {
+  const problems: string[] = [];
+  for (const [name, account] of Object.entries(config.accounts)) {
+    const secret = account.secret;
+    // An ARN carries the name after "secret:" (plus a random suffix, which the grant's `*` covers).
+    const secretName = secret.startsWith('arn:') ? (secret.split(':secret:')[1] ?? '') : secret;
+    if (granted.names.includes(secret) || secretName.startsWith(granted.prefix)) continue;
+    problems.push(
+      `accounts.${name}.secret: the deployed stack cannot read secret "${secret}": name it under "${granted.prefix}" (the stack's account secret prefix), or add the account and run cdk deploy`,
+    );
+  }
+  return problems;
 }
 
 /** The document of the most recent deployment of our profile to the environment. */
