@@ -235,6 +235,8 @@ export class Router {
           force: body.force ?? false,
         },
       );
+      // Counted before anything else can fail, so an on-demand failure always reaches the alarm.
+      this.deps.onResults?.(results);
       await this.deps.ledger.record(
         results.map((result) => this.historyEntry(result, requestId, body.reason)),
       );

@@ -49,6 +49,27 @@ describe('api Lambda (API Gateway HTTP API, payload v2)', () => {
     expect(rig.sim.viasState(PROJECT, 'task-1')).toBe('RUNNING');
   });
 
+  it('counts on-demand results in the action metrics, so a failure raises the alarm', async () => {
+    // Prepare: stopping a task that is not running is refused upstream.
+    rig = await startAwsRig([]);
+    const stdout: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      stdout.push(String(chunk));
+      return true;
+    });
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const body = JSON.stringify({ action: 'stop', targets: ['face-search'] });
+    // Act
+    const answer = await handler(
+      httpApiEvent({ method: 'POST', path: '/v1/actions', headers: signedHeaders(body), body }),
+    );
+    // Assess
+    expect(answer.statusCode).toBe(502);
+    const metrics = stdout.filter((line) => line.includes('_aws')).map((line) => JSON.parse(line));
+    expect(metrics.some((m) => m.ActionsFailed === 1 && m.ActionsSucceeded === 0)).toBe(true);
+    expect(metrics.some((m) => m.UpstreamLatency !== undefined && m.kind === 'vias-task')).toBe(true);
+  });
+
   it('POST /v1/actions with a base64-encoded body: the signature covers the decoded bytes', async () => {
     rig = await startAwsRig([]);
     quiet();
