@@ -10,7 +10,7 @@ import { selectTargets, TargetSelectionError } from '../engine/targets.ts';
 import { type Log, silentLog } from '../observability/log.ts';
 import { logFields } from '../observability/log-fields.ts';
 import type { SecretSource } from '../stores/secrets.ts';
-import { verifySignature } from './signature.ts';
+import { CLOCK_WINDOW_SECONDS, SIGNATURE_HEADER, verifySignature } from './signature.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 const MAX_PLAN_HOURS = 24 * 31;
@@ -20,6 +20,8 @@ const KEY_REFRESH_INTERVAL_MS = 60_000;
 export interface ApiRequest {
   method: string;
   path: string;
+  /** The request target exactly as sent: path and query string (`/v1/plan?hours=24`). Signed. */
+  target: string;
   query: Record<string, string | undefined>;
   /** Lower-case names. */
   headers: Record<string, string | undefined>;
@@ -135,7 +137,7 @@ export class Router {
   }
 
   private async authenticate(request: ApiRequest): Promise<void> {
-    let check = verifySignature(await this.key(false), request.headers, request.body, this.now());
+    let check = verifySignature(await this.key(false), request, this.now());
     // A rotated key: read the secret again, at most once a minute.
     if (
       !check.ok &&
@@ -143,9 +145,27 @@ export class Router {
       this.now() - this.lastKeyRefresh > KEY_REFRESH_INTERVAL_MS
     ) {
       this.lastKeyRefresh = this.now();
-      check = verifySignature(await this.key(true), request.headers, request.body, this.now());
+      check = verifySignature(await this.key(true), request, this.now());
     }
     if (!check.ok) throw new HttpError(401, 'unauthorized', check.reason);
+
+    // A valid signature is good for one request. It is remembered in the ledger, shared by every
+    // process and container, until its timestamp leaves the window (after that the timestamp
+    // check refuses it). A retry carrying the same Idempotency-Key as the first passes, so the
+    // idempotency store can return the first answer; the signature does not cover headers, so
+    // another key (or none) on a seen signature is a replay.
+    const idempotencyKey = request.headers['idempotency-key'];
+    const memory = await this.deps.ledger.rememberSignature(request.headers[SIGNATURE_HEADER]!, {
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      expiresAt: (check.timestamp + CLOCK_WINDOW_SECONDS + 1) * 1000,
+    });
+    if (memory.seen && (idempotencyKey === undefined || memory.idempotencyKey !== idempotencyKey)) {
+      throw new HttpError(
+        401,
+        'replayed',
+        'this signature was already used: sign every request anew (a retry meant to get the first answer carries the same Idempotency-Key)',
+      );
+    }
   }
 
   private async plan(request: ApiRequest): Promise<ApiResponse> {

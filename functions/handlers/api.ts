@@ -35,6 +35,8 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGateway
     const answer = await routerFor(ctx).handle({
       method: event.requestContext.http.method,
       path,
+      // As the client sent it (a named stage included), for the signature.
+      target: event.rawQueryString ? `${event.rawPath}?${event.rawQueryString}` : event.rawPath,
       query: event.queryStringParameters ?? {},
       headers,
       body:

@@ -290,6 +290,7 @@ export class LocalRuntime {
     const answer = await this.router.handle({
       method: req.method ?? 'GET',
       path: url.pathname,
+      target: req.url ?? '/',
       query: Object.fromEntries(url.searchParams),
       headers,
       body,

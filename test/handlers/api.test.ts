@@ -5,12 +5,12 @@ import { type AwsRig, startAwsRig, WEBHOOK } from '../helpers/aws-env.ts';
 import { httpApiEvent } from '../helpers/events.ts';
 import { PROJECT } from '../helpers/simulator.ts';
 
-const signedHeaders = (body: string) => {
+const signedHeaders = (body: string, method = 'POST', target = '/v1/actions') => {
   const timestamp = String(Math.floor(Date.now() / 1000));
   return {
     'content-type': 'application/json',
     'x-nightshift-timestamp': timestamp,
-    'x-nightshift-signature': sign(WEBHOOK, timestamp, body),
+    'x-nightshift-signature': sign(WEBHOOK, timestamp, method, target, body),
   };
 };
 
@@ -110,7 +110,8 @@ describe('api Lambda (API Gateway HTTP API, payload v2)', () => {
         path: '/v1/plan',
         stage: 'prod',
         query: { hours: '3' },
-        headers: signedHeaders(''),
+        // The target as sent, the stage included.
+        headers: signedHeaders('', 'GET', '/prod/v1/plan?hours=3'),
       }),
     );
     expect(answer.statusCode).toBe(200);

@@ -332,6 +332,7 @@ describe('stack options', () => {
 });
 
 /** A copy of the example config with changes, in a temporary file. */
+// biome-ignore lint/suspicious/noExplicitAny: a test edits the parsed example freely
 function exampleWith(change: (config: Record<string, any>) => void): string {
   const config = JSON.parse(readFileSync('config/schedule.json', 'utf8'));
   change(config);
@@ -352,7 +353,11 @@ describe('secrets across config changes and stacks', () => {
     const after = synth({
       configPath: exampleWith((config) => {
         config.accounts = {
-          aaa: { region: 'cn-north-4', projectId: '054ba152d480d55b2f5dc0069e7ddef1', secret: 'nightshift/aaa' },
+          aaa: {
+            region: 'cn-north-4',
+            projectId: '054ba152d480d55b2f5dc0069e7ddef1',
+            secret: 'nightshift/aaa',
+          },
           ...config.accounts,
         };
       }),

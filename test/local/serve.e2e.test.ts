@@ -169,7 +169,13 @@ describe('nightshift serve as a real process', () => {
         headers: {
           'content-type': 'application/json',
           'x-nightshift-timestamp': timestamp,
-          'x-nightshift-signature': sign(valid ? key : 'wrong-key-0123456789abcdef', timestamp, body),
+          'x-nightshift-signature': sign(
+            valid ? key : 'wrong-key-0123456789abcdef',
+            timestamp,
+            'POST',
+            '/v1/actions',
+            body,
+          ),
         },
         body,
       });
@@ -182,7 +188,8 @@ describe('nightshift serve as a real process', () => {
           kind === 0
             ? await fetch(`${served.url}/v1/health`)
             : await signed(
-                JSON.stringify({ action: 'start', targets: ['night-batch'], dryRun: true }),
+                // A distinct reason per request: one signature is good for one request.
+                JSON.stringify({ action: 'start', targets: ['night-batch'], dryRun: true, reason: `r${i}` }),
                 kind === 1,
               );
         return { kind, status: response.status, body: await response.json() };

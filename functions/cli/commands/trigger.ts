@@ -12,7 +12,8 @@ export const triggerCommand: Command = {
                          [--force] [--dry-run] [--reason TEXT] [--idempotency-key KEY] [--json]
 
 Signs a POST /v1/actions request with the key in NIGHTSHIFT_WEBHOOK_KEY (HMAC-SHA256 over
-timestamp + "." + body) and prints the answer as a table, or as JSON with --json.
+timestamp + "." + POST + "." + path + "." + body) and prints the answer as a table, or as JSON
+with --json.
 Exit code 0 when every target succeeded, 1 otherwise, 2 on bad usage.
 
 Options:
@@ -51,14 +52,17 @@ Options:
       ...(reason === undefined ? {} : { reason }),
     });
     const timestamp = String(Math.floor(io.now().getTime() / 1000));
+    const endpoint = new URL(`${url.replace(/\/+$/, '')}/v1/actions`);
+    // The path as it goes on the wire (an API Gateway stage prefix included) is what is signed.
+    const target = `${endpoint.pathname}${endpoint.search}`;
     let answer: { statusCode: number; text: string };
     try {
-      const response = await request(`${url.replace(/\/+$/, '')}/v1/actions`, {
+      const response = await request(endpoint, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           [TIMESTAMP_HEADER]: timestamp,
-          [SIGNATURE_HEADER]: sign(key, timestamp, body),
+          [SIGNATURE_HEADER]: sign(key, timestamp, 'POST', target, body),
           'idempotency-key': stringOption(values, 'idempotency-key') ?? randomUUID(),
         },
         body,
