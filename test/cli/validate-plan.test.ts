@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
 import { rawConfig } from '../helpers/config.ts';
+import { runNightshift } from '../helpers/process.ts';
 
 const exec = promisify(execFile);
 
@@ -248,5 +249,29 @@ describe('the nightshift bin', () => {
     await expect(
       exec(process.execPath, ['bin/nightshift.mjs', 'plan', '--from', 'nope']),
     ).rejects.toMatchObject({ code: 2 });
+  });
+});
+
+describe('impossible dates (real processes)', () => {
+  it('refuses a day the month does not have, instead of rolling over', async () => {
+    // Act
+    const [april, february, datetime] = await Promise.all([
+      runNightshift(['plan', '--from', '2027-04-31']),
+      runNightshift(['plan', '--from', '2027-02-27', '--to', '2027-02-30']),
+      runNightshift(['plan', '--from', '2027-02-29T08:00:00+08:00']),
+    ]);
+    // Assess
+    expect(april.code).toBe(2);
+    expect(april.stderr).toMatch(/--from: 2027-04-31 is not a date: April 2027 has 30 days/);
+    expect(february.code).toBe(2);
+    expect(february.stderr).toMatch(/--to: 2027-02-30 is not a date: February 2027 has 28 days/);
+    expect(february.stderr).not.toMatch(/later/);
+    expect(datetime.code).toBe(2);
+    expect(datetime.stderr).toMatch(/--from: 2027-02-29 is not a date: February 2027 has 28 days/);
+  }, 30_000);
+
+  it('still takes a leap day in a leap year', async () => {
+    const leap = await runCli(['plan', '--from', '2028-02-29', '--to', '2028-03-01', '--json']);
+    expect(leap.code).toBe(0);
   });
 });
