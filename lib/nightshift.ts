@@ -30,6 +30,7 @@ import {
   handlerEntry,
   MAIN_FIELDS,
 } from '../functions/handlers/bundle-options.ts';
+import { ConfigFileError } from '../functions/stores/local-config.ts';
 
 export interface NightshiftProps {
   /** The schedule config, validated at synth. Default `config/schedule.json`. */
@@ -96,7 +97,7 @@ export class Nightshift extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const configPath = resolve(props.configPath ?? 'config/schedule.json');
-    const configText = readFileSync(configPath, 'utf8');
+    const configText = readConfigText(configPath);
     // Synth fails here, with the same path-named errors as `nightshift validate`.
     this.config = parseConfigText(configText, configPath);
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
@@ -492,6 +493,20 @@ export class Nightshift extends Construct {
       [this.httpApi],
       'AwsSolutions-APIG4',
       'Every route but /v1/health verifies an HMAC-SHA256 signature of the request inside the Lambda (README, HTTP API).',
+    );
+  }
+}
+
+/** The config file's text; a file that cannot be read is a ConfigFileError naming the fix. */
+function readConfigText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(error);
+    throw new ConfigFileError(
+      `cannot read config ${path}: ${reason} (give another with -c configPath=FILE, or the configPath prop)`,
+      { cause: error },
     );
   }
 }

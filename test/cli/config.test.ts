@@ -11,8 +11,9 @@ import {
 } from '@aws-sdk/client-appconfig';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
+import { runNightshift } from '../helpers/process.ts';
 
 const appconfig = mockClient(AppConfigClient);
 const cloudformation = mockClient(CloudFormationClient);
@@ -42,6 +43,14 @@ function deployed(text: string, version = 3) {
 }
 
 describe('nightshift config push / pull', () => {
+  beforeAll(() => {
+    // The command checks for a region and credentials before any call; the mocks answer the calls.
+    Object.assign(process.env, {
+      AWS_REGION: 'eu-central-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
+  });
   beforeEach(() => {
     appconfig.reset();
     cloudformation.reset();
@@ -211,4 +220,42 @@ describe('nightshift config push / pull', () => {
     const wrong = await runCli(['config', 'publish']);
     expect(wrong.code).toBe(2);
   });
+});
+
+describe('config push / pull without a region or credentials (real processes)', () => {
+  // Nothing from the test's environment or home folder may lend the SDK a region or credentials.
+  const bare = {
+    env: { HOME: mkdtempSync(join(tmpdir(), 'nightshift-home-')), AWS_EC2_METADATA_DISABLED: 'true' },
+    unset: [
+      'AWS_REGION',
+      'AWS_DEFAULT_REGION',
+      'AWS_PROFILE',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
+      'AWS_CONFIG_FILE',
+      'AWS_SHARED_CREDENTIALS_FILE',
+      'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+      'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+      'AWS_WEB_IDENTITY_TOKEN_FILE',
+    ],
+  };
+
+  it('prints one line naming the fix', async () => {
+    // Act
+    const [noRegion, noCredentials] = await Promise.all([
+      runNightshift(['config', 'pull'], bare),
+      runNightshift(['config', 'push', '--region', 'eu-central-1'], bare),
+    ]);
+    // Assess
+    expect(noRegion.code).toBe(2);
+    expect(noRegion.stderr).toBe(
+      'nightshift config pull: no AWS region: pass --region R or set AWS_REGION (or a region in your AWS profile)\n',
+    );
+    expect(noCredentials.code).toBe(1);
+    expect(noCredentials.stderr).toBe(
+      'nightshift config push: no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run "aws sso login" / "aws configure"\n',
+    );
+    expect(noRegion.stdout + noCredentials.stdout).toBe('');
+  }, 60_000);
 });

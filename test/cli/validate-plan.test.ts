@@ -275,3 +275,19 @@ describe('impossible dates (real processes)', () => {
     expect(leap.code).toBe(0);
   });
 });
+
+describe('output into a closed pipe (real processes)', () => {
+  it('plan | head -1 prints one line and exits quietly, without an EPIPE trace', async () => {
+    // Prepare: a week of an every-minute rule is far more than a pipe buffer holds
+    const file = writeConfig(
+      rawConfig([{ id: 'm', targets: ['face-search'], actions: [{ do: 'start', cron: '* * * * *' }] }]),
+    );
+    // Act
+    const run = await runNightshift([], {
+      shell: `node bin/nightshift.mjs plan --config ${file} --from 2027-03-27T00:00:00Z --to 2027-04-03T00:00:00Z | head -1; echo "exit=\${PIPESTATUS[0]}" >&2`,
+    });
+    // Assess
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toBe('exit=0\n');
+  }, 30_000);
+});

@@ -5,7 +5,7 @@ import { parseConfigText } from '../../engine/config/parse-text.ts';
 import type { Config } from '../../engine/config/schema.ts';
 import { ConfigError } from '../../engine/config/validate.ts';
 import { COMMON_HELP, type Command, configPath, stringOption, writeJson } from '../command.ts';
-import { EXIT_FAILED, EXIT_OK, UsageError } from '../io.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from '../io.ts';
 
 export interface DeployedIds {
   application: string;
@@ -71,6 +71,8 @@ ${COMMON_HELP}`,
       }
     }
     const region = stringOption(values, 'region');
+    // The SDK's eight-line notice about future Node.js versions is not for this command's user.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const {
       AppConfigClient,
       CloudFormationClient,
@@ -81,6 +83,22 @@ ${COMMON_HELP}`,
       appconfig: new AppConfigClient(region ? { region } : {}),
       cloudformation: new CloudFormationClient(region ? { region } : {}),
     };
+    // Without a region or credentials the SDK fails with errors (and warnings) that do not say
+    // what to do: check both first and say it in one line.
+    if (!(await clients.cloudformation.config.region().catch(() => undefined))) {
+      io.stderr.write(
+        `nightshift config ${action}: no AWS region: pass --region R or set AWS_REGION (or a region in your AWS profile)\n`,
+      );
+      return EXIT_USAGE;
+    }
+    try {
+      await clients.cloudformation.config.credentials();
+    } catch {
+      io.stderr.write(
+        `nightshift config ${action}: no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run "aws sso login" / "aws configure"\n`,
+      );
+      return EXIT_FAILED;
+    }
     const ids = await deployedIds(clients.cloudformation, stackName);
     if (config && ids.secrets) {
       const unreadable = unreadableSecrets(config, ids.secrets);
