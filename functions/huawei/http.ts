@@ -1,5 +1,6 @@
+import { ErrorCode } from '../engine/error-codes.ts';
 import { Semaphore } from './concurrency.ts';
-import { NightshiftCode, UpstreamError } from './errors.ts';
+import { UpstreamError } from './errors.ts';
 import { redact } from './redact.ts';
 import { Agent, type Dispatcher, request as dispatch, errors as undiciErrors } from './undici-core.ts';
 
@@ -121,7 +122,7 @@ export class HttpClient {
           return finish(req, response);
         await this.backoff(req, attempt, `HTTP ${response.status}`, retryAfter);
       } else {
-        if (last || (req.changesState && outcome.error.code === NightshiftCode.timeout)) throw outcome.error;
+        if (last || (req.changesState && outcome.error.code === ErrorCode.timeout)) throw outcome.error;
         await this.backoff(req, attempt, outcome.error.message, undefined);
       }
     }
@@ -193,7 +194,7 @@ export class HttpClient {
         kind: 'error',
         error: new UpstreamError(`${message} (after ${attempt} attempt${attempt === 1 ? '' : 's'})`, {
           call: req.call,
-          code: timedOut ? NightshiftCode.timeout : NightshiftCode.network,
+          code: timedOut ? ErrorCode.timeout : ErrorCode.network,
           attempts: attempt,
           cause: error,
         }),
@@ -223,7 +224,7 @@ function finish(req: HttpRequest, raw: RawResponse & { attempts: number }): Http
         `${req.call} answered ${raw.status} with a body that is not JSON: "${snippet}"`,
         {
           call: req.call,
-          code: NightshiftCode.badResponse,
+          code: ErrorCode.badResponse,
           httpStatus: raw.status,
           attempts: raw.attempts,
           cause: error,
