@@ -113,6 +113,27 @@ describe('nightshift validate', () => {
   });
 });
 
+describe('small things a new user meets (real processes)', () => {
+  it('reads a config saved with a UTF-8 byte-order mark, and counts one target in the singular', async () => {
+    // Prepare: what some Windows editors write
+    const one = {
+      version: 1,
+      accounts: {
+        prod: { region: 'cn-north-4', projectId: '054ba152d480d55b2f5dc0069e7ddef0', secret: 's' },
+      },
+      targets: { 'face-search': { account: 'prod', kind: 'vias-task', taskId: 'task-1' } },
+      schedules: [{ id: 'day', targets: ['face-search'], window: 'Mon-Fri 08:00-20:00' }],
+    };
+    const file = writeConfig(`\uFEFF${JSON.stringify(one, null, 2)}`);
+    // Act
+    const run = await runNightshift(['validate', '--config', file]);
+    // Assess
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`${file}: valid (1 target, 1 schedule)\n`);
+  }, 30_000);
+});
+
 describe('nightshift plan', () => {
   it('--explain shows the state each row sets, and the hand-over that keeps a target running', async () => {
     const file = writeConfig(

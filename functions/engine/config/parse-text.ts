@@ -2,7 +2,9 @@ import type { Config } from './schema.ts';
 import { ConfigError, parseConfig } from './validate.ts';
 
 /** Parses config JSON text; a syntax error is reported as a ConfigError with line and column. */
-export function parseConfigText(text: string, source = 'config'): Config {
+export function parseConfigText(raw: string, source = 'config'): Config {
+  // Some editors (Notepad among them) save UTF-8 with a byte-order mark, which JSON.parse refuses.
+  const text = raw.replace(/^\uFEFF/, '');
   let document: unknown;
   try {
     document = JSON.parse(text);
