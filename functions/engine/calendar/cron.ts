@@ -33,6 +33,7 @@ function parseCron(expression: string): TimeRule {
       `expected five fields "minute hour day-of-month month day-of-week", got ${JSON.stringify(expression)}`,
     );
   }
+  checkDialect(expression, fields);
   let pattern: CronPattern;
   try {
     pattern = new CronPattern(text, undefined, { mode: '5-part' });
@@ -56,6 +57,19 @@ function parseCron(expression: string): TimeRule {
   const months = pattern.month.map(Boolean);
   const daysOfMonth = pattern.day.map(Boolean);
   const lastDayOfMonth = pattern.lastDayOfMonth;
+  if (pattern.starDOW && !pattern.starDOM && !lastDayOfMonth) {
+    // With the weekday unrestricted only the listed days can fire; in the listed months they
+    // may not exist at all (`0 0 31 2 *`), and the rule would wait forever.
+    const impossible = MONTH_NAMES.filter(
+      (_, m) => months[m] && !daysOfMonth.some((on, d) => on && d + 1 <= MAX_DAYS[m]!),
+    );
+    if (impossible.length === months.filter(Boolean).length) {
+      const days = daysOfMonth.flatMap((on, d) => (on ? [d + 1] : []));
+      throw new CalendarSyntaxError(
+        `${JSON.stringify(expression)} never fires: ${listed(impossible, 'and')} ${impossible.length === 1 ? 'has' : 'have'} no day ${listed(days.map(String), 'or')}`,
+      );
+    }
+  }
   const weekdays = pattern.dayOfWeek.slice(0, 7);
   // Classic cron: when both day fields are restricted, either may match; otherwise both must.
   const eitherDay = !pattern.starDOM && !pattern.starDOW;
@@ -79,4 +93,52 @@ function parseCron(expression: string): TimeRule {
       return eitherDay ? domMatches(day) || dowMatches(day) : domMatches(day) && dowMatches(day);
     },
   };
+}
+
+const MONTH_NAMES = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+/** The most days each month can have (February in a leap year). */
+const MAX_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+const listed = (items: readonly string[], word: string): string =>
+  items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} ${word} ${items.at(-1)}`;
+
+/**
+ * Refuses what croner accepts beyond the documented dialect, where its reading surprises: `5L`
+ * or `L5` in the day of month mean "the 5th and the last day" to croner, `5L` in the day of week
+ * "the last Friday" (Quartz), and `?` means `*`.
+ */
+function checkDialect(expression: string, fields: readonly string[]): void {
+  const refuse = (message: string) => {
+    throw new CalendarSyntaxError(`${JSON.stringify(expression)}: ${message}`);
+  };
+  if (fields.some((field) => field.includes('?'))) refuse('"?" is not part of this cron dialect; write "*"');
+  for (const item of fields[2]!.split(',')) {
+    if (/L/i.test(item) && item.toUpperCase() !== 'L') {
+      const day = /^(\d+)L$|^L(\d+)$/i.exec(item);
+      const n = day?.[1] ?? day?.[2];
+      refuse(
+        n
+          ? `"${item}": L (the last day of the month) stands alone; for day ${n} and the last day write "${n},L"`
+          : `"${item}": L (the last day of the month) stands alone, as a list item such as "1,L"`,
+      );
+    }
+  }
+  for (const item of fields[4]!.split(',')) {
+    if (/L/i.test(item.replace(/#L$/i, ''))) {
+      refuse(`"${item}": for the last such weekday of the month write "5#L" (or "FRI#L")`);
+    }
+  }
 }
