@@ -134,6 +134,22 @@ describe('small things a new user meets (real processes)', () => {
   }, 30_000);
 });
 
+describe('a config too large to deploy', () => {
+  it('validate says so, with the size and the limit, instead of synth failing later', async () => {
+    // Prepare: a valid config padded to 5 MB, as a generated config with thousands of targets gets
+    const file = writeConfig(
+      `${JSON.stringify(rawConfig([{ id: 'day', targets: ['face-search'], window: 'Mon 08:00-09:00' }]))}${' '.repeat(5_000_000)}`,
+    );
+    // Act
+    const run = await runCli(['validate', '--config', file]);
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(
+      /\(file\): is 4\.8 MiB; a config may be at most 800 KiB, because the stack carries it to AppConfig inside its CloudFormation template \(1 MB at most\)/,
+    );
+  });
+});
+
 describe('nightshift plan', () => {
   it('--explain shows the state each row sets, and the hand-over that keeps a target running', async () => {
     const file = writeConfig(
