@@ -86,7 +86,9 @@ describe('nightshift validate', () => {
     const run = await runCli(['validate', '--config', file]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/4 warnings:/);
-    expect(run.stdout).toMatch(/schedules\[2\]\.actions\[0\]\.cron: "0 0 31 2 \*" never fires/);
+    expect(run.stdout).toMatch(
+      /schedules\[2\]\.actions\[0\]\.cron: "0 0 31 2 \*" never fires: February has no day 31/,
+    );
     expect(run.stdout).toMatch(/schedules\[2\]\.targets: load-test is only ever set running/);
     expect(run.stdout).toMatch(/pm and am set face-search to running and stopped at the same instant/);
     expect(run.stdout).toMatch(

@@ -50,7 +50,8 @@ describe('api Lambda (API Gateway HTTP API, payload v2)', () => {
   });
 
   it('counts on-demand results in the action metrics, so a failure raises the alarm', async () => {
-    // Prepare: stopping a task that is not running is refused upstream.
+    // Prepare: stopping a task that is not running is refused upstream ("force" makes the call
+    // although the status read shows it stopped).
     rig = await startAwsRig([]);
     const stdout: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
@@ -58,7 +59,7 @@ describe('api Lambda (API Gateway HTTP API, payload v2)', () => {
       return true;
     });
     vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const body = JSON.stringify({ action: 'stop', targets: ['face-search'] });
+    const body = JSON.stringify({ action: 'stop', targets: ['face-search'], force: true });
     // Act
     const answer = await handler(
       httpApiEvent({ method: 'POST', path: '/v1/actions', headers: signedHeaders(body), body }),

@@ -57,19 +57,6 @@ function parseCron(expression: string): TimeRule {
   const months = pattern.month.map(Boolean);
   const daysOfMonth = pattern.day.map(Boolean);
   const lastDayOfMonth = pattern.lastDayOfMonth;
-  if (pattern.starDOW && !pattern.starDOM && !lastDayOfMonth) {
-    // With the weekday unrestricted only the listed days can fire; in the listed months they
-    // may not exist at all (`0 0 31 2 *`), and the rule would wait forever.
-    const impossible = MONTH_NAMES.filter(
-      (_, m) => months[m] && !daysOfMonth.some((on, d) => on && d + 1 <= MAX_DAYS[m]!),
-    );
-    if (impossible.length === months.filter(Boolean).length) {
-      const days = daysOfMonth.flatMap((on, d) => (on ? [d + 1] : []));
-      throw new CalendarSyntaxError(
-        `${JSON.stringify(expression)} never fires: ${listed(impossible, 'and')} ${impossible.length === 1 ? 'has' : 'have'} no day ${listed(days.map(String), 'or')}`,
-      );
-    }
-  }
   const weekdays = pattern.dayOfWeek.slice(0, 7);
   // Classic cron: when both day fields are restricted, either may match; otherwise both must.
   const eitherDay = !pattern.starDOM && !pattern.starDOW;
@@ -93,6 +80,30 @@ function parseCron(expression: string): TimeRule {
       return eitherDay ? domMatches(day) || dowMatches(day) : domMatches(day) && dowMatches(day);
     },
   };
+}
+
+/**
+ * Why a valid cron expression can never fire, when the reason is a calendar fact: with the
+ * weekday unrestricted only the listed days can fire, and the listed months may not have them
+ * (`0 0 31 2 *`: February has no day 31). `validate` warns with it (design: a cron that never
+ * fires is a warning, not an error).
+ */
+export function neverFiresReason(expression: string): string | undefined {
+  let pattern: CronPattern;
+  try {
+    pattern = new CronPattern(expression.trim(), undefined, { mode: '5-part' });
+  } catch {
+    return undefined;
+  }
+  if (!pattern.starDOW || pattern.starDOM || pattern.lastDayOfMonth) return undefined;
+  const months = pattern.month.map(Boolean);
+  const daysOfMonth = pattern.day.map(Boolean);
+  const impossible = MONTH_NAMES.filter(
+    (_, m) => months[m] && !daysOfMonth.some((on, d) => on && d + 1 <= MAX_DAYS[m]!),
+  );
+  if (impossible.length === 0 || impossible.length !== months.filter(Boolean).length) return undefined;
+  const days = daysOfMonth.flatMap((on, d) => (on ? [d + 1] : []));
+  return `${listed(impossible, 'and')} ${impossible.length === 1 ? 'has' : 'have'} no day ${listed(days.map(String), 'or')}`;
 }
 
 const MONTH_NAMES = [
