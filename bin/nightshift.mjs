@@ -20,5 +20,13 @@ if (from === 'sources') {
   }
   register();
 }
+// A reader that stops early (`nightshift plan | head -1`) closes the pipe: nothing is wrong, so
+// stop quietly instead of dying with an EPIPE trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
 const { runProcess } = await import(pathToFileURL(entry).href);
 process.exitCode = await runProcess(process.argv.slice(2));

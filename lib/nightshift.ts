@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -10,6 +10,7 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -30,6 +31,7 @@ import {
   handlerEntry,
   MAIN_FIELDS,
 } from '../functions/handlers/bundle-options.ts';
+import { ConfigFileError } from '../functions/stores/local-config.ts';
 
 export interface NightshiftProps {
   /** The schedule config, validated at synth. Default `config/schedule.json`. */
@@ -58,6 +60,18 @@ export interface NightshiftProps {
   readonly tickReservedConcurrency?: number;
   /** Retention of the ledger table when the stack is deleted. Default RETAIN. */
   readonly ledgerRemovalPolicy?: RemovalPolicy;
+  /**
+   * The name of the webhook signing-key secret the stack generates. Default: the config's
+   * `webhook.secret` when the config names one, else `<stack name>-nightshift/webhook`, so two
+   * stacks in one account and region never collide.
+   */
+  readonly webhookSecretName?: string;
+  /**
+   * The runtime Lambdas may read every secret whose name starts with this prefix, so an account
+   * added later by `nightshift config push` can name a new secret under it without a redeploy.
+   * Default `nightshift/`. Give stacks sharing an account and region different prefixes.
+   */
+  readonly accountSecretPrefix?: string;
 }
 
 /**
@@ -76,13 +90,15 @@ export class Nightshift extends Construct {
   readonly alarmTopic: sns.Topic;
   readonly webhookSecret: secretsmanager.Secret;
   readonly accountSecrets: secretsmanager.ISecret[];
+  readonly webhookSecretName: string;
+  readonly accountSecretPrefix: string;
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: NightshiftProps = {}) {
     super(scope, id);
     const stack = Stack.of(this);
     const configPath = resolve(props.configPath ?? 'config/schedule.json');
-    const configText = readFileSync(configPath, 'utf8');
+    const configText = readConfigText(configPath);
     // Synth fails here, with the same path-named errors as `nightshift validate`.
     this.config = parseConfigText(configText, configPath, { extraChecks: checkCalendarSources });
     // The Lambdas carry no holiday library: calendars travel with their dates resolved.
@@ -102,8 +118,16 @@ export class Nightshift extends Construct {
     });
 
     // ---- secrets ----
+    this.webhookSecretName =
+      props.webhookSecretName ?? explicitWebhookSecret(configText) ?? `${stack.stackName}-nightshift/webhook`;
+    this.accountSecretPrefix = props.accountSecretPrefix ?? 'nightshift/';
+    if (!/^[A-Za-z0-9/_+=.@-]+$/.test(this.accountSecretPrefix)) {
+      throw new Error(
+        `accountSecretPrefix must be a non-empty secret-name prefix (letters, digits and /_+=.@-), got "${this.accountSecretPrefix}"`,
+      );
+    }
     this.webhookSecret = new secretsmanager.Secret(this, 'WebhookKey', {
-      secretName: this.config.webhook.secret,
+      secretName: this.webhookSecretName,
       description: 'Nightshift HTTP API signing key: {"key": "..."}',
       generateSecretString: {
         secretStringTemplate: '{}',
@@ -113,10 +137,12 @@ export class Nightshift extends Construct {
       },
     });
     const secretNames = [...new Set(Object.values(this.config.accounts).map((a) => a.secret))];
-    this.accountSecrets = secretNames.map((name, i) =>
+    // Construct ids follow the secret's name, not its position: adding an account before another
+    // must not renumber (and so replace) the secret that holds the other's credentials.
+    this.accountSecrets = secretNames.map((name) =>
       props.accountSecrets === 'import'
-        ? secretNameOrArn(this, `AccountSecret${i}`, name)
-        : new secretsmanager.Secret(this, `AccountSecret${i}`, {
+        ? secretNameOrArn(this, accountSecretId(name), name)
+        : new secretsmanager.Secret(this, accountSecretId(name), {
             secretName: name,
             description: `Huawei Cloud credentials for Nightshift: {"aksk": {"ak", "sk", "securityToken"?}}, {"iam": {"domain", "user", "password"}} or {"token": ...}`,
           }),
@@ -204,13 +230,20 @@ export class Nightshift extends Construct {
     this.apiFunction = fn('api', {
       timeout: Duration.seconds(30),
       memorySize: 512,
-      environment: environmentVariables,
+      environment: { ...environmentVariables, NIGHTSHIFT_WEBHOOK_SECRET: this.webhookSecretName },
     });
 
     const configArn = stack.formatArn({
       service: 'appconfig',
       resource: 'application',
       resourceName: `${application.applicationId}/environment/${environment.environmentId}/configuration/${profile.configurationProfileId}`,
+    });
+    // Secrets of accounts added later by `config push` (no redeploy) live under the prefix.
+    const prefixedSecretsArn = stack.formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${this.accountSecretPrefix}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     for (const runtime of [this.tickFunction, this.apiFunction]) {
       this.table.grantReadWriteData(runtime);
@@ -221,6 +254,12 @@ export class Nightshift extends Construct {
         }),
       );
       for (const secret of this.accountSecrets) secret.grantRead(runtime);
+      runtime.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+          resources: [prefixedSecretsArn],
+        }),
+      );
     }
     this.webhookSecret.grantRead(this.apiFunction);
 
@@ -243,6 +282,15 @@ export class Nightshift extends Construct {
       }),
     );
     this.deadLetterQueue.grantSendMessages(schedulerRole);
+    // The scheduler invokes the tick asynchronously, so its retry policy and DLQ cover failed
+    // deliveries only. A tick that throws (config or ledger unreadable) is retried by Lambda's
+    // own async settings, which default to events 6 h old and then drop them: bound them by the
+    // same lateness and send what is left to the same queue.
+    this.tickFunction.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.minutes(maxLatenessMinutes),
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+    });
     const group = new scheduler.CfnScheduleGroup(this, 'TickGroup', {
       name: `${stack.stackName}-nightshift`,
     });
@@ -415,7 +463,10 @@ export class Nightshift extends Construct {
     new CfnOutput(this, 'AppConfigProfileId', { value: profile.configurationProfileId });
     new CfnOutput(this, 'AppConfigDeploymentStrategyId', { value: strategy.deploymentStrategyId });
     new CfnOutput(this, 'LedgerTableName', { value: this.table.tableName });
-    new CfnOutput(this, 'WebhookSecretName', { value: this.config.webhook.secret });
+    new CfnOutput(this, 'WebhookSecretName', { value: this.webhookSecretName });
+    // `config push` refuses an account whose secret the runtime could not read (see above).
+    new CfnOutput(this, 'AccountSecretPrefix', { value: this.accountSecretPrefix });
+    new CfnOutput(this, 'AccountSecretNames', { value: secretNames.join(',') });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'TickScheduleName', { value: tickSchedule.ref });
 
@@ -440,10 +491,18 @@ export class Nightshift extends Construct {
       'AwsSolutions-SMG4',
       'The webhook key is rotated by hand (its clients must change with it); Huawei tokens are rotated by whoever issues them, IAM passwords by the Huawei account owner.',
     );
+    const stack = Stack.of(this);
+    const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+    const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+    acknowledge(
+      [this.tickFunction, this.apiFunction],
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${region}:${account}:secret:${this.accountSecretPrefix}*]`,
+      `Secrets of accounts added later by "nightshift config push" have names under the documented prefix "${this.accountSecretPrefix}"; the runtime Lambdas read them without a redeploy (README, Secrets).`,
+    );
     acknowledge(
       [this.deadLetterQueue],
       'AwsSolutions-SQS3',
-      'This queue is itself the dead-letter queue of the tick schedule.',
+      'This queue is itself the dead-letter queue of the tick schedule and of the tick Lambda.',
     );
     acknowledge(
       [this.httpApi],
@@ -451,6 +510,32 @@ export class Nightshift extends Construct {
       'Every route but /v1/health verifies an HMAC-SHA256 signature of the request inside the Lambda (README, HTTP API).',
     );
   }
+}
+
+/** The config file's text; a file that cannot be read is a ConfigFileError naming the fix. */
+function readConfigText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(error);
+    throw new ConfigFileError(
+      `cannot read config ${path}: ${reason} (give another with -c configPath=FILE, or the configPath prop)`,
+      { cause: error },
+    );
+  }
+}
+
+/** A construct id per secret name ('/' is the construct path separator, so it is replaced). */
+function accountSecretId(name: string): string {
+  return `AccountSecret:${name.replaceAll('/', '|')}`;
+}
+
+/** The config's own `webhook.secret`, when it names one (the schema's default does not count). */
+function explicitWebhookSecret(configText: string): string | undefined {
+  const document = JSON.parse(configText.replace(/^\uFEFF/, '')) as { webhook?: { secret?: unknown } };
+  const name = document.webhook?.secret;
+  return typeof name === 'string' ? name : undefined;
 }
 
 /** An existing secret, by ARN or by name. */

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import type { Config } from '../engine/config/schema.ts';
+import { ErrorCode } from '../engine/error-codes.ts';
 import type { ActionResult, Upstream } from '../engine/executor.ts';
 import { ACTIONS } from '../engine/kinds.ts';
 import {
@@ -12,12 +13,11 @@ import {
 import { carryOut } from '../engine/on-demand.ts';
 import { due } from '../engine/planner.ts';
 import { selectTargets, TargetSelectionError } from '../engine/targets.ts';
-import { NightshiftCode } from '../huawei/errors.ts';
 import { type Log, silentLog } from '../observability/log.ts';
 import { logFields } from '../observability/log-fields.ts';
 import { redact, rememberSecret } from '../observability/redact.ts';
 import type { SecretSource } from '../stores/secrets.ts';
-import { verifySignature } from './signature.ts';
+import { CLOCK_WINDOW_SECONDS, SIGNATURE_HEADER, verifySignature } from './signature.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 const MAX_PLAN_HOURS = 24 * 31;
@@ -30,6 +30,8 @@ const KEY_REFRESH_INTERVAL_MS = 60_000;
 export interface ApiRequest {
   method: string;
   path: string;
+  /** The request target exactly as sent: path and query string (`/v1/plan?hours=24`). Signed. */
+  target: string;
   query: Record<string, string | undefined>;
   /** Lower-case names. */
   headers: Record<string, string | undefined>;
@@ -59,6 +61,11 @@ export interface RouterDeps {
   config(): Promise<Config>;
   /** Where the webhook signing key is read: the `key` of the secret named by `webhook.secret`. */
   secrets: SecretSource;
+  /**
+   * The webhook secret's name when the deployment fixes it (the stack's stack-scoped secret);
+   * otherwise the config's `webhook.secret`.
+   */
+  webhookSecret?: string;
   upstream: Upstream;
   ledger: Ledger;
   now?: () => number;
@@ -141,7 +148,7 @@ export class Router {
 
   private async key(refresh: boolean): Promise<string> {
     try {
-      const name = (await this.deps.config()).webhook.secret;
+      const name = this.deps.webhookSecret ?? (await this.deps.config()).webhook.secret;
       const key = webhookKeyOf(name, await this.deps.secrets.get(name, { refresh }));
       rememberSecret(key);
       return key;
@@ -152,7 +159,7 @@ export class Router {
   }
 
   private async authenticate(request: ApiRequest): Promise<void> {
-    let check = verifySignature(await this.key(false), request.headers, request.body, this.now());
+    let check = verifySignature(await this.key(false), request, this.now());
     // A rotated key: read the secret again, at most once a minute.
     if (
       !check.ok &&
@@ -160,9 +167,27 @@ export class Router {
       this.now() - this.lastKeyRefresh > KEY_REFRESH_INTERVAL_MS
     ) {
       this.lastKeyRefresh = this.now();
-      check = verifySignature(await this.key(true), request.headers, request.body, this.now());
+      check = verifySignature(await this.key(true), request, this.now());
     }
     if (!check.ok) throw new HttpError(401, 'unauthorized', check.reason);
+
+    // A valid signature is good for one request. It is remembered in the ledger, shared by every
+    // process and container, until its timestamp leaves the window (after that the timestamp
+    // check refuses it). A retry carrying the same Idempotency-Key as the first passes, so the
+    // idempotency store can return the first answer; the signature does not cover headers, so
+    // another key (or none) on a seen signature is a replay.
+    const idempotencyKey = request.headers['idempotency-key'];
+    const memory = await this.deps.ledger.rememberSignature(request.headers[SIGNATURE_HEADER]!, {
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      expiresAt: (check.timestamp + CLOCK_WINDOW_SECONDS + 1) * 1000,
+    });
+    if (memory.seen && (idempotencyKey === undefined || memory.idempotencyKey !== idempotencyKey)) {
+      throw new HttpError(
+        401,
+        'replayed',
+        'this signature was already used: sign every request anew (a retry meant to get the first answer carries the same Idempotency-Key)',
+      );
+    }
   }
 
   /**
@@ -328,6 +353,8 @@ export class Router {
         await this.deps.ledger.abandonIdempotent(idempotencyKey).catch(() => undefined);
       throw error;
     }
+    // Counted before anything else can fail, so an on-demand failure always reaches the alarm.
+    this.deps.onResults?.(results);
     try {
       await this.deps.ledger.record(
         results.map((result) => this.historyEntry(result, requestId, body.reason)),
@@ -377,7 +404,7 @@ export class Router {
  * along), else the status of `statusOf`.
  */
 function answerOf(results: readonly ActionResult[]): ApiResponse {
-  const cut = results.filter((r) => r.errorCode === NightshiftCode.deadline).length;
+  const cut = results.filter((r) => r.errorCode === ErrorCode.deadline).length;
   if (cut === 0) return json(statusOf(results), { results });
   return json(504, {
     error: {

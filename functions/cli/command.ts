@@ -51,12 +51,42 @@ export function stringOption(values: Values, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+const MONTH_NAMES = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+
 /** Parses an ISO 8601 instant; a date-time must carry `Z` or an offset so it is not ambiguous. */
 export function parseInstant(text: string, option: string): Date {
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text);
   const zoned = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(text);
+  if (!dateOnly && !zoned) {
+    throw new UsageError(`${option} must be an ISO 8601 instant such as 2027-03-27T00:00:00Z, got "${text}"`);
+  }
+  // Date parsing takes any day up to 31 and rolls it over (2027-04-31 becomes May 1), so the
+  // calendar date is checked on its own first.
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  if (month < 1 || month > 12) {
+    throw new UsageError(`${option}: ${text.slice(0, 10)} is not a date: there is no month ${month}`);
+  }
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day < 1 || day > days) {
+    throw new UsageError(
+      `${option}: ${text.slice(0, 10)} is not a date: ${MONTH_NAMES[month - 1]} ${year} has ${days} days`,
+    );
+  }
   const date = new Date(dateOnly ? `${text}T00:00:00Z` : text);
-  if ((!dateOnly && !zoned) || Number.isNaN(date.getTime())) {
+  if (Number.isNaN(date.getTime())) {
     throw new UsageError(`${option} must be an ISO 8601 instant such as 2027-03-27T00:00:00Z, got "${text}"`);
   }
   return date;

@@ -18,7 +18,13 @@ export function renderResults(results: readonly ActionResult[]): string {
     ]),
   );
   const failed = results.filter((r) => !r.ok).length;
-  return `${table}\n${results.length - failed} of ${results.length} succeeded${failed ? `, ${failed} failed` : ''}.\n`;
+  const checked = results.filter((r) => r.status === 'dry-run').length;
+  // A dry run calls nothing, so nothing "succeeded": say what was done.
+  const summary =
+    checked > 0 && checked + failed === results.length
+      ? `${checked} of ${results.length} checked; dry run, nothing was called`
+      : `${results.length - failed - checked} of ${results.length} succeeded`;
+  return `${table}\n${summary}${failed ? `, ${failed} failed` : ''}.\n`;
 }
 
 /** The error of a result; the code is shown once even when the message already names it. */

@@ -1,5 +1,6 @@
 import type { AccountConfig, Config, TargetConfig } from './config/schema.ts';
 import { actionProblem } from './config/validate.ts';
+import { ErrorCode } from './error-codes.ts';
 import { type Action, kindSupports, type TargetKind } from './kinds.ts';
 import type { StatusRead, TargetState } from './states.ts';
 
@@ -79,12 +80,6 @@ export interface ExecuteOptions {
   onResult?: (result: ActionResult) => void;
 }
 
-export const RefusalCode = {
-  unknownTarget: 'NIGHTSHIFT.UNKNOWN_TARGET',
-  unsupportedAction: 'NIGHTSHIFT.UNSUPPORTED_ACTION',
-  stopNotAllowed: 'NIGHTSHIFT.STOP_NOT_ALLOWED',
-} as const;
-
 /**
  * Carries out actions on targets and returns one result per request, in request order. A
  * request the config forbids (unknown target, an action the kind lacks, a DRS stop without
@@ -113,7 +108,7 @@ export async function execute(
           request.target,
           undefined,
           action,
-          RefusalCode.unknownTarget,
+          ErrorCode.unknownTarget,
           `unknown target "${request.target}"`,
         ),
       );
@@ -127,8 +122,8 @@ export async function execute(
     );
     if (problem) {
       const code = kindSupports(target.kind, request.action)
-        ? RefusalCode.stopNotAllowed
-        : RefusalCode.unsupportedAction;
+        ? ErrorCode.stopNotAllowed
+        : ErrorCode.unsupportedAction;
       settle(index, refused(request.target, target.kind, action, code, problem));
       return;
     }
@@ -187,7 +182,7 @@ export async function execute(
         requests[i]!.target,
         config.targets[requests[i]!.target]?.kind,
         requests[i]!.action as Action,
-        'NIGHTSHIFT.INTERNAL',
+        ErrorCode.internal,
         'no result',
       ),
   );

@@ -84,6 +84,9 @@ export type IdempotencyBegin =
   | { kind: 'in-progress' }
   | { kind: 'mismatch' };
 
+/** What the ledger knew of a request signature when it was remembered. */
+export type SignatureMemory = { seen: false } | { seen: true; idempotencyKey?: string };
+
 /**
  * What Nightshift has done and is doing: the claims that make each occurrence happen at most
  * once, the history, and the answers to idempotent HTTP requests. Implemented on local files and
@@ -114,4 +117,15 @@ export interface Ledger {
    * can run. Never called once upstream was called: a retry would act twice.
    */
   abandonIdempotent(key: string): Promise<void>;
+
+  /**
+   * Remembers an HTTP request signature until `expiresAt` (ms) so a replay within the signing
+   * window is refused, by whichever process or container receives it. Exactly one caller of
+   * many with the same signature gets `seen: false`; the others learn the Idempotency-Key the
+   * first carried, so a retry with that same key can get the first answer.
+   */
+  rememberSignature(
+    signature: string,
+    options: { idempotencyKey?: string; expiresAt: number },
+  ): Promise<SignatureMemory>;
 }

@@ -9,6 +9,7 @@ function routerFor(ctx: AwsContext): Router {
   router ??= new Router({
     config: () => ctx.config.get(),
     secrets: ctx.secrets,
+    ...(ctx.settings.webhookSecret ? { webhookSecret: ctx.settings.webhookSecret } : {}),
     upstream: ctx.upstream,
     ledger: ctx.ledger,
     log: ctx.log,
@@ -39,6 +40,8 @@ export const handler = async (
     const answer = await routerFor(ctx).handle({
       method: event.requestContext.http.method,
       path,
+      // As the client sent it (a named stage included), for the signature.
+      target: event.rawQueryString ? `${event.rawPath}?${event.rawQueryString}` : event.rawPath,
       query: event.queryStringParameters ?? {},
       headers,
       body:

@@ -9,6 +9,8 @@ export interface AwsSettings {
   historyTtlDays: number;
   secretsMaxAgeSeconds: number;
   http: Partial<HttpSettings>;
+  /** The webhook secret the stack generated; unset: the config's `webhook.secret`. */
+  webhookSecret?: string;
 }
 
 export class SettingsError extends Error {
@@ -42,6 +44,7 @@ export function awsSettingsFromEnv(env: Record<string, string | undefined>): Aws
     historyTtlDays: number('NIGHTSHIFT_HISTORY_TTL_DAYS', 90, 1, 3650),
     secretsMaxAgeSeconds: number('NIGHTSHIFT_SECRETS_MAX_AGE_SECONDS', 300, 0, 3600),
     http: httpSettingsFromEnv(env),
+    ...(env.NIGHTSHIFT_WEBHOOK_SECRET ? { webhookSecret: env.NIGHTSHIFT_WEBHOOK_SECRET } : {}),
   };
   if (missing.length > 0) throw new SettingsError(`missing environment variables: ${missing.join(', ')}`);
   return settings;

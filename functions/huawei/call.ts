@@ -1,8 +1,9 @@
 import type { AccountConfig } from '../engine/config/schema.ts';
+import { ErrorCode } from '../engine/error-codes.ts';
 import type { StatusRead } from '../engine/states.ts';
 import { SecretError } from '../stores/secrets.ts';
 import { type Service, serviceBase } from './endpoints.ts';
-import { NightshiftCode, UpstreamError } from './errors.ts';
+import { UpstreamError } from './errors.ts';
 import type { HttpClient, HttpResponse } from './http.ts';
 import { requestAuth, secretValues } from './request-auth.ts';
 import type { AccountAuth, TokenProvider } from './tokens.ts';
@@ -93,7 +94,7 @@ export function failed(
   fallback: { code?: string; message: string },
 ): CallOutcome {
   const upstream = upstreamError(response.body);
-  const code = upstream?.code ?? fallback.code ?? NightshiftCode.httpStatus;
+  const code = upstream?.code ?? fallback.code ?? ErrorCode.httpStatus;
   const message = upstream?.message || fallback.message;
   return {
     ok: false,
@@ -116,10 +117,10 @@ export function outcomeOfError(error: unknown): CallOutcome {
     };
   }
   if (error instanceof SecretError) {
-    return { ok: false, errorCode: NightshiftCode.secret, errorMessage: error.message, attempts: 0 };
+    return { ok: false, errorCode: ErrorCode.secret, errorMessage: error.message, attempts: 0 };
   }
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return { ok: false, errorCode: NightshiftCode.internal, errorMessage: message, attempts: 0 };
+  return { ok: false, errorCode: ErrorCode.internal, errorMessage: message, attempts: 0 };
 }
 
 /** A status read that failed, with the code and message of the failed call. */
@@ -127,7 +128,7 @@ export function unreadable(outcome: CallOutcome): StatusRead {
   return {
     observation: null,
     error: {
-      code: outcome.errorCode ?? NightshiftCode.internal,
+      code: outcome.errorCode ?? ErrorCode.internal,
       message: outcome.errorMessage ?? 'status read failed',
     },
   };

@@ -1,19 +1,3 @@
-import { ErrorCode } from '../engine/error-codes.ts';
-
-/** Error codes Nightshift itself assigns when there is no upstream `error_code` to report. */
-export const NightshiftCode = {
-  timeout: ErrorCode.timeout,
-  /** The caller's deadline came first: the call was not made, or its outcome is unknown. */
-  deadline: ErrorCode.deadline,
-  network: ErrorCode.network,
-  badResponse: 'NIGHTSHIFT.BAD_RESPONSE',
-  httpStatus: 'NIGHTSHIFT.HTTP_STATUS',
-  secret: 'NIGHTSHIFT.SECRET',
-  iam: 'NIGHTSHIFT.IAM',
-  noResult: 'NIGHTSHIFT.NO_RESULT',
-  internal: 'NIGHTSHIFT.INTERNAL',
-} as const;
-
 export interface UpstreamErrorDetails {
   /** What was called, e.g. `PUT /v2/{project_id}/tasks/{task_id}/action/start`. */
   call: string;

@@ -1,6 +1,7 @@
+import { ErrorCode } from '../engine/error-codes.ts';
 import { redact, rememberSecret } from '../observability/redact.ts';
 import { Semaphore } from './concurrency.ts';
-import { NightshiftCode, UpstreamError } from './errors.ts';
+import { UpstreamError } from './errors.ts';
 import { Agent, type Dispatcher, request as dispatch, errors as undiciErrors } from './undici-core.ts';
 
 export interface HttpSettings {
@@ -143,8 +144,8 @@ export class HttpClient {
       } else {
         if (
           last ||
-          outcome.error.code === NightshiftCode.deadline ||
-          (req.changesState && outcome.error.code === NightshiftCode.timeout)
+          outcome.error.code === ErrorCode.deadline ||
+          (req.changesState && outcome.error.code === ErrorCode.timeout)
         )
           throw outcome.error;
         const delayMs = this.delay(attempt, undefined);
@@ -222,7 +223,7 @@ export class HttpClient {
             `${req.call} answered ${res.statusCode} with a body larger than ${limit} bytes; it was not read`,
             {
               call: req.call,
-              code: NightshiftCode.badResponse,
+              code: ErrorCode.badResponse,
               httpStatus: res.statusCode,
               attempts: attempt,
             },
@@ -250,11 +251,7 @@ export class HttpClient {
         kind: 'error',
         error: new UpstreamError(`${message} (after ${attempt} attempt${attempt === 1 ? '' : 's'})`, {
           call: req.call,
-          code: deadline
-            ? NightshiftCode.deadline
-            : timedOut
-              ? NightshiftCode.timeout
-              : NightshiftCode.network,
+          code: deadline ? ErrorCode.deadline : timedOut ? ErrorCode.timeout : ErrorCode.network,
           attempts: attempt,
           cause: error,
         }),
@@ -293,7 +290,7 @@ async function readCapped(
 function deadlineError(req: HttpRequest, attempts: number): UpstreamError {
   return new UpstreamError(
     `${req.call}: not ${attempts === 0 ? 'called' : 'tried again'}: the caller's deadline has passed (after ${attempts} attempt${attempts === 1 ? '' : 's'})`,
-    { call: req.call, code: NightshiftCode.deadline, attempts },
+    { call: req.call, code: ErrorCode.deadline, attempts },
   );
 }
 
@@ -315,7 +312,7 @@ function finish(req: HttpRequest, raw: RawResponse & { attempts: number }): Http
         `${req.call} answered ${raw.status} with a body that is not JSON: "${snippet}"`,
         {
           call: req.call,
-          code: NightshiftCode.badResponse,
+          code: ErrorCode.badResponse,
           httpStatus: raw.status,
           attempts: raw.attempts,
           cause: error,

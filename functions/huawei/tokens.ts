@@ -1,9 +1,10 @@
 import type { AccountConfig } from '../engine/config/schema.ts';
+import { ErrorCode } from '../engine/error-codes.ts';
 import { rememberSecret } from '../observability/redact.ts';
 import type { SecretSource } from '../stores/secrets.ts';
 import { type Credentials, parseCredentials } from './credentials.ts';
 import { serviceBase } from './endpoints.ts';
-import { NightshiftCode, UpstreamError } from './errors.ts';
+import { UpstreamError } from './errors.ts';
 import type { HttpClient } from './http.ts';
 import type { AccessKey } from './signer.ts';
 
@@ -166,7 +167,7 @@ export class TokenProvider {
         `IAM answered ${response.status} for account "${accountName}" without an X-Subject-Token header or token.expires_at`,
         {
           call: IAM_CALL,
-          code: NightshiftCode.iam,
+          code: ErrorCode.iam,
           httpStatus: response.status,
           attempts: response.attempts,
         },
@@ -182,9 +183,9 @@ function iamError(body: unknown): { code: string; message: string } {
   const nested = b.error as Record<string, unknown> | undefined;
   if (nested && typeof nested === 'object') {
     return {
-      code: String(nested.code ?? NightshiftCode.iam),
+      code: String(nested.code ?? ErrorCode.iam),
       message: String(nested.message ?? nested.title ?? ''),
     };
   }
-  return { code: NightshiftCode.iam, message: 'no error details' };
+  return { code: ErrorCode.iam, message: 'no error details' };
 }

@@ -1,13 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { actionProblem } from '../engine/config/validate.ts';
-import {
-  type Outcome,
-  type PerformOptions,
-  RefusalCode,
-  type TargetRef,
-  type Upstream,
-  type UpstreamItem,
-} from '../engine/executor.ts';
+import { ErrorCode } from '../engine/error-codes.ts';
+import type { Outcome, PerformOptions, TargetRef, Upstream, UpstreamItem } from '../engine/executor.ts';
 import type { StatusRead } from '../engine/states.ts';
 import { redactOptional } from '../observability/redact.ts';
 import type { SecretSource } from '../stores/secrets.ts';
@@ -152,7 +146,7 @@ export class HuaweiUpstream implements Upstream {
           // Checked here as well as in the engine: a DRS stop ends the job for good.
           const problem = actionProblem(item.target, config.kind, action, config);
           if (problem)
-            return { ok: false, errorCode: RefusalCode.stopNotAllowed, errorMessage: problem, attempts: 0 };
+            return { ok: false, errorCode: ErrorCode.stopNotAllowed, errorMessage: problem, attempts: 0 };
         }
         return drsStop(ctx, account, config.jobId, config.forceStop);
     }

@@ -355,6 +355,8 @@ export class LocalRuntime {
       ? await this.router.handle({
           method: req.method ?? 'GET',
           path: target.path,
+          // Signed as sent: the request line's target, path and query exactly.
+          target: req.url ?? '/',
           query: target.query,
           headers,
           body,

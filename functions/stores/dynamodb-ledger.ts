@@ -18,6 +18,7 @@ import {
   type IdempotencyOptions,
   type Ledger,
   type OccurrenceKey,
+  type SignatureMemory,
   type StoredAnswer,
   type TargetRecord,
 } from '../engine/ledger.ts';
@@ -45,7 +46,8 @@ export interface DynamoLedgerOptions {
  * - `OCC#<instant>#<schedule>#<action>#<target>` / `CLAIM`: a conditional put claims an occurrence;
  * - `HIST#<date>` / `<recordedAt>#<uuid>`: history, one partition per day, with a TTL;
  * - `IDEM#<sha256(key)>` / `IDEM`: HTTP answers kept for repeats for 24 hours;
- * - `TARGET#<name>` / `STATE`: what is known of a target, written with a condition on `version`.
+ * - `TARGET#<name>` / `STATE`: what is known of a target, written with a condition on `version`;
+ * - `SIG#<sha256(signature)>` / `SIG`: HTTP request signatures seen within the signing window.
  */
 export class DynamoLedger implements Ledger {
   private readonly now: () => number;
@@ -260,6 +262,37 @@ export class DynamoLedger implements Ledger {
     await this.client.send(
       new DeleteItemCommand({ TableName: this.options.tableName, Key: this.idempotencyKey(key) }),
     );
+  }
+
+  async rememberSignature(
+    signature: string,
+    options: { idempotencyKey?: string; expiresAt: number },
+  ): Promise<SignatureMemory> {
+    const key = { pk: s(`SIG#${createHash('sha256').update(signature).digest('hex')}`), sk: s('SIG') };
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.options.tableName,
+          Item: {
+            ...key,
+            ttl: n(Math.ceil(options.expiresAt / 1000)),
+            ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: s(options.idempotencyKey) }),
+          },
+          // TTL deletion lags: an expired item counts as absent.
+          ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':now': n(Math.floor(this.now() / 1000)) },
+        }),
+      );
+      return { seen: false };
+    } catch (error) {
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    }
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.options.tableName, Key: key, ConsistentRead: true }),
+    );
+    const idempotencyKey = Item?.idempotencyKey?.S;
+    return idempotencyKey === undefined ? { seen: true } : { seen: true, idempotencyKey };
   }
 
   private idempotencyKey(key: string): Record<string, AttributeValue> {

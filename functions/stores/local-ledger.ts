@@ -20,6 +20,7 @@ import {
   type IdempotencyOptions,
   type Ledger,
   type OccurrenceKey,
+  type SignatureMemory,
   type StoredAnswer,
   type TargetRecord,
 } from '../engine/ledger.ts';
@@ -53,6 +54,9 @@ interface IdempotencyEntry {
   answer?: StoredAnswer;
 }
 
+/** Expired signature files are removed at most this often. */
+const SIGNATURE_PRUNE_INTERVAL_MS = 60_000;
+
 /**
  * The ledger in a local folder, safe for several processes sharing it:
  * - `claims/<date>/<occurrence>`: one empty file per claimed occurrence, created with O_EXCL, so
@@ -61,13 +65,16 @@ interface IdempotencyEntry {
  * - `idempotency/<hash>.json`: HTTP answers kept for repeats, created with O_EXCL too;
  * - `targets/<target>/<version>.json`: each version of a target's record, written whole to a
  *   temporary file and then hard-linked to its name, which fails if that version exists: a
- *   compare-and-set that never shows a half-written record.
+ *   compare-and-set that never shows a half-written record;
+ * - `signatures/<hash>.json`: HTTP request signatures seen within the signing window, so a
+ *   replay is refused whichever process receives it; expired ones are pruned.
  */
 export class FileLedger implements Ledger {
   private ready: Promise<void> | undefined;
   private readonly targetDirs = new Set<string>();
   private readonly historyMaxBytes: number;
   private readonly historyFiles: number;
+  private lastSignaturePrune = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly dir: string,
@@ -320,6 +327,54 @@ export class FileLedger implements Ledger {
     }
   }
 
+  async rememberSignature(
+    signature: string,
+    options: { idempotencyKey?: string; expiresAt: number },
+  ): Promise<SignatureMemory> {
+    await this.init();
+    await this.pruneSignatures();
+    const path = join(this.dir, 'signatures', `${createHash('sha256').update(signature).digest('hex')}.json`);
+    const content = JSON.stringify({
+      expiresAt: options.expiresAt,
+      ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+    });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      // Written whole to a private file, then linked into place: link fails when the name exists,
+      // so exactly one process wins, and nobody ever reads a half-written entry.
+      const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
+      await writeFile(tmp, content);
+      try {
+        await link(tmp, path);
+        return { seen: false };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      } finally {
+        await rm(tmp, { force: true });
+      }
+      const existing = await readSignature(path);
+      if (existing && existing.expiresAt < this.now()) {
+        await rm(path, { force: true });
+        continue;
+      }
+      return existing?.idempotencyKey === undefined
+        ? { seen: true }
+        : { seen: true, idempotencyKey: existing.idempotencyKey };
+    }
+    return { seen: true };
+  }
+
+  /** Removes signature files past their expiry; at most once a minute per instance. */
+  private async pruneSignatures(): Promise<void> {
+    if (this.now() - this.lastSignaturePrune < SIGNATURE_PRUNE_INTERVAL_MS) return;
+    this.lastSignaturePrune = this.now();
+    const dir = join(this.dir, 'signatures');
+    for (const name of await readdir(dir)) {
+      if (!name.endsWith('.json')) continue;
+      const entry = await readSignature(join(dir, name));
+      if (entry && entry.expiresAt < this.now()) await rm(join(dir, name), { force: true });
+    }
+  }
+
   /** Removes claims of days older than `days` (history stays). */
   async pruneClaims(days: number): Promise<number> {
     const cutoff = new Date(this.now() - days * 86_400_000).toISOString().slice(0, 10);
@@ -357,6 +412,7 @@ export class FileLedger implements Ledger {
     this.ready ??= Promise.all([
       mkdir(join(this.dir, 'claims'), { recursive: true }),
       mkdir(join(this.dir, 'idempotency'), { recursive: true }),
+      mkdir(join(this.dir, 'signatures'), { recursive: true }),
     ]).then(
       () => undefined,
       (error: unknown) => {
@@ -375,5 +431,16 @@ async function olderThan(path: string, ms: number): Promise<boolean> {
     return Date.now() - (await stat(path)).mtimeMs > ms;
   } catch {
     return false;
+  }
+}
+
+async function readSignature(
+  path: string,
+): Promise<{ expiresAt: number; idempotencyKey?: string } | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    // Removed meanwhile by another process's prune, or unreadable: nothing to go by.
+    return undefined;
   }
 }

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES } from '../../functions/api/router.ts';
+import { MAX_BODY_BYTES, Router } from '../../functions/api/router.ts';
 import { sign } from '../../functions/api/signature.ts';
+import { FileLedger } from '../../functions/stores/local-ledger.ts';
 import { type ApiRig, signedRequest, startApiRig, WEBHOOK_KEY } from '../helpers/api.ts';
 import { PROJECT } from '../helpers/simulator.ts';
 
@@ -27,6 +28,7 @@ describe('HTTP API router', () => {
     const answer = await api.router.handle({
       method: 'GET',
       path: '/v1/health',
+      target: '/v1/health',
       query: {},
       headers: {},
       body: Buffer.alloc(0),
@@ -141,6 +143,7 @@ describe('HTTP API router', () => {
     const answer = await api.router.handle({
       method: 'POST',
       path: '/v1/actions',
+      target: '/v1/actions',
       query: {},
       headers: {},
       body: Buffer.alloc(MAX_BODY_BYTES + 1, 'a'),
@@ -164,7 +167,14 @@ describe('HTTP API router', () => {
 
     it('401 without the headers', async () => {
       await expectUnauthorized(
-        { method: 'POST', path: '/v1/actions', query: {}, headers: {}, body: Buffer.from(body) },
+        {
+          method: 'POST',
+          path: '/v1/actions',
+          target: '/v1/actions',
+          query: {},
+          headers: {},
+          body: Buffer.from(body),
+        },
         /headers are required/,
       );
     });
@@ -271,6 +281,7 @@ describe('HTTP API router', () => {
     const unsigned = await api.router.handle({
       method: 'GET',
       path: '/v1/plan',
+      target: '/v1/plan',
       query: {},
       headers: {},
       body: Buffer.alloc(0),
@@ -282,6 +293,7 @@ describe('HTTP API router', () => {
     const missing = await api.router.handle({
       method: 'GET',
       path: '/v2/anything',
+      target: '/v2/anything',
       query: {},
       headers: {},
       body: Buffer.alloc(0),
@@ -290,6 +302,7 @@ describe('HTTP API router', () => {
     const method = await api.router.handle({
       method: 'DELETE',
       path: '/v1/actions',
+      target: '/v1/actions',
       query: {},
       headers: {},
       body: Buffer.alloc(0),
@@ -309,9 +322,129 @@ describe('HTTP API router', () => {
     expect(answer.body).not.toMatch(/\.ts:\d+/);
   });
 
-  it('signs exactly timestamp + "." + raw body', () => {
-    expect(sign('key', '1700000000', '{}')).toBe(
-      `sha256=${createHmac('sha256', 'key').update('1700000000.{}').digest('hex')}`,
+  it('signs exactly timestamp + "." + METHOD + "." + request target + "." + raw body', () => {
+    expect(sign('key', '1700000000', 'post', '/v1/actions', '{}')).toBe(
+      `sha256=${createHmac('sha256', 'key').update('1700000000.POST./v1/actions.{}').digest('hex')}`,
     );
+    expect(sign('key', '1700000000', 'GET', '/v1/plan?hours=24', '')).toBe(
+      `sha256=${createHmac('sha256', 'key').update('1700000000.GET./v1/plan?hours=24.').digest('hex')}`,
+    );
+  });
+
+  describe('signatures cover the method and the request target', () => {
+    it('a GET signature is refused on another route or another query', async () => {
+      // Prepare: a signed plan request, then its headers on other targets
+      const plan = signedRequest('GET', '/v1/plan', '', { now: api.now, query: { hours: '24' } });
+      expect((await api.router.handle(plan)).status).toBe(200);
+      const otherQuery = { ...plan, target: '/v1/plan?hours=48', query: { hours: '48' } };
+      const otherRoute = { ...plan, method: 'POST', path: '/v1/actions', target: '/v1/actions' };
+      // Act / Assess
+      for (const request of [otherQuery, otherRoute]) {
+        const answer = await api.router.handle(request);
+        expect(answer.status).toBe(401);
+        expect(bodyOf(answer).error).toEqual({
+          code: 'unauthorized',
+          message: 'the signature does not match',
+        });
+      }
+    });
+
+    it('a POST signature is refused for another method', async () => {
+      const request = signedRequest('POST', '/v1/actions', '{"action":"start","targets":["night-batch"]}', {
+        now: api.now,
+      });
+      const answer = await api.router.handle({ ...request, method: 'PUT' });
+      expect(answer.status).toBe(405);
+      const asGet = await api.router.handle({
+        ...request,
+        method: 'GET',
+        path: '/v1/plan',
+        target: '/v1/plan',
+      });
+      expect(asGet.status).toBe(401);
+    });
+  });
+
+  describe('replays', () => {
+    const body = { action: 'pause', targets: ['orders-sync'] };
+
+    it('a signature already seen within the window is refused with 401 replayed, and nothing runs again', async () => {
+      // Prepare
+      const signed = signedRequest('POST', '/v1/actions', JSON.stringify(body), { now: api.now });
+      // Act
+      const first = await api.router.handle(signed);
+      api.now += 60_000;
+      const again = await api.router.handle(signed);
+      // Assess
+      expect(first.status).toBe(200);
+      expect(again.status).toBe(401);
+      expect(bodyOf(again).error.code).toBe('replayed');
+      expect(api.sim.requestsTo('batch-pause-task')).toHaveLength(1);
+    });
+
+    it('a replay of a GET is refused too', async () => {
+      const plan = signedRequest('GET', '/v1/plan', '', { now: api.now });
+      expect((await api.router.handle(plan)).status).toBe(200);
+      const again = await api.router.handle(plan);
+      expect(again.status).toBe(401);
+      expect(bodyOf(again).error.code).toBe('replayed');
+    });
+
+    it('a replay carrying the same Idempotency-Key gets the first answer; another key is refused', async () => {
+      // Prepare
+      const signed = signedRequest('POST', '/v1/actions', JSON.stringify(body), {
+        now: api.now,
+        headers: { 'idempotency-key': 'deploy-7' },
+      });
+      // Act
+      const first = await api.router.handle(signed);
+      const retried = await api.router.handle(signed);
+      // The signature does not cover headers: swapping the key must not make a new request of it.
+      const swapped = await api.router.handle({
+        ...signed,
+        headers: { ...signed.headers, 'idempotency-key': 'deploy-8' },
+      });
+      const dropped = await api.router.handle({
+        ...signed,
+        headers: { ...signed.headers, 'idempotency-key': undefined },
+      });
+      // Assess
+      expect(first.status).toBe(200);
+      expect(retried.body).toBe(first.body);
+      expect(retried.headers['idempotency-replayed']).toBe('true');
+      expect(swapped.status).toBe(401);
+      expect(bodyOf(swapped).error.code).toBe('replayed');
+      expect(dropped.status).toBe(401);
+      expect(api.sim.requestsTo('batch-pause-task')).toHaveLength(1);
+    });
+
+    it('the memory is in the ledger: another process sharing the state folder refuses the replay', async () => {
+      // Prepare: a second router, as in another process, on its own FileLedger over the same folder
+      const other = new Router({
+        config: async () => api.config,
+        secrets: api.secrets,
+        upstream: api.upstream,
+        ledger: new FileLedger(api.ledger.dir),
+        now: () => api.now,
+      });
+      const signed = signedRequest('POST', '/v1/actions', JSON.stringify(body), { now: api.now });
+      // Act
+      const first = await api.router.handle(signed);
+      const replayed = await other.handle(signed);
+      // Assess
+      expect(first.status).toBe(200);
+      expect(replayed.status).toBe(401);
+      expect(bodyOf(replayed).error.code).toBe('replayed');
+    });
+
+    it('after the window the timestamp, not the memory, refuses it', async () => {
+      await post(body, { now: api.now });
+      api.now += 301_000;
+      const later = await api.router.handle(
+        signedRequest('POST', '/v1/actions', JSON.stringify(body), { now: api.now - 301_000 }),
+      );
+      expect(later.status).toBe(401);
+      expect(bodyOf(later).error.code).toBe('unauthorized');
+    });
   });
 });

@@ -11,8 +11,9 @@ import {
 } from '@aws-sdk/client-appconfig';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
+import { runNightshift } from '../helpers/process.ts';
 
 const appconfig = mockClient(AppConfigClient);
 const cloudformation = mockClient(CloudFormationClient);
@@ -42,6 +43,14 @@ function deployed(text: string, version = 3) {
 }
 
 describe('nightshift config push / pull', () => {
+  beforeAll(() => {
+    // The command checks for a region and credentials before any call; the mocks answer the calls.
+    Object.assign(process.env, {
+      AWS_REGION: 'eu-central-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
+  });
   beforeEach(() => {
     appconfig.reset();
     cloudformation.reset();
@@ -56,6 +65,8 @@ describe('nightshift config push / pull', () => {
             { OutputKey: 'NightshiftAppConfigEnvironmentIdD4E5F6', OutputValue: 'env5678' },
             { OutputKey: 'NightshiftAppConfigProfileId0A1B2C', OutputValue: 'prof9012' },
             { OutputKey: 'NightshiftAppConfigDeploymentStrategyId3D4E5F', OutputValue: 'strat34' },
+            { OutputKey: 'NightshiftAccountSecretPrefix6A7B8C', OutputValue: 'nightshift/' },
+            { OutputKey: 'NightshiftAccountSecretNames9D0E1F', OutputValue: 'nightshift/prod' },
           ],
         },
       ],
@@ -142,6 +153,38 @@ describe('nightshift config push / pull', () => {
     expect(appconfig).not.toHaveReceivedCommand(CreateHostedConfigurationVersionCommand);
   });
 
+  const withAccount = (secret: string) => {
+    const config = JSON.parse(example);
+    config.accounts.staging = { region: 'cn-north-4', projectId: '054ba152d480d55b2f5dc0069e7ddef1', secret };
+    config.targets['face-search'].account = 'staging';
+    const file = join(mkdtempSync(join(tmpdir(), 'nightshift-push-')), 'schedule.json');
+    writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
+    return file;
+  };
+
+  it('push refuses an account whose secret the deployed runtime cannot read, and says why', async () => {
+    // Prepare
+    deployed(example);
+    // Act
+    const run = await runCli(['config', 'push', '--config', withAccount('team-b/staging')]);
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /accounts\.staging\.secret: the deployed stack cannot read secret "team-b\/staging": name it under "nightshift\/" \(the stack's account secret prefix\), or add the account and run cdk deploy/,
+    );
+    expect(run.stderr).toMatch(/nothing was pushed/);
+    expect(appconfig).not.toHaveReceivedCommand(CreateHostedConfigurationVersionCommand);
+  });
+
+  it('push accepts an account added later whose secret is under the stack’s prefix', async () => {
+    deployed(example);
+    appconfig.on(CreateHostedConfigurationVersionCommand).resolves({ VersionNumber: 4 });
+    appconfig.on(StartDeploymentCommand).resolves({ DeploymentNumber: 7, State: 'DEPLOYING' });
+    const run = await runCli(['config', 'push', '--config', withAccount('nightshift/staging')]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+  });
+
   it('push reports the validator Lambda refusing the version', async () => {
     deployed(example);
     appconfig.on(CreateHostedConfigurationVersionCommand).rejects(
@@ -177,4 +220,42 @@ describe('nightshift config push / pull', () => {
     const wrong = await runCli(['config', 'publish']);
     expect(wrong.code).toBe(2);
   });
+});
+
+describe('config push / pull without a region or credentials (real processes)', () => {
+  // Nothing from the test's environment or home folder may lend the SDK a region or credentials.
+  const bare = {
+    env: { HOME: mkdtempSync(join(tmpdir(), 'nightshift-home-')), AWS_EC2_METADATA_DISABLED: 'true' },
+    unset: [
+      'AWS_REGION',
+      'AWS_DEFAULT_REGION',
+      'AWS_PROFILE',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
+      'AWS_CONFIG_FILE',
+      'AWS_SHARED_CREDENTIALS_FILE',
+      'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+      'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+      'AWS_WEB_IDENTITY_TOKEN_FILE',
+    ],
+  };
+
+  it('prints one line naming the fix', async () => {
+    // Act
+    const [noRegion, noCredentials] = await Promise.all([
+      runNightshift(['config', 'pull'], bare),
+      runNightshift(['config', 'push', '--region', 'eu-central-1'], bare),
+    ]);
+    // Assess
+    expect(noRegion.code).toBe(2);
+    expect(noRegion.stderr).toBe(
+      'nightshift config pull: no AWS region: pass --region R or set AWS_REGION (or a region in your AWS profile)\n',
+    );
+    expect(noCredentials.code).toBe(1);
+    expect(noCredentials.stderr).toBe(
+      'nightshift config push: no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run "aws sso login" / "aws configure"\n',
+    );
+    expect(noRegion.stdout + noCredentials.stdout).toBe('');
+  }, 60_000);
 });

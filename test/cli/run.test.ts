@@ -189,6 +189,22 @@ describe('nightshift run', () => {
     expect(sim.requests.length).toBe(before);
   });
 
+  it('a dry run’s table says nothing was called, not that anything succeeded', async () => {
+    const result = await runCli([
+      'run',
+      '--config',
+      configFile,
+      '--action',
+      'pause',
+      '--schedule',
+      'sync',
+      '--dry-run',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/\n2 of 2 checked; dry run, nothing was called\.\n$/);
+    expect(result.stdout).not.toMatch(/succeeded/);
+  });
+
   it.each([
     [['--action', 'start'], /either --target NAME/],
     [['--action', 'start', '--target', 'a', '--schedule', 'b'], /either --target NAME/],

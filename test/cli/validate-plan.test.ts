@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
 import { rawConfig } from '../helpers/config.ts';
+import { runNightshift } from '../helpers/process.ts';
 
 const exec = promisify(execFile);
 
@@ -85,7 +86,9 @@ describe('nightshift validate', () => {
     const run = await runCli(['validate', '--config', file]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/4 warnings:/);
-    expect(run.stdout).toMatch(/schedules\[2\]\.actions\[0\]\.cron: "0 0 31 2 \*" never fires/);
+    expect(run.stdout).toMatch(
+      /schedules\[2\]\.actions\[0\]\.cron: "0 0 31 2 \*" never fires: February has no day 31/,
+    );
     expect(run.stdout).toMatch(/schedules\[2\]\.targets: load-test is only ever set running/);
     expect(run.stdout).toMatch(/pm and am set face-search to running and stopped at the same instant/);
     expect(run.stdout).toMatch(
@@ -109,6 +112,43 @@ describe('nightshift validate', () => {
     const broken = await runCli(['validate', '--config', writeConfig('{"version": 1,')]);
     expect(broken.code).toBe(1);
     expect(broken.stdout).toMatch(/not valid JSON/);
+  });
+});
+
+describe('small things a new user meets (real processes)', () => {
+  it('reads a config saved with a UTF-8 byte-order mark, and counts one target in the singular', async () => {
+    // Prepare: what some Windows editors write
+    const one = {
+      version: 1,
+      accounts: {
+        prod: { region: 'cn-north-4', projectId: '054ba152d480d55b2f5dc0069e7ddef0', secret: 's' },
+      },
+      targets: { 'face-search': { account: 'prod', kind: 'vias-task', taskId: 'task-1' } },
+      schedules: [{ id: 'day', targets: ['face-search'], window: 'Mon-Fri 08:00-20:00' }],
+    };
+    const file = writeConfig(`\uFEFF${JSON.stringify(one, null, 2)}`);
+    // Act
+    const run = await runNightshift(['validate', '--config', file]);
+    // Assess
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`${file}: valid (1 target, 1 schedule)\n`);
+  }, 30_000);
+});
+
+describe('a config too large to deploy', () => {
+  it('validate says so, with the size and the limit, instead of synth failing later', async () => {
+    // Prepare: a valid config padded to 5 MB, as a generated config with thousands of targets gets
+    const file = writeConfig(
+      `${JSON.stringify(rawConfig([{ id: 'day', targets: ['face-search'], window: 'Mon 08:00-09:00' }]))}${' '.repeat(5_000_000)}`,
+    );
+    // Act
+    const run = await runCli(['validate', '--config', file]);
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(
+      /\(file\): is 4\.8 MiB; a config may be at most 800 KiB, because the stack carries it to AppConfig inside its CloudFormation template \(1 MB at most\)/,
+    );
   });
 });
 
@@ -249,4 +289,44 @@ describe('the nightshift bin', () => {
       exec(process.execPath, ['bin/nightshift.mjs', 'plan', '--from', 'nope']),
     ).rejects.toMatchObject({ code: 2 });
   });
+});
+
+describe('impossible dates (real processes)', () => {
+  it('refuses a day the month does not have, instead of rolling over', async () => {
+    // Act
+    const [april, february, datetime] = await Promise.all([
+      runNightshift(['plan', '--from', '2027-04-31']),
+      runNightshift(['plan', '--from', '2027-02-27', '--to', '2027-02-30']),
+      runNightshift(['plan', '--from', '2027-02-29T08:00:00+08:00']),
+    ]);
+    // Assess
+    expect(april.code).toBe(2);
+    expect(april.stderr).toMatch(/--from: 2027-04-31 is not a date: April 2027 has 30 days/);
+    expect(february.code).toBe(2);
+    expect(february.stderr).toMatch(/--to: 2027-02-30 is not a date: February 2027 has 28 days/);
+    expect(february.stderr).not.toMatch(/later/);
+    expect(datetime.code).toBe(2);
+    expect(datetime.stderr).toMatch(/--from: 2027-02-29 is not a date: February 2027 has 28 days/);
+  }, 30_000);
+
+  it('still takes a leap day in a leap year', async () => {
+    const leap = await runCli(['plan', '--from', '2028-02-29', '--to', '2028-03-01', '--json']);
+    expect(leap.code).toBe(0);
+  });
+});
+
+describe('output into a closed pipe (real processes)', () => {
+  it('plan | head -1 prints one line and exits quietly, without an EPIPE trace', async () => {
+    // Prepare: a week of an every-minute rule is far more than a pipe buffer holds
+    const file = writeConfig(
+      rawConfig([{ id: 'm', targets: ['face-search'], actions: [{ do: 'start', cron: '* * * * *' }] }]),
+    );
+    // Act
+    const run = await runNightshift([], {
+      shell: `node bin/nightshift.mjs plan --config ${file} --from 2027-03-27T00:00:00Z --to 2027-04-03T00:00:00Z | head -1; echo "exit=\${PIPESTATUS[0]}" >&2`,
+    });
+    // Assess
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toBe('exit=0\n');
+  }, 30_000);
 });

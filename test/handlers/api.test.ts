@@ -5,12 +5,12 @@ import { type AwsRig, startAwsRig, WEBHOOK } from '../helpers/aws-env.ts';
 import { httpApiEvent } from '../helpers/events.ts';
 import { PROJECT } from '../helpers/simulator.ts';
 
-const signedHeaders = (body: string) => {
+const signedHeaders = (body: string, method = 'POST', target = '/v1/actions') => {
   const timestamp = String(Math.floor(Date.now() / 1000));
   return {
     'content-type': 'application/json',
     'x-nightshift-timestamp': timestamp,
-    'x-nightshift-signature': sign(WEBHOOK, timestamp, body),
+    'x-nightshift-signature': sign(WEBHOOK, timestamp, method, target, body),
   };
 };
 
@@ -47,6 +47,28 @@ describe('api Lambda (API Gateway HTTP API, payload v2)', () => {
     expect(answer.statusCode).toBe(200);
     expect(JSON.parse(answer.body!).results[0]).toMatchObject({ target: 'face-search', status: 'succeeded' });
     expect(rig.sim.viasState(PROJECT, 'task-1')).toBe('RUNNING');
+  });
+
+  it('counts on-demand results in the action metrics, so a failure raises the alarm', async () => {
+    // Prepare: stopping a task that is not running is refused upstream ("force" makes the call
+    // although the status read shows it stopped).
+    rig = await startAwsRig([]);
+    const stdout: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      stdout.push(String(chunk));
+      return true;
+    });
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const body = JSON.stringify({ action: 'stop', targets: ['face-search'], force: true });
+    // Act
+    const answer = await handler(
+      httpApiEvent({ method: 'POST', path: '/v1/actions', headers: signedHeaders(body), body }),
+    );
+    // Assess
+    expect(answer.statusCode).toBe(502);
+    const metrics = stdout.filter((line) => line.includes('_aws')).map((line) => JSON.parse(line));
+    expect(metrics.some((m) => m.ActionsFailed === 1 && m.ActionsSucceeded === 0)).toBe(true);
+    expect(metrics.some((m) => m.UpstreamLatency !== undefined && m.kind === 'vias-task')).toBe(true);
   });
 
   it('POST /v1/actions with a base64-encoded body: the signature covers the decoded bytes', async () => {
@@ -89,7 +111,8 @@ describe('api Lambda (API Gateway HTTP API, payload v2)', () => {
         path: '/v1/plan',
         stage: 'prod',
         query: { hours: '3' },
-        headers: signedHeaders(''),
+        // The target as sent, the stage included.
+        headers: signedHeaders('', 'GET', '/prod/v1/plan?hours=3'),
       }),
     );
     expect(answer.statusCode).toBe(200);

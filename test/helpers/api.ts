@@ -45,14 +45,17 @@ export function signedRequest(
   },
 ): ApiRequest {
   const timestamp = options.timestamp ?? String(Math.floor(options.now / 1000));
+  const query = new URLSearchParams(options.query ?? {}).toString();
+  const target = query ? `${path}?${query}` : path;
   return {
     method,
     path,
+    target,
     query: options.query ?? {},
     headers: {
       'content-type': 'application/json',
       'x-nightshift-timestamp': timestamp,
-      'x-nightshift-signature': sign(options.key ?? WEBHOOK_KEY, timestamp, body),
+      'x-nightshift-signature': sign(options.key ?? WEBHOOK_KEY, timestamp, method, target, body),
       ...options.headers,
     },
     body: Buffer.from(body),

@@ -57,3 +57,46 @@ export async function spawnServe(args: string[], env: Record<string, string> = {
     },
   };
 }
+
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `nightshift ARGS` as a real process (or a shell command line with `shell: true`, for
+ * pipes) and collects its output. The environment is the test's, plus `env`; `unset` removes
+ * variables, e.g. AWS credentials.
+ */
+export function runNightshift(
+  args: string[],
+  options: { env?: Record<string, string>; unset?: string[]; cwd?: string; shell?: string } = {},
+): Promise<Finished> {
+  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
+  for (const name of options.unset ?? []) delete env[name];
+  const child =
+    options.shell === undefined
+      ? spawn(process.execPath, [`${process.cwd()}/bin/nightshift.mjs`, ...args], {
+          cwd: options.cwd ?? process.cwd(),
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+      : spawn('bash', ['-c', options.shell], {
+          cwd: options.cwd ?? process.cwd(),
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr!.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -71,7 +71,7 @@ describe('an upstream call never outlives its caller', () => {
         headers: {
           'content-type': 'application/json',
           'x-nightshift-timestamp': timestamp,
-          'x-nightshift-signature': sign(WEBHOOK, timestamp, body),
+          'x-nightshift-signature': sign(WEBHOOK, timestamp, 'POST', '/v1/actions', body),
         },
         body,
       }),

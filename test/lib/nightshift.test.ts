@@ -11,8 +11,14 @@ import { NightshiftStack } from '../../lib/nightshift-stack.ts';
 
 const ENV = { account: '123456789012', region: 'eu-central-1' };
 
-function synth(props: ConstructorParameters<typeof NightshiftStack>[2] = {}) {
-  const app = new App();
+/**
+ * An app that skips bundling the Lambdas (the CDK's own `aws:cdk:bundling-stacks` switch): the
+ * tests of options need the template, not the bundles, and bundling three functions per synth
+ * costs seconds. The first synth below bundles for real.
+ */
+const fastApp = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+
+function synth(props: ConstructorParameters<typeof NightshiftStack>[2] = {}, app = fastApp()) {
   const stack = new NightshiftStack(app, 'Nightshift', { env: ENV, ...props });
   return { app, stack, template: Template.fromStack(stack) };
 }
@@ -21,7 +27,7 @@ describe('the Nightshift stack', () => {
   let template: Template;
   let stack: NightshiftStack;
   beforeAll(() => {
-    ({ template, stack } = synth({ alarmEmail: 'ops@example.com' }));
+    ({ template, stack } = synth({ alarmEmail: 'ops@example.com' }, new App()));
   }, 60_000);
 
   const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
@@ -40,6 +46,32 @@ describe('the Nightshift stack', () => {
         RetryPolicy: { MaximumEventAgeInSeconds: 900, MaximumRetryAttempts: 10 },
         DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(stack.nightshift.deadLetterQueue), 'Arn'] } },
       },
+    });
+  });
+
+  it('sends a tick that failed inside the Lambda to the DLQ within the lateness bound', () => {
+    // The scheduler invokes asynchronously: its retry policy covers deliveries only, and a tick
+    // that throws is retried by Lambda's own async settings, which must be bounded too.
+    const tick = logicalId(stack.nightshift.tickFunction);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: tick },
+      Qualifier: '$LATEST',
+      MaximumEventAgeInSeconds: 900,
+      MaximumRetryAttempts: 2,
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(stack.nightshift.deadLetterQueue), 'Arn'] } },
+      },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['sqs:SendMessage']),
+            Resource: { 'Fn::GetAtt': [logicalId(stack.nightshift.deadLetterQueue), 'Arn'] },
+          }),
+        ]),
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('TickFunctionServiceRole') }],
     });
   });
 
@@ -155,7 +187,7 @@ describe('the Nightshift stack', () => {
           }),
           Match.objectLike({
             Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-            Resource: { Ref: Match.stringLikeRegexp('AccountSecret0') },
+            Resource: { Ref: Match.stringLikeRegexp('AccountSecretnightshiftprod') },
           }),
         ]),
       },
@@ -176,7 +208,7 @@ describe('the Nightshift stack', () => {
 
   it('generates the webhook key and creates the account secrets named in the config', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: 'nightshift/webhook',
+      Name: 'Nightshift-nightshift/webhook',
       GenerateSecretString: {
         GenerateStringKey: 'key',
         SecretStringTemplate: '{}',
@@ -337,9 +369,98 @@ describe('stack options', () => {
   });
 });
 
+/** A copy of the example config with changes, in a temporary file. */
+// biome-ignore lint/suspicious/noExplicitAny: a test edits the parsed example freely
+function exampleWith(change: (config: Record<string, any>) => void): string {
+  const config = JSON.parse(readFileSync('config/schedule.json', 'utf8'));
+  change(config);
+  const dir = mkdtempSync(join(tmpdir(), 'nightshift-cdk-'));
+  writeFileSync(join(dir, 'schedule.json'), JSON.stringify(config));
+  return join(dir, 'schedule.json');
+}
+
+/** The logical id of the secret resource with this name. */
+function secretLogicalId(template: Template, name: string): string | undefined {
+  const found = template.findResources('AWS::SecretsManager::Secret', { Properties: { Name: name } });
+  return Object.keys(found)[0];
+}
+
+describe('secrets across config changes and stacks', () => {
+  it('keeps an account secret’s logical id when an account is added before it', () => {
+    const before = synth().template;
+    const after = synth({
+      configPath: exampleWith((config) => {
+        config.accounts = {
+          aaa: {
+            region: 'cn-north-4',
+            projectId: '054ba152d480d55b2f5dc0069e7ddef1',
+            secret: 'nightshift/aaa',
+          },
+          ...config.accounts,
+        };
+      }),
+    }).template;
+    const id = secretLogicalId(before, 'nightshift/prod');
+    expect(id).toBeDefined();
+    expect(secretLogicalId(after, 'nightshift/prod')).toBe(id);
+    expect(secretLogicalId(after, 'nightshift/aaa')).not.toBe(id);
+  }, 60_000);
+
+  it('names the generated webhook secret after the stack, so two stacks do not collide', () => {
+    const a = new NightshiftStack(fastApp(), 'Alpha', { env: ENV });
+    const b = new NightshiftStack(fastApp(), 'Beta', { env: ENV });
+    Template.fromStack(a).hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'Alpha-nightshift/webhook',
+      GenerateSecretString: Match.objectLike({ GenerateStringKey: 'key' }),
+    });
+    Template.fromStack(b).hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'Beta-nightshift/webhook',
+    });
+    // The api Lambda reads the stack's webhook secret, whatever the config's default says.
+    Template.fromStack(a).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ NIGHTSHIFT_WEBHOOK_SECRET: 'Alpha-nightshift/webhook' }) },
+    });
+  }, 60_000);
+
+  it('takes the webhook secret name from a prop, or from the config when it names one', () => {
+    const fromProp = synth({ webhookSecretName: 'team-a/webhook' }).template;
+    fromProp.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'team-a/webhook' });
+    const fromConfig = synth({
+      configPath: exampleWith((config) => {
+        config.webhook = { secret: 'ops/nightshift-webhook' };
+      }),
+    }).template;
+    fromConfig.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'ops/nightshift-webhook' });
+  }, 60_000);
+
+  it('lets the runtime Lambdas read every secret under the documented prefix, for accounts pushed later', () => {
+    const { template } = synth({ accountSecretPrefix: 'team-a/' });
+    for (const role of ['TickFunctionServiceRole', 'ApiFunctionServiceRole']) {
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+              Resource: {
+                'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':secret:team-a/\\*$')])],
+              },
+            }),
+          ]),
+        },
+        Roles: [{ Ref: Match.stringLikeRegexp(role) }],
+      });
+    }
+    const outputs = template.findOutputs('*');
+    const output = (name: string) =>
+      Object.entries(outputs).find(([key]) => key.includes(name))?.[1]?.Value as unknown;
+    expect(output('AccountSecretPrefix')).toBe('team-a/');
+    expect(output('AccountSecretNames')).toBe('nightshift/prod');
+  }, 60_000);
+});
+
 describe('cdk-nag AwsSolutions', () => {
   it('finds nothing unacknowledged in the stack', () => {
-    const app = new App();
+    const app = fastApp();
     new NightshiftStack(app, 'Nightshift', { env: ENV, alarmEmail: 'ops@example.com' });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).not.toThrow();

@@ -169,7 +169,13 @@ describe('nightshift serve as a real process', () => {
         headers: {
           'content-type': 'application/json',
           'x-nightshift-timestamp': timestamp,
-          'x-nightshift-signature': sign(valid ? key : 'wrong-key-0123456789abcdef', timestamp, body),
+          'x-nightshift-signature': sign(
+            valid ? key : 'wrong-key-0123456789abcdef',
+            timestamp,
+            'POST',
+            '/v1/actions',
+            body,
+          ),
         },
         body,
       });
@@ -182,7 +188,8 @@ describe('nightshift serve as a real process', () => {
           kind === 0
             ? await fetch(`${served.url}/v1/health`)
             : await signed(
-                JSON.stringify({ action: 'start', targets: ['night-batch'], dryRun: true }),
+                // A distinct reason per request: one signature is good for one request.
+                JSON.stringify({ action: 'start', targets: ['night-batch'], dryRun: true, reason: `r${i}` }),
                 kind === 1,
               );
         return { kind, status: response.status, body: await response.json() };
@@ -229,14 +236,24 @@ describe('nightshift serve as a real process', () => {
     // Act
     const table = await trigger(['--action', 'pause', '--target', 'replication', '--reason', 'e2e']);
     const json = await trigger(['--action', 'start', '--target', 'night-batch', '--json']);
-    const refused = await trigger(['--action', 'pause', '--target', 'face-search']);
-    const badKey = await trigger(['--action', 'start', '--target', 'night-batch'], 'not-the-key-0123456789');
+    // Refused ones change nothing, so they may run side by side.
+    const [refused, unknown, malformed, badKey] = await Promise.all([
+      trigger(['--action', 'pause', '--target', 'face-search']),
+      trigger(['--action', 'start', '--target', 'nobody']),
+      trigger(['--action', 'start', '--target', 'night-batch', '--reason', 'x'.repeat(1001)]),
+      trigger(['--action', 'start', '--target', 'night-batch'], 'not-the-key-0123456789'),
+    ]);
     // Assess
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/orders-sync\s+drs-job\s+pause\s+succeeded/);
     expect(JSON.parse(json.stdout).results[0]).toMatchObject({ target: 'night-batch', ok: true });
-    expect(refused.code).toBe(1);
+    // The mistakes `run` calls bad usage are bad usage here too: exit 2, as the contract says.
+    expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/422 unsupported_action: target "face-search" is a vias-task/);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/404 not_found: .*nobody/);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toMatch(/400 bad_request/);
     expect(badKey.code).toBe(1);
     expect(badKey.stderr).toMatch(/401 unauthorized/);
     const entries = history(ws.state).filter((e) => e.trigger === 'http');
@@ -245,7 +262,7 @@ describe('nightshift serve as a real process', () => {
       ['billing-sync', 'e2e'],
       ['night-batch', null],
     ]);
-  }, 40_000);
+  }, 60_000);
 
   it('answers 413 to an oversized body over the wire', async () => {
     const ws = workspace();

@@ -167,4 +167,31 @@ describe('DynamoLedger against dynalite', () => {
     expect(answer.status).toBe(207);
     expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'answer_not_kept' } });
   });
+
+  it('remembers request signatures until they expire: exactly one of many concurrent requests is first', async () => {
+    // Prepare
+    const tableName = `ledger-${++tables}`;
+    await dynamo.createTable(tableName);
+    let now = Date.parse('2027-03-29T00:00:00Z');
+    const ledger = new DynamoLedger(dynamo.client, { tableName, now: () => now });
+    const expiresAt = now + 300_000;
+    // Act
+    const seen = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        ledger.rememberSignature('sha256=abc', { idempotencyKey: 'k1', expiresAt }),
+      ),
+    );
+    // Assess
+    expect(seen.filter((m) => !m.seen)).toHaveLength(1);
+    expect(seen.filter((m) => m.seen && m.idempotencyKey === 'k1')).toHaveLength(7);
+    expect(await ledger.rememberSignature('sha256=other', { expiresAt })).toEqual({ seen: false });
+    expect(await ledger.rememberSignature('sha256=other', { expiresAt })).toEqual({ seen: true });
+    const { Items } = await dynamo.client.send(new ScanCommand({ TableName: tableName }));
+    expect(Items!.every((item) => Number(item.ttl!.N) === Math.ceil(expiresAt / 1000))).toBe(true);
+    // An expired item counts as absent even before TTL deletes it.
+    now = expiresAt + 1000;
+    expect(await ledger.rememberSignature('sha256=abc', { expiresAt: now + 300_000 })).toEqual({
+      seen: false,
+    });
+  });
 });

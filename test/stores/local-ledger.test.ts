@@ -227,4 +227,30 @@ describe('FileLedger upkeep: bounded state folder', () => {
     // The newest entries are still read, across the rotation
     expect((await ledger.history({ limit: 2 })).map((e) => e.result.target)).toEqual(['r3', 'last']);
   });
+
+  it('remembers request signatures across instances until they expire, and prunes expired ones', async () => {
+    // Prepare: two instances on one folder, as two processes
+    let now = Date.parse('2027-03-29T00:00:00Z');
+    const dir = tempDir();
+    const a = new FileLedger(dir, () => now);
+    const b = new FileLedger(dir, () => now);
+    const expiresAt = now + 300_000;
+    // Act
+    const seen = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        (i % 2 ? a : b).rememberSignature('sha256=abc', { idempotencyKey: 'k1', expiresAt }),
+      ),
+    );
+    // Assess
+    expect(seen.filter((m) => !m.seen)).toHaveLength(1);
+    expect(seen.filter((m) => m.seen && m.idempotencyKey === 'k1')).toHaveLength(7);
+    expect(await a.rememberSignature('sha256=other', { expiresAt })).toEqual({ seen: false });
+    expect(await b.rememberSignature('sha256=other', { expiresAt })).toEqual({ seen: true });
+    now = expiresAt + 1000;
+    expect(await b.rememberSignature('sha256=abc', { expiresAt: now + 300_000 })).toEqual({ seen: false });
+    // Once a later call has pruned, only the live "abc" and "third" are left in the folder.
+    now += 120_000;
+    await a.rememberSignature('sha256=third', { expiresAt: now + 300_000 });
+    expect(readdirSync(join(dir, 'signatures')).filter((f) => f.endsWith('.json'))).toHaveLength(2);
+  });
 });

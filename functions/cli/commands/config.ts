@@ -3,16 +3,19 @@ import type { AppConfigClient } from '@aws-sdk/client-appconfig';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { calendarDataEnding } from '../../engine/calendar/holidays.ts';
 import { deployableText, withCalendarData } from '../../engine/config/resolve-calendars.ts';
+import type { Config } from '../../engine/config/schema.ts';
 import { ConfigError } from '../../engine/config/validate.ts';
 import { parseLocalConfigText } from '../../stores/local-config.ts';
 import { COMMON_HELP, type Command, configPath, stringOption, writeJson } from '../command.ts';
-import { EXIT_FAILED, EXIT_OK, UsageError } from '../io.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from '../io.ts';
 
 export interface DeployedIds {
   application: string;
   environment: string;
   profile: string;
   strategy: string;
+  /** What the runtime Lambdas may read; absent on stacks deployed before these outputs existed. */
+  secrets?: { prefix: string; names: string[] };
 }
 
 // The AWS SDK is loaded only by this command, so the other commands start fast.
@@ -57,11 +60,12 @@ ${COMMON_HELP}`,
     // A push is validated before anything is asked of AWS.
     const path = configPath(values, io);
     let text = '';
+    let config: Config | undefined;
     if (action === 'push') {
       text = await readFile(path, 'utf8');
       try {
         // Calendars go with their dates resolved: the Lambdas have no holiday library.
-        const config = parseLocalConfigText(text, path);
+        config = parseLocalConfigText(text, path);
         text = deployableText(text, config, { now: io.now() });
         for (const warning of calendarDataEnding(withCalendarData(config, { now: io.now() }), io.now()))
           io.stderr.write(`warning: ${warning.path}: ${warning.message}\n`);
@@ -84,7 +88,30 @@ ${COMMON_HELP}`,
       appconfig: new AppConfigClient(region ? { region } : {}),
       cloudformation: new CloudFormationClient(region ? { region } : {}),
     };
+    // Without a region or credentials the SDK fails with errors (and warnings) that do not say
+    // what to do: check both first and say it in one line.
+    if (!(await clients.cloudformation.config.region().catch(() => undefined))) {
+      io.stderr.write(
+        `nightshift config ${action}: no AWS region: pass --region R or set AWS_REGION (or a region in your AWS profile)\n`,
+      );
+      return EXIT_USAGE;
+    }
+    try {
+      await clients.cloudformation.config.credentials();
+    } catch {
+      io.stderr.write(
+        `nightshift config ${action}: no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run "aws sso login" / "aws configure"\n`,
+      );
+      return EXIT_FAILED;
+    }
     const ids = await deployedIds(clients.cloudformation, stackName);
+    if (config && ids.secrets) {
+      const unreadable = unreadableSecrets(config, ids.secrets);
+      if (unreadable.length > 0) {
+        io.stderr.write(`${unreadable.join('\n')}\nnothing was pushed\n`);
+        return EXIT_FAILED;
+      }
+    }
     const deployed = await deployedDocument(clients.appconfig, ids);
 
     if (action === 'pull') {
@@ -165,12 +192,37 @@ async function deployedIds(cloudformation: CloudFormationClient, stackName: stri
     if (!value) throw new UsageError(`stack ${stackName} has no output ${name}: is it a Nightshift stack?`);
     return value;
   };
+  const optional = (name: string) => outputs.find((o) => o.OutputKey?.includes(name))?.OutputValue;
+  const prefix = optional('AccountSecretPrefix');
+  const names = optional('AccountSecretNames');
   return {
     application: find('AppConfigApplicationId'),
     environment: find('AppConfigEnvironmentId'),
     profile: find('AppConfigProfileId'),
     strategy: find('AppConfigDeploymentStrategyId'),
+    ...(prefix === undefined
+      ? {}
+      : { secrets: { prefix, names: (names ?? '').split(',').filter((n) => n !== '') } }),
   };
+}
+
+/**
+ * Accounts whose secret the deployed runtime Lambdas have no grant for: IAM names the secrets
+ * of the last `cdk deploy` and every secret under the stack's prefix, and a push changes no IAM.
+ * Pushing such an account would only make its actions fail with NIGHTSHIFT.SECRET later.
+ */
+export function unreadableSecrets(config: Config, granted: { prefix: string; names: string[] }): string[] {
+  const problems: string[] = [];
+  for (const [name, account] of Object.entries(config.accounts)) {
+    const secret = account.secret;
+    // An ARN carries the name after "secret:" (plus a random suffix, which the grant's `*` covers).
+    const secretName = secret.startsWith('arn:') ? (secret.split(':secret:')[1] ?? '') : secret;
+    if (granted.names.includes(secret) || secretName.startsWith(granted.prefix)) continue;
+    problems.push(
+      `accounts.${name}.secret: the deployed stack cannot read secret "${secret}": name it under "${granted.prefix}" (the stack's account secret prefix), or add the account and run cdk deploy`,
+    );
+  }
+  return problems;
 }
 
 /** The document of the most recent deployment of our profile to the environment. */

@@ -3,7 +3,11 @@ import { request } from 'undici';
 import { SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from '../../api/signature.ts';
 import type { ActionResult } from '../../engine/executor.ts';
 import { type Command, selectionOf, selectionOptions, stringOption, writeJson } from '../command.ts';
-import { EXIT_FAILED, EXIT_OK, UsageError } from '../io.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from '../io.ts';
+
+/** Answers meaning the request itself was wrong: malformed, unknown target, action not allowed. */
+const USAGE_STATUSES = new Set([400, 404, 422]);
+
 import { renderResults } from '../results.ts';
 
 export const triggerCommand: Command = {
@@ -12,8 +16,10 @@ export const triggerCommand: Command = {
                          [--force] [--dry-run] [--reason TEXT] [--idempotency-key KEY] [--json]
 
 Signs a POST /v1/actions request with the key in NIGHTSHIFT_WEBHOOK_KEY (HMAC-SHA256 over
-timestamp + "." + body) and prints the answer as a table, or as JSON with --json.
-Exit code 0 when every target succeeded, 1 otherwise, 2 on bad usage.
+timestamp + "." + POST + "." + path + "." + body) and prints the answer as a table, or as JSON
+with --json.
+Exit code 0 when every target succeeded, 2 on bad usage (also when the API answers 400, 404
+or 422: a malformed request, an unknown target, an action the config forbids), 1 otherwise.
 
 Options:
   --url URL               the API, e.g. http://127.0.0.1:8787 or the API Gateway URL
@@ -51,14 +57,17 @@ Options:
       ...(reason === undefined ? {} : { reason }),
     });
     const timestamp = String(Math.floor(io.now().getTime() / 1000));
+    const endpoint = new URL(`${url.replace(/\/+$/, '')}/v1/actions`);
+    // The path as it goes on the wire (an API Gateway stage prefix included) is what is signed.
+    const target = `${endpoint.pathname}${endpoint.search}`;
     let answer: { statusCode: number; text: string };
     try {
-      const response = await request(`${url.replace(/\/+$/, '')}/v1/actions`, {
+      const response = await request(endpoint, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           [TIMESTAMP_HEADER]: timestamp,
-          [SIGNATURE_HEADER]: sign(key, timestamp, body),
+          [SIGNATURE_HEADER]: sign(key, timestamp, 'POST', target, body),
           'idempotency-key': stringOption(values, 'idempotency-key') ?? randomUUID(),
         },
         body,
@@ -87,6 +96,8 @@ Options:
         `nightshift trigger: ${answer.statusCode} ${parsed?.error ? `${parsed.error.code}: ${parsed.error.message}` : answer.text.slice(0, 200)}\n`,
       );
     }
+    // A request the config forbids or the API cannot parse is bad usage, as it is for `run`.
+    if (USAGE_STATUSES.has(answer.statusCode)) return EXIT_USAGE;
     return answer.statusCode === 200 ? EXIT_OK : EXIT_FAILED;
   },
 };

@@ -34,9 +34,10 @@ ${COMMON_HELP}`,
       const ok = warnings.length === 0 || values.strict !== true;
       if (values.json) writeJson(io, { ok, issues: [], warnings });
       else {
-        const n = config.schedules.length;
+        const targets = Object.keys(config.targets).length;
+        const schedules = config.schedules.length;
         io.stdout.write(
-          `${path}: valid (${Object.keys(config.targets).length} targets, ${n} schedule${n === 1 ? '' : 's'})\n`,
+          `${path}: valid (${counted(targets, 'target')}, ${counted(schedules, 'schedule')})\n`,
         );
         if (warnings.length > 0) {
           io.stdout.write(
@@ -65,3 +66,5 @@ ${COMMON_HELP}`,
     }
   },
 };
+
+const counted = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;

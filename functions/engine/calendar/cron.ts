@@ -37,6 +37,7 @@ function parseCron(expression: string): TimeRule {
   // holds) whose days the schedule's calendar decides at match time.
   const workdays = fields[4]!.toLowerCase() === WORKDAYS;
   if (workdays) fields[4] = 'MON-FRI';
+  checkDialect(expression, fields);
   let pattern: CronPattern;
   try {
     pattern = new CronPattern(fields.join(' '), undefined, { mode: '5-part' });
@@ -95,4 +96,76 @@ function parseCron(expression: string): TimeRule {
       return eitherDay ? domMatches(day) || dowMatches(day) : domMatches(day) && dowMatches(day);
     },
   };
+}
+
+/**
+ * Why a valid cron expression can never fire, when the reason is a calendar fact: with the
+ * weekday unrestricted only the listed days can fire, and the listed months may not have them
+ * (`0 0 31 2 *`: February has no day 31). `validate` warns with it (design: a cron that never
+ * fires is a warning, not an error).
+ */
+export function neverFiresReason(expression: string): string | undefined {
+  let pattern: CronPattern;
+  try {
+    pattern = new CronPattern(expression.trim(), undefined, { mode: '5-part' });
+  } catch {
+    return undefined;
+  }
+  if (!pattern.starDOW || pattern.starDOM || pattern.lastDayOfMonth) return undefined;
+  const months = pattern.month.map(Boolean);
+  const daysOfMonth = pattern.day.map(Boolean);
+  const impossible = MONTH_NAMES.filter(
+    (_, m) => months[m] && !daysOfMonth.some((on, d) => on && d + 1 <= MAX_DAYS[m]!),
+  );
+  if (impossible.length === 0 || impossible.length !== months.filter(Boolean).length) return undefined;
+  const days = daysOfMonth.flatMap((on, d) => (on ? [d + 1] : []));
+  return `${listed(impossible, 'and')} ${impossible.length === 1 ? 'has' : 'have'} no day ${listed(days.map(String), 'or')}`;
+}
+
+const MONTH_NAMES = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+/** The most days each month can have (February in a leap year). */
+const MAX_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+const listed = (items: readonly string[], word: string): string =>
+  items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} ${word} ${items.at(-1)}`;
+
+/**
+ * Refuses what croner accepts beyond the documented dialect, where its reading surprises: `5L`
+ * or `L5` in the day of month mean "the 5th and the last day" to croner, `5L` in the day of week
+ * "the last Friday" (Quartz), and `?` means `*`.
+ */
+function checkDialect(expression: string, fields: readonly string[]): void {
+  const refuse = (message: string) => {
+    throw new CalendarSyntaxError(`${JSON.stringify(expression)}: ${message}`);
+  };
+  if (fields.some((field) => field.includes('?'))) refuse('"?" is not part of this cron dialect; write "*"');
+  for (const item of fields[2]!.split(',')) {
+    if (/L/i.test(item) && item.toUpperCase() !== 'L') {
+      const day = /^(\d+)L$|^L(\d+)$/i.exec(item);
+      const n = day?.[1] ?? day?.[2];
+      refuse(
+        n
+          ? `"${item}": L (the last day of the month) stands alone; for day ${n} and the last day write "${n},L"`
+          : `"${item}": L (the last day of the month) stands alone, as a list item such as "1,L"`,
+      );
+    }
+  }
+  for (const item of fields[4]!.split(',')) {
+    if (/L/i.test(item.replace(/#L$/i, ''))) {
+      refuse(`"${item}": for the last such weekday of the month write "5#L" (or "FRI#L")`);
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import { compileCron } from '../calendar/cron.ts';
+import { compileCron, neverFiresReason } from '../calendar/cron.ts';
 import { localDayOf, MINUTE_MS } from '../calendar/zone.ts';
 import { edgesOf } from '../desired.ts';
 import { defaultWindowActions } from '../kinds.ts';
@@ -33,7 +33,7 @@ export function configWarnings(config: Config, now: number): ConfigIssue[] {
       if (!firesEver(action.cron))
         warnings.push({
           path: `schedules[${index}].actions[${i}].cron`,
-          message: `"${action.cron}" never fires (no calendar day matches it)`,
+          message: `"${action.cron}" never fires: ${neverFiresReason(action.cron) ?? 'no calendar day matches it'}`,
         });
     }
   }

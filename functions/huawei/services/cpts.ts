@@ -1,4 +1,5 @@
 import type { TargetConfig } from '../../engine/config/schema.ts';
+import { ErrorCode } from '../../engine/error-codes.ts';
 import type { StatusRead } from '../../engine/states.ts';
 import {
   type AccountRef,
@@ -49,7 +50,7 @@ export async function cptsTaskAction(
   if (response.status !== 200) return failed(call, response, { message: 'request refused' });
   if (body.code !== CPTS_SUCCESS) {
     return failed(call, response, {
-      code: typeof body.code === 'string' ? body.code : 'NIGHTSHIFT.BAD_RESPONSE',
+      code: typeof body.code === 'string' ? body.code : ErrorCode.badResponse,
       message: typeof body.message === 'string' ? body.message : 'no code in the answer',
     });
   }
@@ -78,7 +79,7 @@ export async function cptsTaskStatus(
   if (response.status !== 200 || body.code !== CPTS_SUCCESS || typeof runStatus !== 'number') {
     return unreadable(
       failed(call, response, {
-        code: typeof body.code === 'string' ? body.code : 'NIGHTSHIFT.BAD_RESPONSE',
+        code: typeof body.code === 'string' ? body.code : ErrorCode.badResponse,
         message: typeof body.message === 'string' ? body.message : 'no taskInfo.run_status in the answer',
       }),
     );

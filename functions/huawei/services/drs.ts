@@ -1,3 +1,4 @@
+import { ErrorCode } from '../../engine/error-codes.ts';
 import type { StatusRead } from '../../engine/states.ts';
 import {
   type AccountRef,
@@ -9,7 +10,6 @@ import {
   unreadable,
   upstreamError,
 } from '../call.ts';
-import { NightshiftCode } from '../errors.ts';
 import { drsJobObservation } from '../status-map.ts';
 
 /** DRS advises at most 10 jobs per batch call. */
@@ -62,7 +62,7 @@ export async function drsBatch(
       outcomes.set(job.jobId, {
         ok: false,
         httpStatus: response.status,
-        errorCode: NightshiftCode.noResult,
+        errorCode: ErrorCode.noResult,
         errorMessage: `${call} answered 200 without a result for job ${job.jobId}`,
         attempts: response.attempts,
       });
@@ -163,7 +163,7 @@ export async function drsStatuses(
       reads.set(id, {
         observation: null,
         error: {
-          code: NightshiftCode.noResult,
+          code: ErrorCode.noResult,
           message: `${call} answered 200 without a status for job ${id}`,
         },
       });

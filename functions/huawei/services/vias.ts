@@ -1,3 +1,4 @@
+import { ErrorCode } from '../../engine/error-codes.ts';
 import type { StatusRead } from '../../engine/states.ts';
 import {
   type AccountRef,
@@ -64,7 +65,7 @@ export async function viasBatchTaskAction(
   if (response.status !== 200) return failed(call, response, { message: 'request refused' });
   if (typeof body.failed_count !== 'number') {
     return failed(call, response, {
-      code: 'NIGHTSHIFT.BAD_RESPONSE',
+      code: ErrorCode.badResponse,
       message: 'the answer has no failed_count',
     });
   }

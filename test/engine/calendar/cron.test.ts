@@ -1,7 +1,7 @@
 import { Cron } from 'croner';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileCron } from '../../../functions/engine/calendar/cron.ts';
+import { compileCron, neverFiresReason } from '../../../functions/engine/calendar/cron.ts';
 import { CalendarSyntaxError } from '../../../functions/engine/calendar/rule.ts';
 import { due } from '../../../functions/engine/planner.ts';
 import { cronConfig } from '../../helpers/config.ts';
@@ -107,6 +107,44 @@ describe('cron corners', () => {
   ])('rejects %j', (expression, message) => {
     expect(() => compileCron(expression)).toThrow(CalendarSyntaxError);
     expect(() => compileCron(expression)).toThrow(message);
+  });
+
+  it.each([
+    // croner reads these as "the 5th and the last day"; nobody writing them means that.
+    [
+      '0 0 5L * *',
+      /"5L": L \(the last day of the month\) stands alone; for day 5 and the last day write "5,L"/,
+    ],
+    ['0 0 L5 * *', /"L5": L \(the last day of the month\) stands alone/],
+    ['0 0 1-L * *', /"1-L": L \(the last day of the month\) stands alone/],
+    ['0 0 * * 5L', /"5L": for the last such weekday of the month write "5#L" \(or "FRI#L"\)/],
+    ['0 0 ? * *', /"\?" is not part of this cron dialect; write "\*"/],
+  ])('refuses the lenient %j with a reason', (expression, message) => {
+    expect(() => compileCron(expression)).toThrow(CalendarSyntaxError);
+    expect(() => compileCron(expression)).toThrow(message);
+  });
+
+  it.each([
+    ['0 0 31 2 *', 'February has no day 31'],
+    ['0 0 30,31 2 *', 'February has no day 30 or 31'],
+    ['0 0 31 4,6,9,11 *', 'April, June, September and November have no day 31'],
+    ['0 0 31 2,3 *', undefined],
+    ['0 0 31 2 MON', undefined],
+    ['0 0 L 2 *', undefined],
+  ])('says why %j never fires (validate warns with it)', (expression, reason) => {
+    expect(neverFiresReason(expression)).toBe(reason);
+  });
+
+  it.each([
+    '0 0 1,L * *',
+    '0 0 L * *',
+    '0 0 * * FRI#L',
+    '0 0 * * 5#L',
+    '0 0 29 2 *',
+    '0 0 31 2,3 *',
+    '0 0 31 2 MON',
+  ])('still takes %j', (expression) => {
+    expect(() => compileCron(expression)).not.toThrow();
   });
 });
 
