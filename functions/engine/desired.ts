@@ -120,10 +120,14 @@ class EdgeTracker {
 
   private scanBack(instant: number): void {
     this.latest = new Map();
+    let config = this.config;
     for (let day = 0; day < LOOKBACK_DAYS && this.latest.size < this.targets.size; day++) {
+      // Most targets have an edge within a day: further back, only the schedules of the targets
+      // still without one are evaluated, so a large config pays for its daily scan once.
+      if (day === 1) config = this.narrowedToMissing();
       const to = instant - day * DAY_MS;
       const found = new Map<string, Edge>();
-      for (const [target, edges] of edgesOf(this.config, due(this.config, to - DAY_MS, to))) {
+      for (const [target, edges] of edgesOf(config, due(config, to - DAY_MS, to))) {
         if (this.latest.has(target)) continue;
         let last: Edge | undefined;
         for (const edge of edges) last = prefer(last, edge);
@@ -131,6 +135,18 @@ class EdgeTracker {
       }
       for (const [target, edge] of found) this.latest.set(target, edge);
     }
+  }
+
+  /** The config with only the schedules that name a target without an edge yet. */
+  private narrowedToMissing(): Config {
+    const schedules = this.config.schedules.filter(
+      (schedule) =>
+        schedule.enabled &&
+        expandTargetNames(schedule.targets, this.config.targets, this.config.groups).some(
+          (name) => !this.latest.has(name),
+        ),
+    );
+    return { ...this.config, schedules };
   }
 }
 

@@ -50,7 +50,7 @@ export interface UpstreamItem extends TargetRef {
 export interface PerformOptions {
   /**
    * Epoch milliseconds (real clock) by which every outcome must be known: no call, retry or wait
-   * runs past it. A call it cuts short fails with `NIGHTSHIFT.DEADLINE` (outcome unknown).
+   * runs past it. A call it cuts short fails with `ErrorCode.deadline` (outcome unknown).
    */
   deadline?: number;
 }

@@ -16,7 +16,7 @@ export interface HttpSettings {
   maxRetryAfterMs: number;
   /** Requests in flight per account. Default 16. */
   maxInFlightPerAccount: number;
-  /** A longer answer is not read: the call fails (`NIGHTSHIFT.BAD_RESPONSE`). Default 1 MiB. */
+  /** A longer answer is not read: the call fails (`ErrorCode.badResponse`). Default 1 MiB. */
   maxResponseBytes: number;
 }
 
@@ -54,7 +54,7 @@ export interface HttpRequest {
   /**
    * Epoch milliseconds (real clock) by which the caller needs an outcome, e.g. a Lambda's end
    * minus a margin. Every attempt, backoff and `Retry-After` wait fits before it; when it comes
-   * first the call fails with `NIGHTSHIFT.DEADLINE` (or returns the last answer as it is).
+   * first the call fails with `ErrorCode.deadline` (or returns the last answer as it is).
    */
   deadline?: number;
 }

@@ -92,6 +92,6 @@ describe('nightshift run with an access-key secret', () => {
       }
     }
     expect(outputs[0]!.stdout).toMatch(/APIGW.0301/);
-    expect(outputs[2]!.stdout).toMatch(/refused \*\*\* \*\*\* \*\*\*/);
+    expect(outputs[2]!.stdout).toMatch(/refused \[REDACTED\] \[REDACTED\] \[REDACTED\]/);
   });
 });
