@@ -100,7 +100,10 @@ export class Nightshift extends Construct {
     const configPath = resolve(props.configPath ?? 'config/schedule.json');
     const configText = readConfigText(configPath);
     // Synth fails here, with the same path-named errors as `nightshift validate`.
-    this.config = parseConfigText(configText, configPath, { extraChecks: checkCalendarSources });
+    this.config = parseConfigText(configText, configPath, {
+      extraChecks: checkCalendarSources,
+      deployable: true,
+    });
     // The Lambdas carry no holiday library: calendars travel with their dates resolved.
     const deployedText = deployableText(configText, this.config);
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;

@@ -27,6 +27,7 @@ export const handler = async (event: AppConfigValidatorEvent): Promise<void> => 
   try {
     parseConfigText(text, `configuration version ${event.configurationVersion ?? '?'}`, {
       extraChecks: checkCalendarsCarryData,
+      deployable: true,
     });
   } catch (error) {
     if (error instanceof ConfigError) throw new InvalidConfigError(error.message, { cause: error });

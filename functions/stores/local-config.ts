@@ -15,13 +15,24 @@ export class ConfigFileError extends Error {
  * Reads and validates a config file; throws ConfigFileError or ConfigError. Calendars are checked
  * against the holiday libraries and get their dates for the span (default: around now).
  */
-export async function readConfigFile(path: string, span?: CalendarSpan): Promise<Config> {
-  return withCalendarData(parseLocalConfigText(await readConfigText(path), path), span);
+export async function readConfigFile(
+  path: string,
+  span?: CalendarSpan,
+  options: { deployable?: boolean } = {},
+): Promise<Config> {
+  return withCalendarData(parseLocalConfigText(await readConfigText(path), path, options), span);
 }
 
-/** Validates config text as the CLI does: the holiday libraries check each calendar's country. */
-export function parseLocalConfigText(text: string, source: string): Config {
-  return parseConfigText(text, source, { extraChecks: checkCalendarSources });
+/**
+ * Validates config text as the CLI does: the holiday libraries check each calendar's country.
+ * `deployable` also refuses a config too large for the stack to carry (serve has no such limit).
+ */
+export function parseLocalConfigText(
+  text: string,
+  source: string,
+  options: { deployable?: boolean } = {},
+): Config {
+  return parseConfigText(text, source, { extraChecks: checkCalendarSources, ...options });
 }
 
 export async function readConfigText(path: string): Promise<string> {

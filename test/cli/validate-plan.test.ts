@@ -149,6 +149,19 @@ describe('a config too large to deploy', () => {
     expect(run.stdout).toMatch(
       /\(file\): is 4\.8 MiB; a config may be at most 800 KiB, because the stack carries it to AppConfig inside its CloudFormation template \(1 MB at most\)/,
     );
+    // Only deploying has the limit: the local runtime and plan take the file as it is.
+    const plan = await runCli([
+      'plan',
+      '--config',
+      file,
+      '--from',
+      '2027-03-29T00:00:00Z',
+      '--to',
+      '2027-03-30T00:00:00Z',
+      '--json',
+    ]);
+    expect(plan.code).toBe(0);
+    expect(JSON.parse(plan.stdout)).toHaveLength(2);
   });
 });
 

@@ -65,7 +65,7 @@ ${COMMON_HELP}`,
       text = await readFile(path, 'utf8');
       try {
         // Calendars go with their dates resolved: the Lambdas have no holiday library.
-        config = parseLocalConfigText(text, path);
+        config = parseLocalConfigText(text, path, { deployable: true });
         text = deployableText(text, config, { now: io.now() });
         for (const warning of calendarDataEnding(withCalendarData(config, { now: io.now() }), io.now()))
           io.stderr.write(`warning: ${warning.path}: ${warning.message}\n`);

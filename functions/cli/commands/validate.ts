@@ -26,7 +26,7 @@ ${COMMON_HELP}`,
     const path = configPath(values, io);
     try {
       const now = io.now();
-      const config = await readConfigFile(path, { now });
+      const config = await readConfigFile(path, { now }, { deployable: true });
       const warnings = [
         ...configWarnings(config, Date.now()),
         ...calendarDataEnding(config, now).map(({ path, message }) => ({ path, message })),

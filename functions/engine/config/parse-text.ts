@@ -9,8 +9,15 @@ import { ConfigError, type ConfigIssue, type ValidateOptions, validateConfig } f
 export const MAX_CONFIG_BYTES = 800 * 1024;
 
 /** Parses config JSON text; a syntax error is reported as a ConfigError with line and column. */
-export function parseConfigText(raw: string, source = 'config', options?: ValidateOptions): Config {
-  const issues = sizeIssues(raw);
+export function parseConfigText(
+  raw: string,
+  source = 'config',
+  options?: ValidateOptions & {
+    /** Refuse a config too large to deploy (`validate`, `config push`, synth, the validator). */
+    deployable?: boolean;
+  },
+): Config {
+  const issues = options?.deployable ? sizeIssues(raw) : [];
   let document: unknown;
   try {
     document = parseJson(raw, source);
