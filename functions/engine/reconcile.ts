@@ -95,6 +95,20 @@ const DEFAULT_LEASE_MS = 5 * MINUTE;
  * slice's ledger writes overlap another's upstream calls.
  */
 const SLICE = 100;
+/**
+ * Two slices at a time keep the upstream bound (16 calls per account) busy while the other
+ * slice's ledger writes run, instead of every slice reading at once and writing at the end.
+ */
+const SLICES_AT_ONCE = 2;
+
+/** Runs `work` over the items, at most `size` at a time. */
+async function inPool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
+}
 /** Time kept back from the deadline for writing the record of what was done. */
 const RESERVE_MS = 1_000;
 
@@ -131,18 +145,15 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
   const candidates = await pass.candidates();
   const slices: Work[][] = [];
   for (let i = 0; i < candidates.length; i += SLICE) slices.push(candidates.slice(i, i + SLICE));
-  await Promise.all(
-    slices.map(async (slice) => {
-      const entries: HistoryEntry[] = [];
-      const done = await pass.lookAndAct(slice, entries);
-      for (const work of done) {
-        const entry = outcomeEntry(work, now, pass.trigger);
-        if (entry) entries.push(entry);
-        if (work.decision.outcome === 'pending') summary.pending += 1;
-      }
-      await pass.recordOutcomes(entries, done);
-    }),
-  );
+  await inPool(slices, SLICES_AT_ONCE, async (slice) => {
+    const entries: HistoryEntry[] = [];
+    const done = await pass.lookAndAct(slice, entries);
+    for (const work of done) {
+      const entry = outcomeEntry(work, now, pass.trigger);
+      if (entry) entries.push(entry);
+    }
+    await pass.recordOutcomes(entries, done);
+  });
   return summary;
 }
 
@@ -197,29 +208,41 @@ class Pass {
     }
   }
 
+  get leaseMs(): number {
+    return this.options.leaseMs ?? DEFAULT_LEASE_MS;
+  }
+
   private timeLeft(): boolean {
     return this.remaining() > RESERVE_MS * 2;
   }
 
   /** Looks at the targets that need it and makes at most one call each; the works looked at. */
+  /**
+   * Reads the status of the candidates, then settles each with one compare-and-set on its
+   * record: a target found in state (or pending, or unreachable) is recorded at once; one to act
+   * on gets the lease and its call in flight in the same write, so of two processes looking at
+   * once exactly one acts, and the other drops it. The works that made a call are returned, to be
+   * verified and recorded; the others are recorded here.
+   */
   async lookAndAct(candidates: readonly Work[], entries: HistoryEntry[]): Promise<Work[]> {
     const { options, summary } = this;
-    const works = await this.lease(candidates, entries);
-    if (works.length === 0) return [];
-    if (!this.timeLeft()) return this.defer(works);
-
+    if (candidates.length === 0) return [];
+    if (!this.timeLeft()) {
+      summary.deferred += candidates.length;
+      return [];
+    }
     const reads = await within(
-      options.upstream.observe(works.map((w) => w.ref)),
+      options.upstream.observe(candidates.map((w) => w.ref)),
       this.remaining() - RESERVE_MS,
     );
-    if (!reads) return this.defer(works);
-    summary.looked += works.length;
+    if (!reads) {
+      summary.deferred += candidates.length;
+      return [];
+    }
     const toAct: Work[] = [];
-    const done: Work[] = [];
-    for (const [i, work] of works.entries()) {
+    const settled: Work[] = [];
+    for (const [i, work] of candidates.entries()) {
       work.read = reads[i]!;
-      if (work.record.inFlight) entries.push(resolvedEntry(work, this.at, this.trigger));
-      // The lease already wrote the new desired state: freshness is what the first look saw.
       const { fresh } = work.decision;
       work.decision = {
         ...decide({ ...this.decisionInput(work.name, work.desired, work.record), read: work.read }),
@@ -228,23 +251,41 @@ class Pass {
       if (work.decision.outcome === 'act') {
         work.action = work.decision.action!;
         toAct.push(work);
-      } else done.push(work);
-    }
-    if (toAct.length === 0 || !this.timeLeft()) {
-      await this.defer(toAct);
-      return done;
+      } else settled.push(work);
     }
 
-    // Each call is recorded as in flight before it is made: without that record, no call.
+    // Found in state, pending or unreachable: one write records it, and only its winner reports.
+    const settledEntries: HistoryEntry[] = [];
+    await Promise.all(
+      settled.map(async (work) => {
+        const written = await this.write(finalRecord(work, options.now));
+        if (written === 'lost') summary.contended += 1;
+        if (written !== 'written') return;
+        summary.looked += 1;
+        if (work.decision.outcome === 'pending') summary.pending += 1;
+        settledEntries.push(...this.lookEntries(work));
+        const entry = outcomeEntry(work, options.now, this.trigger);
+        if (entry) settledEntries.push(entry);
+      }),
+    );
+    await this.recordOutcomes(settledEntries, []);
+    if (toAct.length === 0) return [];
+    if (!this.timeLeft()) {
+      summary.deferred += toAct.length;
+      return [];
+    }
+
+    // The lease and the call in flight go in one write before the call: without it, no call.
     const acting: Work[] = [];
     await Promise.all(
       toAct.map(async (work) => {
         const next: TargetRecord = {
-          ...work.record,
+          ...afterLook(work),
           version: work.record.version + 1,
+          lease: { owner: options.owner, until: new Date(options.now + this.leaseMs).toISOString() },
           inFlight: {
             action: work.action!,
-            attempt: work.record.tries + 1,
+            attempt: work.decision.fresh ? 1 : work.record.tries + 1,
             startedAt: this.at,
             owner: options.owner,
           },
@@ -253,11 +294,13 @@ class Pass {
         const written = await this.write(next);
         if (written === 'lost') summary.contended += 1;
         if (written !== 'written') return;
+        summary.looked += 1;
+        entries.push(...this.lookEntries(work));
         work.record = next;
         acting.push(work);
       }),
     );
-    if (acting.length === 0) return done;
+    if (acting.length === 0) return [];
     const results = await within(
       execute(
         options.config,
@@ -269,7 +312,7 @@ class Pass {
     if (!results) {
       // The calls may still land: their records keep them in flight until a status read settles them.
       summary.deferred += acting.length;
-      return done;
+      return [];
     }
     summary.acted += acting.length;
     acting.forEach((work, i) => {
@@ -284,7 +327,17 @@ class Pass {
       acting.forEach((work, i) => {
         work.verify = verifies[i]!;
       });
-    return [...done, ...acting];
+    return acting;
+  }
+
+  /** Entries a look owes before its outcome: a state it supersedes, a call it resolves. */
+  private lookEntries(work: Work): HistoryEntry[] {
+    const out: HistoryEntry[] = [];
+    const original = work.record;
+    if (work.decision.fresh && isSuperseded(original))
+      out.push(supersededEntry(this.options.config, original, work.desired, this.at, this.trigger));
+    if (original.inFlight) out.push(resolvedEntry(work, this.at, this.trigger));
+    return out;
   }
 
   private decisionInput(name: string, desired: Desired, record: TargetRecord | undefined) {
@@ -332,51 +385,6 @@ class Pass {
       });
     }
     return candidates;
-  }
-
-  /** Takes each candidate's lease (a compare-and-set on its record); the works that got one. */
-  private async lease(candidates: readonly Work[], entries: HistoryEntry[]): Promise<Work[]> {
-    const { config, now, owner } = this.options;
-    const leaseMs = this.options.leaseMs ?? DEFAULT_LEASE_MS;
-    const works: Work[] = [];
-    await Promise.all(
-      candidates.map(async (work) => {
-        const { record, desired, decision } = work;
-        const next: TargetRecord = {
-          ...record,
-          version: record.version + 1,
-          lease: { owner, until: new Date(now + leaseMs).toISOString() },
-          ...(decision.fresh
-            ? {
-                desired: desired.state,
-                since: desired.since,
-                because: desired.because,
-                reached: false,
-                final: false,
-                tries: 0,
-                nextCheckAt: undefined,
-              }
-            : {}),
-        };
-        const written = await this.write(next);
-        if (written === 'lost') this.summary.contended += 1;
-        if (written !== 'written') return;
-        if (decision.fresh && isSuperseded(record))
-          entries.push(supersededEntry(config, record, desired, this.at, this.trigger));
-        work.record = next;
-        works.push(work);
-      }),
-    );
-    return works;
-  }
-
-  /** Leaves works to the next tick, releasing their leases so it need not wait for them. */
-  private async defer(works: readonly Work[]): Promise<Work[]> {
-    this.summary.deferred += works.length;
-    await Promise.all(
-      works.map((w) => this.write({ ...w.record, version: w.record.version + 1, lease: undefined })),
-    );
-    return [];
   }
 
   /**
@@ -614,6 +622,30 @@ function supersededEntry(
   };
 }
 
+/**
+ * The record as a look leaves it before its outcome: a new desired state starts afresh, and a
+ * lease or call in flight it took over (resolved by its status read) is gone.
+ */
+function afterLook(work: Work): TargetRecord {
+  const { record, desired } = work;
+  return {
+    ...record,
+    lease: undefined,
+    inFlight: undefined,
+    ...(work.decision.fresh
+      ? {
+          desired: desired.state,
+          since: desired.since,
+          because: desired.because,
+          reached: false,
+          final: false,
+          tries: 0,
+          nextCheckAt: undefined,
+        }
+      : {}),
+  };
+}
+
 /** The record after a look: reached or not, when to look again, lease and call in flight cleared. */
 function finalRecord(work: Work, now: number): TargetRecord {
   const { decision, record } = work;
@@ -621,10 +653,8 @@ function finalRecord(work: Work, now: number): TargetRecord {
   const read = work.verify ?? work.read;
   const observed = observedText(read);
   const base: TargetRecord = {
-    ...record,
+    ...afterLook(work),
     version: record.version + 1,
-    lease: undefined,
-    inFlight: undefined,
     lastCheckAt: at,
     ...(observed === undefined ? {} : { observed }),
   };
