@@ -183,12 +183,12 @@ export interface OverrideRow {
  * that started before the window is listed at its own start, first). Schedule rows keep their
  * place; an override row says which of them it beats.
  */
-export function withOverrideRows(
-  rows: readonly DueAction[],
+export function withOverrideRows<R extends DueAction>(
+  rows: readonly R[],
   overrides: readonly Override[],
   from: number,
   to: number,
-): (DueAction | OverrideRow)[] {
+): (R | OverrideRow)[] {
   const overrideRows: OverrideRow[] = overrides
     .filter((o) => Date.parse(o.until) > from && Date.parse(o.from) <= to)
     .map((o) => ({
