@@ -32,7 +32,8 @@ STATE is running, stopped (VIAS and CPTS tasks), paused (DRS jobs) or hands-off 
 no call of any kind on those targets). An override lasts at most overrides.maxHours (default 168).
 
 TIME is an ISO 8601 instant (2027-03-29T23:00:00Z) or a local time in the config's timezone:
-23:00 (the next 23:00), "today 23:00", "tomorrow 08:00", "2027-03-29 23:00". The answer shows
+23:00 (the next 23:00; for --until the next after --from), "today 23:00", "tomorrow 08:00",
+"2027-03-29 23:00". The answer shows
 it both ways, local and UTC.
 
 Without --url the override goes into the local state folder, where every "nightshift serve"
@@ -106,8 +107,9 @@ async function add(values: Values, io: CliIo): Promise<number> {
   const config = await readConfigFile(configPath(values, io));
   const zone = zoneOf(config);
   const now = io.now().getTime();
-  const until = parseTime(untilText, '--until', zone, now);
   const from = fromText === undefined ? undefined : parseTime(fromText, '--from', zone, now);
+  // A bare time of day for --until is the next one after the start: --from 22:00 --until 02:00.
+  const until = parseTime(untilText, '--until', zone, from ?? now);
   const request = {
     ...(schedule === undefined ? { targets } : { schedule }),
     state,
