@@ -371,10 +371,20 @@ export class Router {
     let results: ActionResult[];
     try {
       const workDeadline = request.deadline === undefined ? undefined : request.deadline - ANSWER_MARGIN_MS;
-      results = await withinDeadline(
+      // Hands-off means no call of any kind, on-demand ones included, unless forced.
+      const handsOff = body.force
+        ? new Map()
+        : await state.handsOffTargets(this.deps.ledger, names, this.now());
+      if (handsOff.size === names.length)
+        throw new HttpError(
+          409,
+          'hands_off',
+          `${[...handsOff].map(([t, o]) => `${t} is hands-off (override ${o.id} until ${o.until})`).join('; ')}: remove the override, or send "force": true`,
+        );
+      const called = await withinDeadline(
         carryOut(
           config,
-          names.map((target) => ({ target, action: body.action })),
+          names.filter((n) => !handsOff.has(n)).map((target) => ({ target, action: body.action })),
           {
             upstream,
             dryRun: body.dryRun ?? false,
@@ -385,6 +395,7 @@ export class Router {
         // A backstop for work the upstream deadline does not cover (a secret read that hangs).
         request.deadline === undefined ? undefined : request.deadline - ANSWER_MARGIN_MS / 2,
       );
+      results = state.withHandsOff(names, called, handsOff, config, body.action);
     } catch (error) {
       // Upstream may have acted: the key stays in progress until it expires on its own.
       if (idempotencyKey !== undefined && !upstreamCalled)

@@ -259,6 +259,45 @@ describe('HTTP API: overrides, status and history', () => {
     expect(status).toMatchObject({ desired: 'hands-off', observed: null, inSync: true });
   });
 
+  it('POST /v1/actions makes no call on a hands-off target: 409 when all are, a skipped result when some are; force calls anyway', async () => {
+    await post({
+      targets: ['orders-sync'],
+      state: 'hands-off',
+      until: iso(api.now + HOUR),
+      reason: 'DBA at work',
+    });
+    const before = api.sim.requests.length;
+    const all = await call(
+      'POST',
+      '/v1/actions',
+      JSON.stringify({ action: 'pause', targets: ['orders-sync'] }),
+    );
+    expect(all.status).toBe(409);
+    expect(bodyOf(all).error.code).toBe('hands_off');
+    expect(api.sim.requests.length).toBe(before);
+    const some = await call(
+      'POST',
+      '/v1/actions',
+      JSON.stringify({ action: 'pause', targets: ['replication'] }),
+    );
+    expect(some.status).toBe(207);
+    expect(bodyOf(some).results).toEqual([
+      expect.objectContaining({
+        target: 'orders-sync',
+        status: 'skipped',
+        errorCode: 'NIGHTSHIFT.HANDS_OFF',
+      }),
+      expect.objectContaining({ target: 'billing-sync', ok: true }),
+    ]);
+    expect(api.sim.requests.filter((r) => JSON.stringify(r.body ?? '').includes('c7debc9c'))).toEqual([]);
+    const forced = await call(
+      'POST',
+      '/v1/actions',
+      JSON.stringify({ action: 'pause', targets: ['orders-sync'], force: true }),
+    );
+    expect(forced.status).toBe(200);
+  });
+
   it('GET /v1/history: newest first, by target, since and limit; 400 on a bad limit', async () => {
     for (let i = 0; i < 8; i++) {
       const target = i % 2 === 0 ? 'orders-sync' : 'billing-sync';

@@ -1,7 +1,7 @@
 import { calendarDataEnding } from '../../engine/calendar/holidays.ts';
 import { explainRows } from '../../engine/desired.ts';
-import { type DueAction, due, Planner, type SkippedAction } from '../../engine/planner.ts';
 import { withOverrideRows } from '../../engine/overrides.ts';
+import { type DueAction, due, Planner, type SkippedAction } from '../../engine/planner.ts';
 import { readConfigFile } from '../../stores/local-config.ts';
 import { FileLedger } from '../../stores/local-ledger.ts';
 import { COMMON_HELP, type Command, configPath, parseInstant, stringOption, writeJson } from '../command.ts';
