@@ -402,7 +402,7 @@ class Pass {
         // An override beats every schedule, a DRS end included; hands-off means no call at all.
         const override = activeOverride(this.options.overrides ?? [], target, Date.parse(row.at));
         if (override) {
-          this.summary.entries.push({
+          entries.push({
             ...base,
             override: override.id,
             reason: `override ${override.id} (${override.state}) is in force: the DRS stop is not carried out`,
