@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
 import { SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from '../api/signature.ts';
 import type { CliIo } from './io.ts';
@@ -37,7 +38,10 @@ export async function callApi(
   const query = new URLSearchParams();
   for (const [name, value] of Object.entries(options.query ?? {}))
     if (value !== undefined) query.set(name, value);
-  const endpoint = new URL(`${base}${path}${query.size > 0 ? `?${query}` : ''}`);
+  // One signature is good for one request: a nonce keeps two identical requests within the same
+  // second (say two `override list`) from looking like a replay. The routes ignore it.
+  query.set('nonce', randomUUID().slice(0, 8));
+  const endpoint = new URL(`${base}${path}?${query}`);
   const body = options.body === undefined ? '' : JSON.stringify(options.body);
   const timestamp = String(Math.floor(io.now().getTime() / 1000));
   let answer: { statusCode: number; text: string };
@@ -47,7 +51,8 @@ export async function callApi(
       headers: {
         ...(body ? { 'content-type': 'application/json' } : {}),
         [TIMESTAMP_HEADER]: timestamp,
-        [SIGNATURE_HEADER]: sign(key, timestamp, body),
+        // The path and query as they go on the wire (a stage prefix included) are signed.
+        [SIGNATURE_HEADER]: sign(key, timestamp, method, `${endpoint.pathname}${endpoint.search}`, body),
       },
       ...(body ? { body } : {}),
       headersTimeout: 120_000,

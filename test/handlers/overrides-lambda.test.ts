@@ -21,7 +21,13 @@ const signed = (method: string, path: string, body = '', query?: Record<string, 
     headers: {
       'content-type': 'application/json',
       'x-nightshift-timestamp': timestamp,
-      'x-nightshift-signature': sign(WEBHOOK, timestamp, body),
+      'x-nightshift-signature': sign(
+        WEBHOOK,
+        timestamp,
+        method,
+        query ? `${path}?${new URLSearchParams(query)}` : path,
+        body,
+      ),
     },
   });
 };
@@ -76,7 +82,10 @@ describe('overrides on AWS: api and tick Lambdas, DynamoDB ledger on dynalite', 
       (await api(httpApiEvent({ method: 'DELETE', path: `/v1/overrides/${override.id}` }))).statusCode,
     ).toBe(401);
     expect((await api(signed('DELETE', `/v1/overrides/${override.id}`))).statusCode).toBe(200);
-    expect((await api(signed('DELETE', `/v1/overrides/${override.id}`))).statusCode).toBe(404);
+    // Signed anew (another query): the same signature twice would be a replay.
+    expect((await api(signed('DELETE', `/v1/overrides/${override.id}`, '', { again: '1' }))).statusCode).toBe(
+      404,
+    );
     expect((await api(signed('GET', '/v1/history', '', { limit: '5' }))).statusCode).toBe(200);
   });
 
