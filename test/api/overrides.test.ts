@@ -214,6 +214,23 @@ describe('HTTP API: overrides, status and history', () => {
     expect(await api.ledger.overrides(api.now)).toHaveLength(1);
   });
 
+  it('a signature made for GET /v1/plan does not work for DELETE /v1/overrides/{id}; a replay is refused', async () => {
+    const created = bodyOf(await post(keepRunning()));
+    const plan = signedRequest('GET', '/v1/plan', '', { now: api.now });
+    const moved = {
+      ...plan,
+      method: 'DELETE',
+      path: `/v1/overrides/${created.id}`,
+      target: `/v1/overrides/${created.id}`,
+    };
+    expect((await api.router.handle(moved)).status).toBe(401);
+    const remove = signedRequest('DELETE', `/v1/overrides/${created.id}`, '', { now: api.now });
+    expect((await api.router.handle(remove)).status).toBe(200);
+    const replayed = await api.router.handle(remove);
+    expect(replayed.status).toBe(401);
+    expect(bodyOf(replayed).error.code).toBe('replayed');
+  });
+
   it('405 for another method on these routes', async () => {
     expect((await call('PUT', '/v1/overrides')).status).toBe(405);
     expect((await call('GET', '/v1/overrides/ovr-1')).status).toBe(405);
