@@ -352,6 +352,16 @@ export class Nightshift extends Construct {
     this.httpApi.addRoutes({ path: '/v1/health', methods: [apigw.HttpMethod.GET], integration });
     this.httpApi.addRoutes({ path: '/v1/actions', methods: [apigw.HttpMethod.POST], integration });
     this.httpApi.addRoutes({ path: '/v1/plan', methods: [apigw.HttpMethod.GET], integration });
+    // Overrides, status and history (the api Lambda already reads and writes the ledger and reads
+    // the account secrets it needs for live status reads).
+    this.httpApi.addRoutes({
+      path: '/v1/overrides',
+      methods: [apigw.HttpMethod.GET, apigw.HttpMethod.POST],
+      integration,
+    });
+    this.httpApi.addRoutes({ path: '/v1/overrides/{id}', methods: [apigw.HttpMethod.DELETE], integration });
+    this.httpApi.addRoutes({ path: '/v1/status', methods: [apigw.HttpMethod.GET], integration });
+    this.httpApi.addRoutes({ path: '/v1/history', methods: [apigw.HttpMethod.GET], integration });
 
     // ---- alarms and dashboard ----
     this.alarmTopic = new sns.Topic(this, 'Alarms', {
@@ -367,6 +377,16 @@ export class Nightshift extends Construct {
         metricName,
         dimensionsMap: { service: 'nightshift' },
         statistic: 'Sum',
+        period: Duration.minutes(5),
+      });
+    // Figures the tick reports each minute (a count at that minute, not events): the highest wins.
+    const gauge = (metricName: string, label: string) =>
+      new cloudwatch.Metric({
+        namespace: 'Nightshift',
+        metricName,
+        label,
+        dimensionsMap: { service: 'nightshift' },
+        statistic: 'Maximum',
         period: Duration.minutes(5),
       });
     const alarm = (alarmId: string, description: string, m: cloudwatch.IMetric) => {
@@ -454,6 +474,17 @@ export class Nightshift extends Construct {
               this.httpApi.metricClientError(),
             ],
             width: 12,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Overrides and targets out of sync',
+            left: [
+              gauge('OverridesActive', 'active overrides'),
+              gauge('TargetsOutOfSync', 'targets out of sync'),
+            ],
+            right: [metric('OverridesExpiring')],
+            width: 24,
           }),
         ],
       ],

@@ -11,6 +11,7 @@ import {
   type StoredAnswer,
 } from '../engine/ledger.ts';
 import { carryOut } from '../engine/on-demand.ts';
+import { withOverrideRows } from '../engine/overrides.ts';
 import { due } from '../engine/planner.ts';
 import { selectTargets, TargetSelectionError } from '../engine/targets.ts';
 import { type Log, silentLog } from '../observability/log.ts';
@@ -18,6 +19,7 @@ import { logFields } from '../observability/log-fields.ts';
 import { redact, rememberSecret } from '../observability/redact.ts';
 import type { SecretSource } from '../stores/secrets.ts';
 import { CLOCK_WINDOW_SECONDS, SIGNATURE_HEADER, verifySignature } from './signature.ts';
+import * as state from './state-routes.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 const MAX_PLAN_HOURS = 24 * 31;
@@ -83,7 +85,7 @@ const actionsBody = z.strictObject({
   reason: z.string().max(1000).optional(),
 });
 
-class HttpError extends Error {
+export class HttpError extends Error {
   override readonly name = 'HttpError';
   constructor(
     readonly status: number,
@@ -141,9 +143,45 @@ export class Router {
       case '/v1/plan':
         allow('GET');
         return this.plan(request);
-      default:
+      // ---- overrides, status and history (see state-routes.ts) ----
+      case '/v1/overrides':
+        allow('GET, POST');
+        return this.stateRoute(request, (deps) =>
+          request.method === 'POST' ? state.createOverride(request, deps) : state.listOverrides(deps),
+        );
+      case '/v1/status':
+        allow('GET');
+        return this.stateRoute(request, (deps) => state.status(request, deps));
+      case '/v1/history':
+        allow('GET');
+        return this.stateRoute(request, (deps) => state.history(request, deps));
+      default: {
+        const override = /^\/v1\/overrides\/([^/]+)$/.exec(path);
+        if (override) {
+          allow('DELETE');
+          return this.stateRoute(request, (deps) => state.deleteOverride(safeDecode(override[1]!), deps));
+        }
         throw new HttpError(404, 'not_found', `no route ${request.method} ${path}`);
+      }
     }
+  }
+
+  /** A signed route of overrides, status or history: size limit, signature, then the handler. */
+  private async stateRoute(
+    request: ApiRequest,
+    handler: (deps: state.StateRouteDeps) => Promise<ApiResponse>,
+  ): Promise<ApiResponse> {
+    if (request.body.length > MAX_BODY_BYTES) {
+      throw new HttpError(413, 'payload_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`);
+    }
+    await this.authenticate(request);
+    return handler({
+      config: await this.deps.config(),
+      ledger: this.deps.ledger,
+      upstream: this.deps.upstream,
+      now: this.now(),
+      log: this.log,
+    });
   }
 
   private async key(refresh: boolean): Promise<string> {
@@ -333,10 +371,20 @@ export class Router {
     let results: ActionResult[];
     try {
       const workDeadline = request.deadline === undefined ? undefined : request.deadline - ANSWER_MARGIN_MS;
-      results = await withinDeadline(
+      // Hands-off means no call of any kind, on-demand ones included, unless forced.
+      const handsOff = body.force
+        ? new Map()
+        : await state.handsOffTargets(this.deps.ledger, names, this.now());
+      if (handsOff.size === names.length)
+        throw new HttpError(
+          409,
+          'hands_off',
+          `${[...handsOff].map(([t, o]) => `${t} is hands-off (override ${o.id} until ${o.until})`).join('; ')}: remove the override, or send "force": true`,
+        );
+      const called = await withinDeadline(
         carryOut(
           config,
-          names.map((target) => ({ target, action: body.action })),
+          names.filter((n) => !handsOff.has(n)).map((target) => ({ target, action: body.action })),
           {
             upstream,
             dryRun: body.dryRun ?? false,
@@ -347,6 +395,7 @@ export class Router {
         // A backstop for work the upstream deadline does not cover (a secret read that hangs).
         request.deadline === undefined ? undefined : request.deadline - ANSWER_MARGIN_MS / 2,
       );
+      results = state.withHandsOff(names, called, handsOff, config, body.action);
     } catch (error) {
       // Upstream may have acted: the key stays in progress until it expires on its own.
       if (idempotencyKey !== undefined && !upstreamCalled)
@@ -446,7 +495,7 @@ function statusOf(results: readonly ActionResult[]): number {
   return failed === results.length ? 502 : 207;
 }
 
-function json(
+export function json(
   status: number,
   value: unknown,
   headers: Record<string, string> = {},
@@ -476,6 +525,15 @@ function replay(answer: StoredAnswer): ApiResponse {
     },
     body: answer.body,
   };
+}
+
+/** A path segment decoded, or as sent when it is not valid percent-encoding (then it names nothing). */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 function describe(error: unknown): string {

@@ -45,6 +45,21 @@ const commands: CommandEntry[] = [
     summary: 'push the validated config to the deployed stack’s AppConfig, or pull what is deployed',
     load: async () => (await import('./commands/config.ts')).configCommand,
   },
+  {
+    name: 'override',
+    summary: 'hold targets in a state for a while, whatever the schedules say (add, list, remove)',
+    load: async () => (await import('./commands/override.ts')).overrideCommand,
+  },
+  {
+    name: 'status',
+    summary: 'what each target should be, what it is now, and what comes next',
+    load: async () => (await import('./commands/status.ts')).statusCommand,
+  },
+  {
+    name: 'history',
+    summary: 'what Nightshift did, newest first',
+    load: async () => (await import('./commands/history.ts')).historyCommand,
+  },
 ];
 
 /** Set by the CLI build (esbuild `define`); absent when the CLI runs from the sources. */
@@ -119,7 +134,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
  * and the schema for every command, `--version` and `trigger` included.
  */
 function isConfigProblem(error: unknown): error is Error {
-  return error instanceof Error && (error.name === 'ConfigError' || error.name === 'ConfigFileError');
+  return (
+    error instanceof Error &&
+    (error.name === 'ConfigError' || error.name === 'ConfigFileError' || error.name === 'ApiCallError')
+  );
 }
 
 export function processIo(): CliIo {

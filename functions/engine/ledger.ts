@@ -1,5 +1,6 @@
 import type { ActionResult } from './executor.ts';
 import type { Action } from './kinds.ts';
+import type { Override } from './overrides.ts';
 import type { TargetState } from './states.ts';
 
 /** One occurrence of a schedule's action for one target: the unit of "at most once". */
@@ -61,6 +62,15 @@ export interface TargetRecord {
   inFlight?: { action: Action; attempt: number; startedAt: string; owner: string };
 }
 
+/** Which history entries to read. */
+export interface HistoryQuery {
+  limit?: number;
+  /** Only entries about this target. */
+  target?: string;
+  /** Only entries recorded at or after this instant (ms). */
+  since?: number;
+}
+
 /** The answer of an HTTP request, kept for repeats with the same `Idempotency-Key`. */
 export interface StoredAnswer {
   status: number;
@@ -106,8 +116,8 @@ export interface Ledger {
    * version 1); `false` when another writer got there first.
    */
   putTarget(record: TargetRecord): Promise<boolean>;
-  /** The most recent entries, oldest first. */
-  history(options?: { limit?: number }): Promise<HistoryEntry[]>;
+  /** The most recent entries (of one target, recorded at or after `since`), oldest first. */
+  history(options?: HistoryQuery): Promise<HistoryEntry[]>;
   /** Starts an idempotent request, or finds the first answer to it. */
   beginIdempotent(key: string, fingerprint: string, options?: IdempotencyOptions): Promise<IdempotencyBegin>;
   /** Keeps the answer for repeats (a day); a store with a size limit keeps large ones safely. */
@@ -128,4 +138,12 @@ export interface Ledger {
     signature: string,
     options: { idempotencyKey?: string; expiresAt: number },
   ): Promise<SignatureMemory>;
+
+  // ---- overrides ----
+  /** Stores a new override, visible at once to every process and container sharing the ledger. */
+  putOverride(override: Override): Promise<void>;
+  /** Overrides not yet ended at `now` (active and future); ended ones are forgotten. */
+  overrides(now: number): Promise<Override[]>;
+  /** Removes an override; the removed one, or `undefined` when there is none with that id. */
+  removeOverride(id: string): Promise<Override | undefined>;
 }

@@ -1,5 +1,6 @@
 import type { Config } from './config/schema.ts';
 import {
+  activeOverride,
   type Decision,
   type Desired,
   decide,
@@ -406,6 +407,25 @@ class Pass {
           schedule: row.schedule,
           scheduledAt: row.at,
         };
+        // An override beats every schedule, a DRS end included; hands-off means no call at all.
+        const override = activeOverride(this.options.overrides ?? [], target, Date.parse(row.at));
+        if (override) {
+          entries.push({
+            ...base,
+            override: override.id,
+            reason: `override ${override.id} (${override.state}) is in force: the DRS stop is not carried out`,
+            result: {
+              target,
+              kind: 'drs-job',
+              action: 'stop',
+              ok: true,
+              status: 'skipped',
+              attempts: 0,
+              durationMs: 0,
+            },
+          });
+          continue;
+        }
         if (lateness > this.options.maxLatenessMs) {
           entries.push({ ...base, late: true, result: missedStop(target, row.at, lateness) });
           continue;

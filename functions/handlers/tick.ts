@@ -1,6 +1,8 @@
 import type { Context } from 'aws-lambda';
 import { calendarDataEnding } from '../engine/calendar/holidays.ts';
+import { activeOverrides, expiringOverrides } from '../engine/overrides.ts';
 import { type ReconcileSummary, reconcile } from '../engine/reconcile.ts';
+import { outOfSyncTargets } from '../engine/status.ts';
 import { logEntry } from '../observability/log-fields.ts';
 import { awsContext } from './aws-context.ts';
 import { recordCalendarMetrics, recordResultMetrics } from './metrics.ts';
@@ -47,11 +49,15 @@ export const handler = async (
   try {
     const to = Math.floor(scheduled / MINUTE) * MINUTE;
     const config = await ctx.config.get();
+    const now = Math.max(to, Date.now());
+    // Overrides beat every schedule: without them nothing may be decided, so a read failure throws.
+    const overrides = await ctx.ledger.overrides(now);
     const summary = await reconcile({
       config,
       from: to - MINUTE,
       to,
-      now: Math.max(to, Date.now()),
+      now,
+      overrides,
       ledger: ctx.ledger,
       upstream: ctx.upstream,
       owner: `lambda:${context?.awsRequestId ?? 'local'}`,
@@ -80,6 +86,22 @@ export const handler = async (
           until: warning.until,
           detail: warning.message,
         });
+    for (const o of expiringOverrides(overrides, to - MINUTE, to))
+      log.warn('override ending in 30 minutes: the schedules take over again at its until', {
+        override: o.id,
+        targets: o.targets,
+        state: o.state,
+        until: o.until,
+        reason: o.reason,
+      });
+    metrics.addMetric('OverridesExpiring', 'Count', expiringOverrides(overrides, to - MINUTE, to).length);
+    metrics.addMetric('OverridesActive', 'Count', activeOverrides(overrides, now).length);
+    // A figure for the dashboard: failing to read it must not fail (and so redeliver) the tick.
+    const outOfSync = await outOfSyncTargets(config, ctx.ledger, overrides, now).catch((error) => {
+      log.warn('could not count targets out of sync', { error: String(error) });
+      return undefined;
+    });
+    if (outOfSync) metrics.addMetric('TargetsOutOfSync', 'Count', outOfSync.length);
     const { entries: _entries, ...rest } = summary;
     log.info('tick', rest);
     return rest;

@@ -10,6 +10,7 @@ import type { Config } from '../engine/config/schema.ts';
 import { ConfigError } from '../engine/config/validate.ts';
 import type { Upstream } from '../engine/executor.ts';
 import type { HistoryEntry } from '../engine/ledger.ts';
+import { expiringOverrides } from '../engine/overrides.ts';
 import { type ReconcileSummary, reconcile } from '../engine/reconcile.ts';
 import type { Log } from '../observability/log.ts';
 import { logEntry } from '../observability/log-fields.ts';
@@ -284,10 +285,25 @@ export class LocalRuntime {
       });
     }
     const started = Date.now();
+    // Read from the state folder each tick: an override added by any process is in force at once.
+    const overrides = await this.options.ledger.overrides(minute);
+    for (const o of expiringOverrides(overrides, from, minute)) {
+      log.warn('override ending in 30 minutes: the schedules take over again at its until', {
+        override: o.id,
+        targets: o.targets,
+        state: o.state,
+        until: o.until,
+        reason: o.reason,
+      });
+      print(
+        `override ${o.id} (${o.state} ${o.targets.join(', ')}) ends at ${o.until}: schedules take over then`,
+      );
+    }
     const summary = await reconcile({
       config: this.config,
       from,
       now: minute,
+      overrides,
       ledger: this.options.ledger,
       upstream: this.options.upstream,
       owner: this.owner,

@@ -14,6 +14,7 @@ import {
 import {
   DEFAULT_IN_PROGRESS_MS,
   type HistoryEntry,
+  type HistoryQuery,
   type IdempotencyBegin,
   type IdempotencyOptions,
   type Ledger,
@@ -22,6 +23,7 @@ import {
   type StoredAnswer,
   type TargetRecord,
 } from '../engine/ledger.ts';
+import { currentOverrides, type Override } from '../engine/overrides.ts';
 
 const DAY_S = 86_400;
 const IDEMPOTENCY_TTL_S = DAY_S;
@@ -48,6 +50,8 @@ export interface DynamoLedgerOptions {
  * - `IDEM#<sha256(key)>` / `IDEM`: HTTP answers kept for repeats for 24 hours;
  * - `TARGET#<name>` / `STATE`: what is known of a target, written with a condition on `version`;
  * - `SIG#<sha256(signature)>` / `SIG`: HTTP request signatures seen within the signing window.
+ * - `OVERRIDE` / `<id>`: the overrides, one partition read in one query, each item expiring by
+ *   TTL a day after its `until` (TTL deletion lags, so reads also skip ended ones).
  */
 export class DynamoLedger implements Ledger {
   private readonly now: () => number;
@@ -106,11 +110,19 @@ export class DynamoLedger implements Ledger {
     );
   }
 
-  async history(options: { limit?: number } = {}): Promise<HistoryEntry[]> {
+  async history(options: HistoryQuery = {}): Promise<HistoryEntry[]> {
     const limit = options.limit ?? 100;
     const found: HistoryEntry[] = [];
+    const since = options.since ?? Number.NEGATIVE_INFINITY;
+    const firstDay = Number.isFinite(since) ? new Date(since).toISOString().slice(0, 10) : '';
+    const wanted = (entry: HistoryEntry) =>
+      (options.target === undefined || entry.result.target === options.target) &&
+      Date.parse(entry.recordedAt) >= since;
+    // A filter would make DynamoDB's Limit count items it then drops: filter here instead.
+    const filtering = options.target !== undefined || options.since !== undefined;
     for (let day = 0; day < HISTORY_LOOKBACK_DAYS && found.length < limit; day++) {
       const date = new Date(this.now() - day * DAY_S * 1000).toISOString().slice(0, 10);
+      if (date < firstDay) break;
       let startKey: Record<string, AttributeValue> | undefined;
       do {
         const page = await this.client.send(
@@ -119,11 +131,14 @@ export class DynamoLedger implements Ledger {
             KeyConditionExpression: 'pk = :pk',
             ExpressionAttributeValues: { ':pk': s(`HIST#${date}`) },
             ScanIndexForward: false,
-            Limit: limit - found.length,
+            Limit: filtering ? 100 : limit - found.length,
             ExclusiveStartKey: startKey,
           }),
         );
-        for (const item of page.Items ?? []) found.push(JSON.parse(item.entry!.S!) as HistoryEntry);
+        for (const item of page.Items ?? []) {
+          const entry = JSON.parse(item.entry!.S!) as HistoryEntry;
+          if (found.length < limit && wanted(entry)) found.push(entry);
+        }
         startKey = page.LastEvaluatedKey;
       } while (startKey && found.length < limit);
     }
@@ -174,6 +189,52 @@ export class DynamoLedger implements Ledger {
       if ((error as Error).name === 'ConditionalCheckFailedException') return false;
       throw error;
     }
+  }
+
+  async putOverride(override: Override): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.options.tableName,
+        Item: {
+          ...overrideKey(override.id),
+          doc: s(JSON.stringify(override)),
+          until: s(override.until),
+          ttl: n(Math.floor(Date.parse(override.until) / 1000) + OVERRIDE_KEEP_S),
+        },
+      }),
+    );
+  }
+
+  async overrides(now: number): Promise<Override[]> {
+    const found: Override[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': s(OVERRIDE_PK) },
+          // Every process must see an override the moment it is stored.
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) found.push(JSON.parse(item.doc!.S!) as Override);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return currentOverrides(found, now);
+  }
+
+  async removeOverride(id: string): Promise<Override | undefined> {
+    const answer = await this.client.send(
+      new DeleteItemCommand({
+        TableName: this.options.tableName,
+        Key: overrideKey(id),
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    const doc = answer.Attributes?.doc?.S;
+    return doc ? (JSON.parse(doc) as Override) : undefined;
   }
 
   async beginIdempotent(
@@ -301,6 +362,11 @@ export class DynamoLedger implements Ledger {
 }
 
 const BATCH_GET_LIMIT = 100;
+const OVERRIDE_PK = 'OVERRIDE';
+/** Ended overrides stay a day (a look at what was in force), then TTL removes them. */
+const OVERRIDE_KEEP_S = DAY_S;
+
+const overrideKey = (id: string): Record<string, AttributeValue> => ({ pk: s(OVERRIDE_PK), sk: s(id) });
 
 const targetKey = (name: string): Record<string, AttributeValue> => ({
   pk: s(`TARGET#${name}`),

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import {
   DEFAULT_IN_PROGRESS_MS,
   type HistoryEntry,
+  type HistoryQuery,
   type IdempotencyBegin,
   type IdempotencyOptions,
   type Ledger,
@@ -24,9 +25,21 @@ import {
   type StoredAnswer,
   type TargetRecord,
 } from '../engine/ledger.ts';
+import { currentOverrides, type Override } from '../engine/overrides.ts';
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 const TARGET_VERSIONS_KEPT = 10;
+/** Ended overrides stay a day, for a look at what was in force, then go. */
+const OVERRIDE_KEEP_MS = 24 * 3600_000;
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
 
 const versionFile = (version: number): string => `${String(version).padStart(10, '0')}.json`;
 /**
@@ -68,6 +81,8 @@ const SIGNATURE_PRUNE_INTERVAL_MS = 60_000;
  *   compare-and-set that never shows a half-written record;
  * - `signatures/<hash>.json`: HTTP request signatures seen within the signing window, so a
  *   replay is refused whichever process receives it; expired ones are pruned.
+ * - `overrides/<id>.json`: one file per override, written whole and renamed into place, so every
+ *   process reading the folder sees it complete or not at all; removed a day after it ends.
  */
 export class FileLedger implements Ledger {
   private ready: Promise<void> | undefined;
@@ -111,12 +126,13 @@ export class FileLedger implements Ledger {
   }
 
   /** The newest entries across `history.jsonl` and its rotated files, oldest first. */
-  async history(options: { limit?: number } = {}): Promise<HistoryEntry[]> {
+  async history(options: HistoryQuery = {}): Promise<HistoryEntry[]> {
+    const unfiltered = options.target === undefined && options.since === undefined;
     const files = [join(this.dir, 'history.jsonl')];
     for (let i = 1; i <= this.historyFiles; i++) files.push(this.rotatedPath(i));
     let lines: string[] = [];
     for (const file of files) {
-      if (options.limit !== undefined && lines.length >= options.limit) break;
+      if (unfiltered && options.limit !== undefined && lines.length >= options.limit) break;
       let text: string;
       try {
         text = await readFile(file, 'utf8');
@@ -126,8 +142,65 @@ export class FileLedger implements Ledger {
       }
       lines = [...text.split('\n').filter((line) => line.trim() !== ''), ...lines];
     }
-    const picked = options.limit === undefined ? lines : lines.slice(-options.limit);
-    return picked.map((line) => JSON.parse(line) as HistoryEntry);
+    if (unfiltered) {
+      const picked = options.limit === undefined ? lines : lines.slice(-options.limit);
+      return picked.map((line) => JSON.parse(line) as HistoryEntry);
+    }
+    const since = options.since ?? Number.NEGATIVE_INFINITY;
+    const matching = lines
+      .map((line) => JSON.parse(line) as HistoryEntry)
+      .filter(
+        (entry) =>
+          (options.target === undefined || entry.result.target === options.target) &&
+          Date.parse(entry.recordedAt) >= since,
+      );
+    return options.limit === undefined ? matching : matching.slice(-options.limit);
+  }
+
+  async putOverride(override: Override): Promise<void> {
+    await this.init();
+    const dir = join(this.dir, 'overrides');
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, `${encodeURIComponent(override.id)}.json`);
+    const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
+    await writeFile(tmp, JSON.stringify(override));
+    await rename(tmp, path);
+  }
+
+  async overrides(now: number): Promise<Override[]> {
+    const dir = join(this.dir, 'overrides');
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const all: Override[] = [];
+    for (const name of names) {
+      if (!name.endsWith('.json')) continue;
+      const override = await readJson<Override>(join(dir, name));
+      if (!override) continue;
+      // Ended long enough ago that nobody asks about it: tidy the folder as we pass.
+      if (Date.parse(override.until) < now - OVERRIDE_KEEP_MS)
+        await rm(join(dir, name), { force: true }).catch(() => undefined);
+      else all.push(override);
+    }
+    return currentOverrides(all, now);
+  }
+
+  async removeOverride(id: string): Promise<Override | undefined> {
+    const path = join(this.dir, 'overrides', `${encodeURIComponent(id)}.json`);
+    const override = await readJson<Override>(path);
+    if (!override) return undefined;
+    try {
+      await unlink(path);
+    } catch (error) {
+      // Another process removed it first: it is theirs to report.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    return override;
   }
 
   async targets(names: readonly string[]): Promise<Map<string, TargetRecord>> {

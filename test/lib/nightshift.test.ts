@@ -134,7 +134,17 @@ describe('the Nightshift stack', () => {
   });
 
   it('serves the contract routes on a throttled stage with access logs', () => {
-    for (const routeKey of ['GET /v1/health', 'POST /v1/actions', 'GET /v1/plan', '$default']) {
+    for (const routeKey of [
+      'GET /v1/health',
+      'POST /v1/actions',
+      'GET /v1/plan',
+      'GET /v1/overrides',
+      'POST /v1/overrides',
+      'DELETE /v1/overrides/{id}',
+      'GET /v1/status',
+      'GET /v1/history',
+      '$default',
+    ]) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
     }
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
@@ -281,8 +291,15 @@ describe('the Nightshift stack', () => {
   it('draws a dashboard of actions, latency and tick health', () => {
     const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(Object.values(dashboards)[0]!.Properties.DashboardBody);
-    for (const title of ['Actions by result', 'Upstream latency by kind and action', 'Tick health'])
+    for (const title of [
+      'Actions by result',
+      'Upstream latency by kind and action',
+      'Tick health',
+      'Overrides and targets out of sync',
+    ])
       expect(body).toContain(title);
+    for (const metric of ['OverridesActive', 'TargetsOutOfSync', 'OverridesExpiring'])
+      expect(body).toContain(metric);
   });
 
   it('exports the ids that config push and pull read', () => {

@@ -1,16 +1,19 @@
 import { calendarDataEnding } from '../../engine/calendar/holidays.ts';
 import { explainRows } from '../../engine/desired.ts';
+import { withOverrideRows } from '../../engine/overrides.ts';
 import { type DueAction, due, Planner, type SkippedAction } from '../../engine/planner.ts';
 import { readConfigFile } from '../../stores/local-config.ts';
+import { FileLedger } from '../../stores/local-ledger.ts';
 import { COMMON_HELP, type Command, configPath, parseInstant, stringOption, writeJson } from '../command.ts';
 import { EXIT_OK, UsageError } from '../io.ts';
 import { renderTable } from '../table.ts';
+import { stateDirOf } from './override.ts';
 
 const DAY_MS = 86_400_000;
 
 export const planCommand: Command = {
   name: 'plan',
-  help: `Usage: nightshift plan [--from ISO] [--to ISO] [--explain] [--json] [--config FILE]
+  help: `Usage: nightshift plan [--from ISO] [--to ISO] [--explain] [--json] [--state DIR] [--config FILE]
 
 Lists the actions that will fire in (from, to], sorted by time, then schedule id, with groups
 expanded to target names. Times are ISO 8601 instants (2027-03-27T00:00:00Z, or with an offset
@@ -23,7 +26,10 @@ Options:
                   for which another row at the same instant wins ("overruled": a hand-over
                   between two windows resolves to running), and the rows a calendar skipped,
                   with "skipped": "holiday 国庆节 (cn)"
-  --json          print [{"at", "schedule", "action", "targets"}] on stdout
+  --json          print [{"at", "schedule", "action", "targets"}] on stdout; overrides in the
+                  state folder that overlap the window are rows {"at", "override", "state",
+                  "until", "targets", "reason"}
+  --state DIR     the local state folder whose overrides are shown (default .nightshift/)
 ${COMMON_HELP}
 
 A calendar whose holiday data ends within 60 days is reported on stderr.`,
@@ -32,6 +38,7 @@ A calendar whose holiday data ends within 60 days is reported on stderr.`,
     to: { type: 'string' },
     json: { type: 'boolean' },
     explain: { type: 'boolean' },
+    state: { type: 'string' },
   },
   async run(values, _positionals, io) {
     const fromText = stringOption(values, 'from');
@@ -46,9 +53,16 @@ A calendar whose holiday data ends within 60 days is reported on stderr.`,
     for (const warning of calendarDataEnding(config, io.now()))
       io.stderr.write(`warning: ${warning.path}: ${warning.message}\n`);
     const plain = due(config, from, to);
-    const rows: PlanRow[] = values.explain
-      ? withSkipped(explainRows(config, plain), new Planner(config).skippedByCalendar(from, to))
-      : plain;
+    // Overrides beat the schedules, so the plan shows them, from the local state folder.
+    const overrides = await new FileLedger(stateDirOf(values, io)).overrides(from.getTime());
+    const rows = withOverrideRows<PlanRow>(
+      values.explain
+        ? withSkipped(explainRows(config, plain), new Planner(config).skippedByCalendar(from, to))
+        : plain,
+      overrides,
+      from.getTime(),
+      to.getTime(),
+    );
     if (values.json) {
       writeJson(io, rows);
       return EXIT_OK;
@@ -63,14 +77,25 @@ A calendar whose holiday data ends within 60 days is reported on stderr.`,
     io.stdout.write(
       renderTable(
         ['UTC', 'Local', 'Schedule', 'Action', 'Targets', ...(values.explain ? ['Sets'] : [])],
-        rows.map((row) => [
-          row.at.slice(0, 16).replace('T', ' '),
-          formatLocal(row.at, zoneOf.get(row.schedule) ?? 'UTC'),
-          row.schedule,
-          row.action,
-          row.targets.join(', '),
-          ...(values.explain ? [setsText(row as ExplainedRow | SkippedAction)] : []),
-        ]),
+        rows.map((row) =>
+          'override' in row
+            ? [
+                row.at.slice(0, 16).replace('T', ' '),
+                formatLocal(row.at, config.timezone ?? 'UTC'),
+                `override ${row.override}`,
+                `${row.state} until ${row.until.slice(0, 16).replace('T', ' ')}`,
+                row.targets.join(', '),
+                ...(values.explain ? [`${row.state} (beats every schedule)`] : []),
+              ]
+            : [
+                row.at.slice(0, 16).replace('T', ' '),
+                formatLocal(row.at, zoneOf.get(row.schedule) ?? 'UTC'),
+                row.schedule,
+                row.action,
+                row.targets.join(', '),
+                ...(values.explain ? [setsText(row as ExplainedRow | SkippedAction)] : []),
+              ],
+        ),
       ),
     );
     return EXIT_OK;

@@ -192,6 +192,17 @@ export const configSchema = z
     groups: z.record(name, z.array(name).min(1, 'must name at least one target or group')).default({}),
     calendars: z.record(name, calendar).optional().describe('Map of calendar name → public-holiday calendar'),
     schedules: z.array(schedule),
+    overrides: z
+      .strictObject({
+        maxHours: z
+          .int()
+          .min(1)
+          .max(8760)
+          .default(168)
+          .describe('The longest an override may last, from its start to its until (default 168, a week)'),
+      })
+      .default({ maxHours: 168 })
+      .describe('Limits on overrides ("keep it running tonight")'),
     webhook: z
       .strictObject({ secret: z.string().min(1).default('nightshift/webhook') })
       .default({ secret: 'nightshift/webhook' })
