@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { Config } from '../engine/config/schema.ts';
+import { ErrorCode } from '../engine/error-codes.ts';
 import type { ActionResult, Upstream } from '../engine/executor.ts';
 import type { Action } from '../engine/kinds.ts';
 import type { Ledger } from '../engine/ledger.ts';
@@ -166,7 +167,7 @@ export function withHandsOff(
       action: action as Action,
       ok: false,
       status: 'skipped',
-      errorCode: 'NIGHTSHIFT.HANDS_OFF',
+      errorCode: ErrorCode.handsOff,
       errorMessage: `${name} is hands-off (override ${override.id} until ${override.until}: ${override.reason}); nothing was called`,
       attempts: 0,
       durationMs: 0,

@@ -29,6 +29,8 @@ export const ErrorCode = {
   outcomeUnknown: 'NIGHTSHIFT.OUTCOME_UNKNOWN',
   /** The caller's deadline came first: the call was not made, or its outcome is unknown. */
   deadline: 'NIGHTSHIFT.DEADLINE',
+  /** An on-demand action on a target under a hands-off override: no call made. */
+  handsOff: 'NIGHTSHIFT.HANDS_OFF',
   /** A request named a target the config does not have. */
   unknownTarget: 'NIGHTSHIFT.UNKNOWN_TARGET',
   /** A request asked a target for an action its kind lacks. */
