@@ -255,11 +255,17 @@ export class Router {
       to = from + hours * 3600_000;
     }
     const config = await this.deps.config();
+    const overrides = await this.deps.ledger.overrides(now);
     // Built an hour at a time, so a huge plan is never computed whole just to be cut.
     const parts: string[] = [];
     let size = 2;
     for (let start = from; start < to; start += PLAN_STEP_MS) {
-      const rows = due(config, start, Math.min(to, start + PLAN_STEP_MS));
+      const end = Math.min(to, start + PLAN_STEP_MS);
+      // An override is listed once: in the first hour if already in force, else in the hour it starts.
+      const starting = overrides.filter((o) =>
+        start === from ? Date.parse(o.from) <= end : Date.parse(o.from) > start && Date.parse(o.from) <= end,
+      );
+      const rows = withOverrideRows(due(config, start, end), starting, start === from ? from : start, end);
       for (let i = 0; i < rows.length; ) {
         // All rows of one instant go together: a page never splits an instant.
         let j = i;

@@ -59,6 +59,21 @@ describe('HTTP API: overrides, status and history', () => {
     expect(bodyOf(again).error.code).toBe('not_found');
   });
 
+  it('GET /v1/plan lists each override once, as a row of its own, beside the schedule rows', async () => {
+    const now = await post(keepRunning());
+    const later = await post(
+      keepRunning({ from: iso(api.now + 30 * HOUR), until: iso(api.now + 31 * HOUR) }),
+    );
+    const plan = await call('GET', '/v1/plan', '', { hours: '48' });
+    expect(plan.status).toBe(200);
+    const rows = bodyOf(plan) as { at: string; override?: string }[];
+    expect(rows.filter((r) => r.override === bodyOf(now).id)).toHaveLength(1);
+    expect(rows.filter((r) => r.override === bodyOf(later).id)).toEqual([
+      expect.objectContaining({ at: iso(api.now + 30 * HOUR), state: 'running' }),
+    ]);
+    expect(rows.some((r) => r.override === undefined)).toBe(true);
+  });
+
   it('a schedule expands to its targets; future overrides are listed, ended ones are not', async () => {
     const future = bodyOf(
       await post({

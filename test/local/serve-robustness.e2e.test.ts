@@ -86,11 +86,14 @@ describe('serve survives clients and stops in bounded time', () => {
     const { hostname, port } = new URL(served.url);
     // An idle keep-alive connection
     const idle = connect(Number(port), hostname);
+    // The server closing these connections on shutdown is the point: a reset is expected.
+    idle.on('error', () => undefined);
     sockets.push(idle);
     idle.write('GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n');
     await new Promise((r) => idle.once('data', r));
     // A client trickling a body
     const slow = connect(Number(port), hostname);
+    slow.on('error', () => undefined);
     sockets.push(slow);
     slow.write('POST /v1/actions HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\nxx');
     const trickle = setInterval(() => slow.writable && slow.write('x'), 100);
