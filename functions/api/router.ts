@@ -76,6 +76,27 @@ export interface RouterDeps {
   onResults?: (results: readonly ActionResult[]) => void;
 }
 
+/** A JSON body checked against its schema; 400 `bad_request` naming the first problem. */
+export function parseBody<T>(request: ApiRequest, schema: z.ZodType<T>): T {
+  let document: unknown;
+  try {
+    document = JSON.parse(request.body.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'bad_request', 'the body is not valid JSON');
+  }
+  const parsed = schema.safeParse(document);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+        : issue.message;
+    throw new HttpError(400, 'bad_request', `${where}${message}`);
+  }
+  return parsed.data;
+}
+
 const actionsBody = z.strictObject({
   action: z.enum(ACTIONS as [string, ...string[]], { error: `action must be one of ${ACTIONS.join(', ')}` }),
   targets: z.array(z.string().min(1)).min(1, 'targets must name at least one target').max(1000).optional(),
@@ -298,23 +319,7 @@ export class Router {
       throw new HttpError(413, 'payload_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`);
     }
     await this.authenticate(request);
-    let document: unknown;
-    try {
-      document = JSON.parse(request.body.toString('utf8'));
-    } catch {
-      throw new HttpError(400, 'bad_request', 'the body is not valid JSON');
-    }
-    const parsed = actionsBody.safeParse(document);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-      const message =
-        issue.code === 'unrecognized_keys'
-          ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-          : issue.message;
-      throw new HttpError(400, 'bad_request', `${where}${message}`);
-    }
-    const body = parsed.data;
+    const body = parseBody(request, actionsBody);
     if ((body.targets === undefined) === (body.schedule === undefined)) {
       throw new HttpError(400, 'bad_request', 'give exactly one of "targets" and "schedule"');
     }

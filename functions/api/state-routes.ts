@@ -14,7 +14,7 @@ import {
 } from '../engine/overrides.ts';
 import { targetStatuses } from '../engine/status.ts';
 import type { Log } from '../observability/log.ts';
-import { type ApiRequest, type ApiResponse, HttpError, json } from './router.ts';
+import { type ApiRequest, type ApiResponse, HttpError, json, parseBody } from './router.ts';
 
 /**
  * The routes of "Overrides" and "Status and history": `POST/GET /v1/overrides`,
@@ -46,25 +46,10 @@ function badRequest(message: string): HttpError {
 }
 
 export async function createOverride(request: ApiRequest, deps: StateRouteDeps): Promise<ApiResponse> {
-  let document: unknown;
-  try {
-    document = JSON.parse(request.body.toString('utf8'));
-  } catch {
-    throw badRequest('the body is not valid JSON');
-  }
-  const parsed = overrideBody.safeParse(document);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-    const message =
-      issue.code === 'unrecognized_keys'
-        ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-        : issue.message;
-    throw badRequest(`${where}${message}`);
-  }
+  const body = parseBody(request, overrideBody);
   let override: ReturnType<typeof makeOverride>;
   try {
-    override = makeOverride(deps.config, parsed.data, deps.now);
+    override = makeOverride(deps.config, body, deps.now);
   } catch (error) {
     if (!(error instanceof OverrideError)) throw error;
     if (error.reason === 'not-found') throw new HttpError(404, 'not_found', error.message);

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { MONTH_NAMES } from '../engine/calendar/months.ts';
 import { type Action, isAction } from '../engine/kinds.ts';
 import type { CliIo } from './io.ts';
 import { UsageError } from './io.ts';
@@ -50,21 +51,6 @@ export function stringOption(values: Values, name: string): string | undefined {
   const value = values[name];
   return typeof value === 'string' ? value : undefined;
 }
-
-const MONTH_NAMES = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
 
 /** Parses an ISO 8601 instant; a date-time must carry `Z` or an offset so it is not ambiguous. */
 export function parseInstant(text: string, option: string): Date {

@@ -1,4 +1,5 @@
 import { CronPattern } from 'croner';
+import { MONTH_NAMES } from './months.ts';
 import { CalendarSyntaxError, isWeekday, type TimeRule, WORKDAYS } from './rule.ts';
 import type { LocalDay } from './zone.ts';
 
@@ -122,20 +123,6 @@ export function neverFiresReason(expression: string): string | undefined {
   return `${listed(impossible, 'and')} ${impossible.length === 1 ? 'has' : 'have'} no day ${listed(days.map(String), 'or')}`;
 }
 
-const MONTH_NAMES = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
 /** The most days each month can have (February in a leap year). */
 const MAX_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
