@@ -2,14 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import {
-  BUNDLE_TARGET,
-  ESM_REQUIRE_BANNER,
-  EXTERNAL_MODULES,
-  HANDLERS,
-  handlerEntry,
-  MAIN_FIELDS,
-} from '../functions/handlers/bundle-options.ts';
+import { HANDLERS, handlerEntry, LAMBDA_BUILD_OPTIONS } from '../functions/handlers/bundle-options.ts';
 import type { BenchResult } from './measure.ts';
 
 const RUNS = 7;
@@ -26,17 +19,8 @@ export async function benchBundles(): Promise<BenchResult[]> {
     await build({
       entryPoints: [handlerEntry(name)],
       outfile,
-      bundle: true,
-      minify: true,
-      treeShaking: true,
-      format: 'esm',
-      platform: 'node',
-      target: BUNDLE_TARGET,
+      ...LAMBDA_BUILD_OPTIONS,
       sourcemap: false,
-      banner: { js: ESM_REQUIRE_BANNER },
-      external: EXTERNAL_MODULES,
-      mainFields: MAIN_FIELDS,
-      logLevel: 'error',
     });
     const bytes = statSync(outfile).size;
     // A fresh process per run: the cold import a new Lambda container pays.

@@ -4,12 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import {
-  BUNDLE_TARGET,
-  ESM_REQUIRE_BANNER,
-  EXTERNAL_MODULES,
-  MAIN_FIELDS,
-} from '../functions/handlers/bundle-options.ts';
+import { LAMBDA_BUILD_OPTIONS } from '../functions/handlers/bundle-options.ts';
 import { buildCli } from '../scripts/build-cli.ts';
 import type { BenchResult } from './measure.ts';
 import { syntheticDocument } from './plan.ts';
@@ -113,16 +108,7 @@ async function tickColdStart(dir: string, config: string): Promise<BenchResult> 
   await build({
     entryPoints: ['bench/tick-cold-entry.ts'],
     outfile,
-    bundle: true,
-    minify: true,
-    treeShaking: true,
-    format: 'esm',
-    platform: 'node',
-    target: BUNDLE_TARGET,
-    banner: { js: ESM_REQUIRE_BANNER },
-    external: EXTERNAL_MODULES,
-    mainFields: MAIN_FIELDS,
-    logLevel: 'error',
+    ...LAMBDA_BUILD_OPTIONS,
   });
   const script = `const t = performance.now();
 const { load, evaluate, edges } = await import(${JSON.stringify(pathToFileURL(outfile).href)});

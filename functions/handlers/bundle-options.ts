@@ -20,6 +20,23 @@ export const MAIN_FIELDS = ['module', 'main'];
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __nightshiftCreateRequire } from 'node:module'; const require = __nightshiftCreateRequire(import.meta.url);";
 
+/**
+ * The esbuild options every Lambda-like bundle is built with outside the CDK (the bench, the
+ * bundle tests): one set, so what is measured and tested is what the stack deploys.
+ */
+export const LAMBDA_BUILD_OPTIONS = {
+  bundle: true,
+  minify: true,
+  treeShaking: true,
+  format: 'esm',
+  platform: 'node',
+  target: BUNDLE_TARGET,
+  banner: { js: ESM_REQUIRE_BANNER },
+  external: EXTERNAL_MODULES,
+  mainFields: MAIN_FIELDS,
+  logLevel: 'error',
+} as const;
+
 export function handlerEntry(name: HandlerName): string {
   return `functions/handlers/${name}.ts`;
 }

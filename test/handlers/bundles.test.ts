@@ -5,10 +5,10 @@ import { build } from 'esbuild';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   BUNDLE_TARGET,
-  ESM_REQUIRE_BANNER,
   EXTERNAL_MODULES,
   HANDLERS,
   handlerEntry,
+  LAMBDA_BUILD_OPTIONS,
   MAIN_FIELDS,
 } from '../../functions/handlers/bundle-options.ts';
 import { httpApiEvent } from '../helpers/events.ts';
@@ -22,15 +22,7 @@ async function bundle(
   await build({
     entryPoints: [handlerEntry(name)],
     outfile,
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'node',
-    target: BUNDLE_TARGET,
-    banner: { js: ESM_REQUIRE_BANNER },
-    external: EXTERNAL_MODULES,
-    mainFields: MAIN_FIELDS,
-    logLevel: 'error',
+    ...LAMBDA_BUILD_OPTIONS,
   });
   return import(pathToFileURL(outfile).href);
 }
