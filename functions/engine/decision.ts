@@ -73,10 +73,22 @@ export function desiredOf(
   return { state: edge.state, since: edge.at, because: edge.schedule, action: edge.action };
 }
 
+const schedulesById = new WeakMap<Config, Map<string, Config['schedules'][number]>>();
+
+/** A schedule by id, from a map built once per config: the tick asks for every target. */
+export function scheduleById(config: Config, id: string): Config['schedules'][number] | undefined {
+  let byId = schedulesById.get(config);
+  if (!byId) {
+    byId = new Map(config.schedules.map((s) => [s.id, s]));
+    schedulesById.set(config, byId);
+  }
+  return byId.get(id);
+}
+
 /** The target's own `reconcile`, else that of the schedule that set the state, else transitions. */
 export function policyOf(config: Config, target: string, desired: Desired | undefined): Policy {
   const own = config.targets[target];
-  const schedule = desired?.override ? undefined : config.schedules.find((s) => s.id === desired?.because);
+  const schedule = desired?.override || !desired ? undefined : scheduleById(config, desired.because);
   return {
     mode: own?.reconcile ?? schedule?.reconcile ?? 'transitions',
     enforceEveryMinutes:

@@ -8,6 +8,7 @@ import {
   type OverrideRule,
   policyOf,
   retryDelayMs,
+  scheduleById,
 } from './decision.ts';
 import { latestEdges } from './desired.ts';
 import { ErrorCode } from './error-codes.ts';
@@ -621,7 +622,7 @@ function supersededEntry(
   return {
     recordedAt: at,
     trigger,
-    ...(config.schedules.some((s) => s.id === record.because)
+    ...(scheduleById(config, record.because!)
       ? { schedule: record.because! }
       : { override: record.because! }),
     ...(record.since ? { scheduledAt: record.since } : {}),
