@@ -8,6 +8,7 @@ import {
   DEFAULT_IN_PROGRESS_MS,
   type HistoryEntry,
   type Ledger,
+  newId,
   type StoredAnswer,
 } from '../engine/ledger.ts';
 import { carryOut } from '../engine/on-demand.ts';
@@ -450,6 +451,7 @@ export class Router {
 
   private historyEntry(result: ActionResult, requestId: string, reason: string | undefined): HistoryEntry {
     return {
+      id: newId(),
       recordedAt: new Date(this.now()).toISOString(),
       trigger: 'http',
       requestId,

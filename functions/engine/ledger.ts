@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type { ActionResult } from './executor.ts';
 import type { Action } from './kinds.ts';
 import type { Override } from './overrides.ts';
@@ -14,8 +15,27 @@ export interface OccurrenceKey {
 
 export type Trigger = 'tick' | 'http' | 'cli';
 
+/** A new unique id for an entry or a call: 16 random bytes, URL-safe. */
+export function newId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/**
+ * The id of an entry written before entries had ids: derived from its text, so it is the same at
+ * every read.
+ */
+export function legacyEntryId(line: string): string {
+  return `legacy-${createHash('sha256').update(line).digest('base64url').slice(0, 22)}`;
+}
+
 /** One line of history: an action carried out (or missed, or found unneeded) and its result. */
 export interface HistoryEntry {
+  /**
+   * Unique and stable: an event made from the entry carries it, so receivers deduplicate by it.
+   * The entry of a call is the call's own id, whoever records it (the caller, or a later look
+   * that resolves a call whose process stopped), so a call never gets two entries.
+   */
+  id: string;
   recordedAt: string;
   trigger: Trigger;
   schedule?: string;

@@ -14,7 +14,7 @@ import { latestEdges } from './desired.ts';
 import { ErrorCode } from './error-codes.ts';
 import { type ActionResult, execute, type TargetRef, type Upstream } from './executor.ts';
 import type { Action } from './kinds.ts';
-import type { HistoryEntry, Ledger, TargetRecord, Trigger } from './ledger.ts';
+import { type HistoryEntry, type Ledger, newId, type TargetRecord, type Trigger } from './ledger.ts';
 import { due } from './planner.ts';
 import { actionToward, type StatusRead, type TargetState } from './states.ts';
 import { judged } from './verify.ts';
@@ -51,6 +51,18 @@ export interface ReconcileOptions {
   onEntry?: (entry: HistoryEntry) => void;
   /** Ledger failures (loud: without a record, nothing is done). */
   onLedgerError?: (error: unknown, target: string) => void;
+  /** Things a person should fix that are not outcomes of a call (e.g. a status read refused). */
+  onWarning?: (warning: ReconcileWarning) => void;
+}
+
+/** A condition a person should fix, found while reconciling; logged, counted and sent as an event. */
+export interface ReconcileWarning {
+  /** e.g. `status.unreadable` */
+  code: string;
+  target: string;
+  message: string;
+  /** For `status.unreadable`: the IAM permission to grant so the status can be read. */
+  permission?: string;
 }
 
 export interface ReconcileSummary {
@@ -76,6 +88,7 @@ export interface ReconcileSummary {
   /** Targets left alone because the ledger could not record. */
   ledgerErrors: number;
   entries: HistoryEntry[];
+  warnings: ReconcileWarning[];
 }
 
 interface Work {
@@ -138,6 +151,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     deferred: 0,
     ledgerErrors: 0,
     entries: [],
+    warnings: [],
   };
   const pass = new Pass(options, summary);
   const oneShots: HistoryEntry[] = [];
@@ -403,6 +417,7 @@ class Pass {
         if (!(await ledger.claim({ schedule: row.schedule, action: 'stop', at: row.at, target }))) continue;
         const lateness = now - Date.parse(row.at);
         const base = {
+          id: newId(),
           recordedAt: this.at,
           trigger: this.trigger,
           schedule: row.schedule,
@@ -511,6 +526,7 @@ function observedText(read: StatusRead | null | undefined): string | null | unde
 function baseEntry(work: Work, at: string, trigger: Trigger): Omit<HistoryEntry, 'result'> {
   const { desired } = work;
   return {
+    id: newId(),
     recordedAt: at,
     trigger,
     ...(desired.override ? { override: desired.override } : { schedule: desired.because }),
@@ -620,6 +636,7 @@ function supersededEntry(
   const kind = config.targets[record.target]!.kind;
   const state = record.desired as TargetState;
   return {
+    id: newId(),
     recordedAt: at,
     trigger,
     ...(scheduleById(config, record.because!)

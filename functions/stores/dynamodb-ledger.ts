@@ -18,6 +18,7 @@ import {
   type IdempotencyBegin,
   type IdempotencyOptions,
   type Ledger,
+  legacyEntryId,
   type OccurrenceKey,
   type SignatureMemory,
   type StoredAnswer,
@@ -137,6 +138,7 @@ export class DynamoLedger implements Ledger {
         );
         for (const item of page.Items ?? []) {
           const entry = JSON.parse(item.entry!.S!) as HistoryEntry;
+          entry.id ??= legacyEntryId(item.entry!.S!);
           if (found.length < limit && wanted(entry)) found.push(entry);
         }
         startKey = page.LastEvaluatedKey;

@@ -20,6 +20,7 @@ import {
   type IdempotencyBegin,
   type IdempotencyOptions,
   type Ledger,
+  legacyEntryId,
   type OccurrenceKey,
   type SignatureMemory,
   type StoredAnswer,
@@ -144,11 +145,11 @@ export class FileLedger implements Ledger {
     }
     if (unfiltered) {
       const picked = options.limit === undefined ? lines : lines.slice(-options.limit);
-      return picked.map((line) => JSON.parse(line) as HistoryEntry);
+      return picked.map(parseEntry);
     }
     const since = options.since ?? Number.NEGATIVE_INFINITY;
     const matching = lines
-      .map((line) => JSON.parse(line) as HistoryEntry)
+      .map(parseEntry)
       .filter(
         (entry) =>
           (options.target === undefined || entry.result.target === options.target) &&
@@ -505,6 +506,13 @@ async function olderThan(path: string, ms: number): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** A history line as an entry; a line written before entries had ids gets one from its text. */
+function parseEntry(line: string): HistoryEntry {
+  const entry = JSON.parse(line) as HistoryEntry;
+  entry.id ??= legacyEntryId(line);
+  return entry;
 }
 
 async function readSignature(

@@ -83,6 +83,7 @@ describe('FileLedger', () => {
   it('keeps history as JSON lines a person can read', async () => {
     const ledger = new FileLedger(tempDir());
     const entry = (target: string): HistoryEntry => ({
+      id: 'e-first',
       recordedAt: '2027-03-28T01:00:02.000Z',
       trigger: 'tick',
       schedule: 's',
@@ -182,6 +183,7 @@ describe('FileLedger idempotency entries', () => {
 
 describe('FileLedger upkeep: bounded state folder', () => {
   const entry = (target: string, pad = ''): HistoryEntry => ({
+    id: 'e-1',
     recordedAt: '2027-03-28T01:00:02.000Z',
     trigger: 'tick',
     reason: pad,
