@@ -10,32 +10,17 @@ import type {
 } from '../functions/engine/ledger.ts';
 import { currentOverrides, type Override } from '../functions/engine/overrides.ts';
 
-/** A write the simulation may make fail (a full disk), or tear (part of a history batch lands). */
-export type LedgerFault = 'enospc' | 'torn' | undefined;
-
 /**
  * The ledger contract in memory, for the simulation: compare-and-set on target versions, history
- * kept one entry per id on read (as the file and DynamoDB ledgers do), overrides. Every write can
- * be made to fail, and a history batch to land in part, by `fault`. Synchronous inside: a write
- * that returns has landed, one that throws has not (or, torn, in part).
+ * kept one entry per id on read (as the file and DynamoDB ledgers do), overrides. The simulation
+ * injects its faults around it (a write that fails before or after it lands, a torn batch).
  */
 export class MemoryLedger implements Ledger {
   readonly rawHistory: HistoryEntry[] = [];
   private readonly records = new Map<string, TargetRecord>();
   private readonly overrideList = new Map<string, Override>();
   private readonly claims = new Set<string>();
-  /** Asked before each write. */
-  fault: (op: string) => LedgerFault = () => undefined;
-
-  private check(op: string): LedgerFault {
-    const fault = this.fault(op);
-    if (fault === 'enospc')
-      throw Object.assign(new Error(`ENOSPC: no space left on device (${op})`), { code: 'ENOSPC' });
-    return fault;
-  }
-
   async claim(key: OccurrenceKey): Promise<boolean> {
-    this.check('claim');
     const id = `${key.at}|${key.schedule}|${key.action}|${key.target}`;
     if (this.claims.has(id)) return false;
     this.claims.add(id);
@@ -44,12 +29,6 @@ export class MemoryLedger implements Ledger {
 
   async record(entries: readonly HistoryEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const fault = this.check('record');
-    if (fault === 'torn') {
-      // Part of the batch lands, then the write fails: the rest is retried by a later look.
-      this.rawHistory.push(...structuredClone(entries.slice(0, Math.floor(entries.length / 2))));
-      throw Object.assign(new Error('ENOSPC: a history write torn half way'), { code: 'ENOSPC' });
-    }
     this.rawHistory.push(...structuredClone(entries));
   }
 
@@ -75,13 +54,7 @@ export class MemoryLedger implements Ledger {
     return found;
   }
 
-  /** The stored record, without a copy's cost or any fault: for the simulation's own checks. */
-  peek(name: string): TargetRecord | undefined {
-    return this.records.get(name);
-  }
-
   async putTarget(record: TargetRecord): Promise<boolean> {
-    this.check('putTarget');
     const stored = this.records.get(record.target);
     if ((stored?.version ?? 0) !== record.version - 1) return false;
     this.records.set(record.target, structuredClone(record));
@@ -89,7 +62,6 @@ export class MemoryLedger implements Ledger {
   }
 
   async putOverride(override: Override): Promise<void> {
-    this.check('putOverride');
     this.overrideList.set(override.id, structuredClone(override));
   }
 
@@ -98,7 +70,6 @@ export class MemoryLedger implements Ledger {
   }
 
   async removeOverride(id: string): Promise<Override | undefined> {
-    this.check('removeOverride');
     const found = this.overrideList.get(id);
     this.overrideList.delete(id);
     return found;

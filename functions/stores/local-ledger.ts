@@ -18,6 +18,12 @@ import { currentOverrides, type Override } from '../engine/overrides.ts';
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 const TARGET_VERSIONS_KEPT = 10;
+/**
+ * A version file is removed only once it is this old: a writer that read the version before it
+ * would have to have waited this long to link its number again. Removing younger ones raced: a
+ * stale writer re-linked a freed number and won a version twice.
+ */
+const TARGET_VERSION_MIN_AGE_MS = 10 * 60_000;
 /** Ended overrides stay a day, for a look at what was in force, then go. */
 const OVERRIDE_KEEP_MS = 24 * 3600_000;
 
@@ -368,12 +374,36 @@ export class FileLedger implements Ledger {
       await rm(path, { force: true });
       return false;
     }
-    // Older versions are only history of the record: keep a few for inspection.
+    // Older versions are only history of the record: keep a few, and none is removed young.
     if (record.version > TARGET_VERSIONS_KEPT)
-      await rm(join(dir, versionFile(record.version - TARGET_VERSIONS_KEPT)), { force: true }).catch(
-        () => undefined,
-      );
+      await this.pruneVersion(dir, record.version - TARGET_VERSIONS_KEPT);
     return true;
+  }
+
+  private async pruneVersion(dir: string, version: number): Promise<void> {
+    const path = join(dir, versionFile(version));
+    if (await olderThan(path, TARGET_VERSION_MIN_AGE_MS))
+      await rm(path, { force: true }).catch(() => undefined);
+  }
+
+  /** Versions a busy record left behind (too young to remove when it moved past them). */
+  private async pruneTargets(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(join(this.dir, 'targets'));
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const dir = join(this.dir, 'targets', name);
+      const latest = await this.latestVersion(dir);
+      if (latest === undefined) continue;
+      for (const file of await readdir(dir).catch(() => [] as string[])) {
+        const match = /^(\d+)\.json$/.exec(file);
+        if (match && Number(match[1]) <= latest - TARGET_VERSIONS_KEPT)
+          await this.pruneVersion(dir, Number(match[1]));
+      }
+    }
   }
 
   private targetDir(name: string): string {
@@ -485,6 +515,7 @@ export class FileLedger implements Ledger {
     const claimsRemoved = await this.pruneClaims(CLAIM_KEEP_DAYS);
     const idempotencyRemoved = await this.pruneIdempotency();
     const historyRotated = await this.rotateHistory();
+    await this.pruneTargets();
     return { claimsRemoved, idempotencyRemoved, historyRotated };
   }
 

@@ -65,7 +65,8 @@ describe('FileLedger', () => {
     // Prepare
     const dir = tempDir();
     const worker = join(import.meta.dirname, '../fixtures/claim-worker.ts');
-    const startAt = String(Date.now() + 2_500);
+    // Both start together even on a loaded machine, where starting tsx can take seconds.
+    const startAt = String(Date.now() + 6_000);
     const run = () =>
       exec(process.execPath, ['--import', 'tsx', worker, dir, '300', startAt], { cwd: process.cwd() });
     // Act

@@ -1,0 +1,560 @@
+import type { Scheduler } from 'fast-check';
+import type { Config } from '../functions/engine/config/schema.ts';
+import { parseConfig } from '../functions/engine/config/validate.ts';
+import { desiredOf, type OverrideRule } from '../functions/engine/decision.ts';
+import { latestEdges } from '../functions/engine/desired.ts';
+import { ErrorCode } from '../functions/engine/error-codes.ts';
+import type { HistoryEntry, InFlight, Ledger, TargetRecord } from '../functions/engine/ledger.ts';
+import { carryOut } from '../functions/engine/on-demand.ts';
+import type { Override } from '../functions/engine/overrides.ts';
+import { due } from '../functions/engine/planner.ts';
+import { reconcile } from '../functions/engine/reconcile.ts';
+import type { SimEvent, SimParams } from './params.ts';
+import { type Held, type Sent, SimUpstream, upstreamId, World } from './world.ts';
+
+const MINUTE = 60_000;
+/** Monday 2027-03-29 06:00 UTC: the simulated day starts here. */
+export const SIM_START = Date.parse('2027-03-29T06:00:00Z');
+const LEASE_MS = 5 * MINUTE;
+const TICK_BUDGET_MS = 45_000;
+const MAX_LATENESS_MS = 15 * MINUTE;
+/** Time a new desired state may take to be reached when upstream is healthy (invariant 1). */
+export const CONVERGENCE_BOUND_MS = 5 * MINUTE;
+/** An override acknowledged this long ago binds every request (invariant 3). */
+const HAND_OVER_MS = 1_000;
+
+/** A broken guarantee: which invariant, and what was seen. */
+export class InvariantViolation extends Error {
+  override readonly name = 'InvariantViolation';
+  constructor(
+    readonly invariant: number,
+    message: string,
+  ) {
+    super(`invariant ${invariant}: ${message}`);
+  }
+}
+
+/** A ledger the simulation runs on: the memory one, the file ledger, or DynamoDB on dynalite. */
+export interface SimLedger {
+  ledger: Ledger;
+  close?(): Promise<void>;
+}
+
+/** An injected ledger failure: a full disk, before or after the write landed, or a torn batch. */
+class InjectedFault extends Error {
+  override readonly name = 'InjectedFault';
+  readonly code = 'ENOSPC';
+}
+
+interface OverrideLog {
+  override: Override;
+  acknowledgedAt: number;
+  removedAt?: number;
+}
+
+interface Engine {
+  name: string;
+  incarnation: number;
+  alive: boolean;
+  busy: boolean;
+  cursor: number;
+  /** Its actors (passes, requests) still running: a lease of one that ended is void. */
+  actors: Set<string>;
+}
+
+export interface SimReport {
+  minutes: number;
+  targets: number;
+  requests: number;
+  calls: number;
+  entries: number;
+  crashes: number;
+}
+
+const NEVER = new Promise<never>(() => undefined);
+
+/**
+ * One simulated run: a world of tasks on a virtual clock, two engines sharing one ledger and
+ * ticking every minute, the seed's events (overrides, changes behind the engine's back, config
+ * changes, crashes at any await, on-demand actions) and faults, then a healthy stretch. The
+ * scheduler decides the order in which every ledger and upstream await resolves. The six
+ * invariants of the contract are checked after every step; a violation throws.
+ */
+export async function simulate(params: SimParams, s: Scheduler, store: SimLedger): Promise<SimReport> {
+  const world = new World(params.seed, SIM_START, params.faults);
+  let config = parseConfig(params.config);
+  const configHistory: { from: number; config: Config }[] = [{ from: SIM_START, config }];
+  const engines: Engine[] = params.engines.map((name) => ({
+    name,
+    incarnation: 0,
+    alive: true,
+    busy: false,
+    cursor: SIM_START - MINUTE,
+    actors: new Set<string>(),
+  }));
+  for (const [name, target] of Object.entries(config.targets))
+    world.add(upstreamId(target), target.kind, params.initial[name] ?? 'stopped');
+  for (const name of params.unreadable) world.unreadable.add(upstreamId(config.targets[name]!));
+
+  const overrides: OverrideLog[] = [];
+  /** Calls sent, by call id; in-flight records written, by call id, with the engine that wrote them. */
+  const sentCalls = new Map<string, Sent>();
+  const inFlightWritten = new Map<string, { engine: string; incarnation: number }>();
+  /** Per target and desired state (since + want): the scheduled calls sent, in order. */
+  const callsByEpoch = new Map<string, Sent[]>();
+  /** Per target: the last change made behind the engine's back. */
+  const lastBehind = new Map<string, number>();
+  const endsCalled = new Set<string>();
+  let crashes = 0;
+  const healthyFrom = SIM_START + (params.minutes - params.healthyMinutes) * MINUTE;
+
+  const gateFor = (engine: Engine) => {
+    const incarnation = engine.incarnation;
+    return async (label: string): Promise<void> => {
+      if (!engine.alive || engine.incarnation !== incarnation) return NEVER;
+      await s.schedule(Promise.resolve(), `${engine.name}#${incarnation} ${label}`);
+      if (!engine.alive || engine.incarnation !== incarnation) return NEVER;
+    };
+  };
+
+  /** The in-flight record each target's latest written record holds (writes are linear by CAS). */
+  const flightOf = new Map<string, InFlight | undefined>();
+  let historyDirty = true;
+
+  const wrapLedger = (engine: Engine): Ledger => {
+    const gate = gateFor(engine);
+    const incarnation = engine.incarnation;
+    const real = store.ledger;
+    const fault = (name: string): 'enospc-before' | 'enospc-after' | 'torn' | undefined => {
+      if (world.healthy || !['record', 'putTarget'].includes(name) || world.roll() >= params.ledgerFaultRate)
+        return undefined;
+      const r = world.roll();
+      return r < 0.4 ? 'enospc-before' : r < 0.8 || name !== 'record' ? 'enospc-after' : 'torn';
+    };
+    const op =
+      <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) =>
+      async (...args: A): Promise<R> => {
+        await gate(`ledger ${name}`);
+        const injected = fault(name);
+        if (injected === 'enospc-before') throw new InjectedFault(`ENOSPC before ${name}`);
+        if (injected === 'torn') {
+          const entries = args[0] as HistoryEntry[];
+          await real.record(entries.slice(0, Math.floor(entries.length / 2)));
+          historyDirty = true;
+          throw new InjectedFault('ENOSPC: a history batch torn half way');
+        }
+        const result = await fn(...args);
+        if (name === 'record') historyDirty = true;
+        if (name === 'putTarget' && result === true) {
+          const record = args[0] as TargetRecord;
+          flightOf.set(record.target, record.inFlight);
+          if (record.inFlight && !inFlightWritten.has(record.inFlight.id))
+            inFlightWritten.set(record.inFlight.id, { engine: engine.name, incarnation });
+        }
+        if (injected === 'enospc-after') throw new InjectedFault(`ENOSPC after ${name} landed`);
+        // A crash here: the write landed, the engine never learns it.
+        await gate(`ledger ${name} done`);
+        return result;
+      };
+    return {
+      claim: op('claim', (k) => real.claim(k)),
+      record: op('record', (e) => real.record(e)),
+      targets: op('targets', (n) => real.targets(n)),
+      putTarget: op('putTarget', (r) => real.putTarget(r)),
+      history: op('history', (q) => real.history(q)),
+      beginIdempotent: op('beginIdempotent', (k, f, o) => real.beginIdempotent(k, f, o)),
+      completeIdempotent: op('completeIdempotent', (k, a) => real.completeIdempotent(k, a)),
+      abandonIdempotent: op('abandonIdempotent', (k) => real.abandonIdempotent(k)),
+      rememberSignature: op('rememberSignature', (sig, o) => real.rememberSignature(sig, o)),
+      putOverride: op('putOverride', (o) => real.putOverride(o)),
+      overrides: op('overrides', (n) => real.overrides(n)),
+      removeOverride: op('removeOverride', (id) => real.removeOverride(id)),
+    };
+  };
+
+  const upstreamFor = (engine: Engine) =>
+    new SimUpstream(
+      world,
+      engine.name,
+      gateFor(engine),
+      (target) => flightOf.get(target),
+      (sent) => checkSend(sent),
+    );
+
+  // ---- invariants checked as each request goes out ----
+  const coveringAt = (target: string, t: number, acknowledgedBy: number): OverrideLog | undefined => {
+    let found: OverrideLog | undefined;
+    for (const log of overrides) {
+      if (log.acknowledgedAt > acknowledgedBy) continue;
+      if (log.removedAt !== undefined && log.removedAt <= acknowledgedBy) continue;
+      if (!log.override.targets.includes(target)) continue;
+      if (Date.parse(log.override.from) > t || Date.parse(log.override.until) <= t) continue;
+      if (!found || Date.parse(log.override.from) >= Date.parse(found.override.from)) found = log;
+    }
+    return found;
+  };
+
+  const checkSend = (sent: Sent) => {
+    const bound = sent.at - HAND_OVER_MS;
+    const cover = coveringAt(sent.target, sent.at, bound);
+    // 3. No request of any kind on a hands-off target (allowing the one-second hand-over).
+    if (cover?.override.state === 'hands-off' && sent.flight?.trigger !== 'http')
+      throw new InvariantViolation(
+        3,
+        `${sent.kind} on ${sent.target} at ${iso(sent.at)} under hands-off ${cover.override.id} acknowledged ${iso(cover.acknowledgedAt)}`,
+      );
+    if (sent.kind !== 'call') return;
+    const flight = sent.flight;
+    if (!flight)
+      throw new InvariantViolation(
+        5,
+        `a call on ${sent.target} at ${iso(sent.at)} without an in-flight record`,
+      );
+    if (sentCalls.has(flight.id)) throw new InvariantViolation(4, `call ${flight.id} sent twice`);
+    sentCalls.set(flight.id, sent);
+    if (flight.trigger === 'tick' && cover && !flight.occurrence && cover.override.state !== flight.want)
+      throw new InvariantViolation(
+        3,
+        `${flight.action} on ${sent.target} at ${iso(sent.at)} contradicts override ${cover.override.id} (${cover.override.state})`,
+      );
+    if (flight.occurrence) {
+      // 2. No DRS end unless its edge is due, allowStop is set and no override covered that minute.
+      const at = Date.parse(flight.occurrence);
+      const cfg = configAt(sent.at).targets[sent.target];
+      const dueEnd = due(configAt(sent.at), at - MINUTE, at).some(
+        (r) => r.action === 'stop' && r.targets.includes(sent.target),
+      );
+      if (!dueEnd || cfg?.kind !== 'drs-job' || !cfg.allowStop)
+        throw new InvariantViolation(
+          2,
+          `DRS end of ${sent.target} at ${iso(sent.at)} for ${flight.occurrence}: not due or not allowed`,
+        );
+      if (sent.at - at > MAX_LATENESS_MS + TICK_BUDGET_MS + MINUTE)
+        throw new InvariantViolation(
+          2,
+          `DRS end of ${sent.target} sent ${Math.round((sent.at - at) / MINUTE)} min after its edge`,
+        );
+      const covered = coveringAt(sent.target, at, bound);
+      if (covered)
+        throw new InvariantViolation(
+          2,
+          `DRS end of ${sent.target} for ${flight.occurrence}, covered by ${covered.override.id}`,
+        );
+      const key = `${sent.target}|${flight.occurrence}`;
+      if (endsCalled.has(key))
+        throw new InvariantViolation(2, `DRS end of ${sent.target} for ${flight.occurrence} sent twice`);
+      endsCalled.add(key);
+      return;
+    }
+    if (flight.trigger !== 'tick') return;
+    // 4. At most one call per target per desired state, unless a verify saw it unreached and
+    // the backoff had elapsed: the one before must have an outcome that says not reached.
+    // A config change of the task id is a new target: a new desired state.
+    const epoch = `${sent.upstream}|${flight.since}|${flight.want}`;
+    const calls = callsByEpoch.get(epoch) ?? [];
+    const previous = calls.at(-1);
+    if (previous) {
+      const outcome = recordedEntry(previous.flight!.id);
+      if (!outcome)
+        throw new InvariantViolation(
+          4,
+          `second call on ${sent.target} for ${flight.want} since ${flight.since} at ${iso(sent.at)} before the first (${iso(previous.at)}) had an outcome`,
+        );
+      if (outcome.result.ok && outcome.result.verified !== false)
+        throw new InvariantViolation(
+          4,
+          `second call on ${sent.target} for ${flight.want} though the first was verified`,
+        );
+      if (sent.at - previous.at < MINUTE)
+        throw new InvariantViolation(4, `second call on ${sent.target} within a minute of the first`);
+    }
+    calls.push(sent);
+    callsByEpoch.set(epoch, calls);
+  };
+
+  const entriesById = new Map<string, HistoryEntry>();
+  const recordedEntry = (id: string): HistoryEntry | undefined => entriesById.get(id);
+  const refreshEntries = async () => {
+    if (!historyDirty) return;
+    historyDirty = false;
+    for (const entry of await store.ledger.history())
+      if (!entriesById.has(entry.id)) entriesById.set(entry.id, entry);
+  };
+
+  const configAt = (t: number): Config => {
+    let found = configHistory[0]!.config;
+    for (const c of configHistory) if (c.from <= t) found = c.config;
+    return found;
+  };
+
+  // ---- invariant 6, after every step ----
+  const checkStep = () => {
+    for (const name of Object.keys(config.targets)) {
+      const flight = flightOf.get(name);
+      if (flight && world.clock - Date.parse(flight.startedAt) > LEASE_MS + 2 * MINUTE + TICK_BUDGET_MS)
+        throw new InvariantViolation(
+          6,
+          `${name}: call ${flight.id} in flight since ${flight.startedAt}, now ${iso(world.clock)}`,
+        );
+    }
+  };
+
+  // ---- running ----
+  const startPass = (engine: Engine, minute: number) => {
+    engine.busy = true;
+    const owner = `${engine.name}#${engine.incarnation}/tick-${minute}`;
+    engine.actors.add(owner);
+    const started = world.clock;
+    const from = engine.cursor;
+    const incarnation = engine.incarnation;
+    const ledger = wrapLedger(engine);
+    void (async () => {
+      const readOverrides = () => ledger.overrides(from);
+      const initial = await readOverrides();
+      await reconcile({
+        config,
+        from,
+        now: minute,
+        overrides: initial,
+        refreshOverrides: readOverrides,
+        clock: () => world.clock,
+        realNow: () => world.clock,
+        ledger,
+        upstream: upstreamFor(engine),
+        owner,
+        isOwnerGone: (o) => isGone(o),
+        maxLatenessMs: MAX_LATENESS_MS,
+        leaseMs: LEASE_MS,
+        remainingMs: () => TICK_BUDGET_MS - (world.clock - started),
+      });
+      if (engine.incarnation === incarnation) {
+        engine.cursor = Math.max(engine.cursor, minute);
+        engine.busy = false;
+        engine.actors.delete(owner);
+      }
+    })().catch((error: unknown) => {
+      if (error instanceof InvariantViolation) failure ??= error;
+      else if (!(error instanceof InjectedFault))
+        failure ??= new InvariantViolation(0, `the engine failed: ${String(error)}`);
+      if (engine.incarnation === incarnation) {
+        // A ledger failure fails the pass (as in serve): the cursor stays, the next minute retries.
+        engine.busy = false;
+        engine.actors.delete(owner);
+      }
+    });
+  };
+  let failure: InvariantViolation | undefined;
+
+  const isGone = (owner: string): boolean => {
+    const match = /^(\w+)#(\d+)\//.exec(owner);
+    if (!match) return false;
+    const engine = engines.find((e) => e.name === match[1]);
+    if (!engine) return false;
+    // A restarted process knows its earlier self is gone (serve: by PID namespace, PID and start
+    // time), and a process knows which of its own actors have finished.
+    return engine.incarnation !== Number(match[2]) || !engine.actors.has(owner);
+  };
+
+  const onDemand = (engine: Engine, event: Extract<SimEvent, { kind: 'onDemand' }>) => {
+    const ledger = wrapLedger(engine);
+    const gate = gateFor(engine);
+    const owner = `${engine.name}#${engine.incarnation}/req-${event.at}`;
+    const incarnation = engine.incarnation;
+    engine.actors.add(owner);
+    lastBehind.set(event.target, world.clock);
+    void carryOut(config, [{ target: event.target, action: event.action }], {
+      upstream: upstreamFor(engine),
+      ledger,
+      owner,
+      trigger: 'http',
+      now: () => world.clock,
+      realNow: () => world.clock,
+      sleep: async (ms) => {
+        await gate('sleep');
+        world.clock += ms;
+      },
+      requestId: `req-${event.at}-${event.target}`,
+      overrides: () => ledger.overrides(world.clock),
+      isOwnerGone: (o) => isGone(o),
+      deadline: world.clock + 30_000,
+    })
+      .catch((error: unknown) => {
+        if (error instanceof InvariantViolation) failure ??= error;
+        else if (!(error instanceof InjectedFault))
+          failure ??= new InvariantViolation(0, `an on-demand action failed: ${String(error)}`);
+      })
+      .finally(() => {
+        if (engine.incarnation === incarnation) engine.actors.delete(owner);
+      });
+  };
+
+  const apply = async (event: SimEvent) => {
+    switch (event.kind) {
+      case 'override': {
+        const from = world.clock + event.fromMinutes * MINUTE;
+        const override: Override = {
+          id: `ovr-${event.at}-${event.targets.join('-')}`,
+          targets: event.targets,
+          state: event.state,
+          from: iso(from),
+          until: iso(from + event.minutes * MINUTE),
+          reason: 'simulated',
+          createdAt: iso(world.clock),
+        };
+        // Acknowledged when the write has landed: from then on it binds (within a second).
+        await store.ledger.putOverride(override).then(
+          () => overrides.push({ override, acknowledgedAt: world.clock }),
+          () => undefined,
+        );
+        break;
+      }
+      case 'removeOverride': {
+        const log = overrides.filter((o) => o.removedAt === undefined)[
+          event.index % Math.max(1, overrides.length)
+        ];
+        if (log && (await store.ledger.removeOverride(log.override.id).catch(() => undefined)))
+          log.removedAt = world.clock;
+        break;
+      }
+      case 'behind': {
+        const target = config.targets[event.target];
+        if (!target) break;
+        world.change(upstreamId(target), event.state);
+        lastBehind.set(event.target, world.clock);
+        break;
+      }
+      case 'config': {
+        // A hot reload pointing a target at another task: a new upstream thing, in its own state.
+        const raw = structuredClone(params.config) as { targets: Record<string, Record<string, unknown>> };
+        const target = raw.targets[event.target];
+        if (!target) break;
+        if (target.kind === 'vias-task') target.taskId = `${String(target.taskId)}-${event.at}`;
+        else if (target.kind === 'cpts-task') target.taskId = Number(target.taskId) + event.at;
+        else break;
+        config = parseConfig(raw);
+        configHistory.push({ from: world.clock, config });
+        const next = config.targets[event.target]!;
+        world.add(upstreamId(next), next.kind, event.state);
+        if (params.unreadable.includes(event.target)) world.unreadable.add(upstreamId(next));
+        lastBehind.set(event.target, world.clock);
+        break;
+      }
+      case 'crash':
+      case 'onDemand':
+        break;
+    }
+  };
+
+  const drive = async (crashesNow: Extract<SimEvent, { kind: 'crash' }>[]) => {
+    let step = 0;
+    for (let guard = 0; guard < 50_000; guard++) {
+      if (failure) throw failure;
+      for (const crash of crashesNow)
+        if (crash.afterSteps === step) {
+          const engine = engines[crash.engine % engines.length]!;
+          if (engine.alive) {
+            engine.alive = false;
+            engine.actors.clear();
+            crashes += 1;
+          }
+        }
+      if (s.count() === 0) {
+        const working = engines.some((e) => e.alive && e.actors.size > 0);
+        if (!working) break;
+        // Real I/O (the file ledger, dynalite) under way: let it reach its next gate.
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        continue;
+      }
+      await s.waitNext(1);
+      step += 1;
+      await refreshEntries();
+      checkStep();
+    }
+    if (failure) throw failure;
+  };
+
+  for (let m = 0; m < params.minutes; m++) {
+    const minute = SIM_START + m * MINUTE;
+    world.clock = Math.max(world.clock, minute);
+    world.healthy = minute >= healthyFrom;
+    // A crashed engine comes back the next minute as a new process on the same ledger.
+    for (const engine of engines)
+      if (!engine.alive) {
+        engine.alive = true;
+        engine.busy = false;
+        engine.incarnation += 1;
+      }
+    const events = world.healthy ? [] : params.events.filter((e) => e.at === m);
+    for (const event of events) await apply(event);
+    for (const engine of engines) if (!engine.busy) startPass(engine, minute);
+    for (const event of events)
+      if (event.kind === 'onDemand') onDemand(engines[event.engine % engines.length]!, event);
+    await drive(events.filter((e): e is Extract<SimEvent, { kind: 'crash' }> => e.kind === 'crash'));
+    if (world.healthy) await checkConverged(minute);
+  }
+
+  // ---- the end: every call has exactly one entry, and none was made up ----
+  await refreshEntries();
+  for (const [id, sent] of sentCalls)
+    if (!entriesById.has(id) && flightOf.get(sent.target)?.id !== id)
+      throw new InvariantViolation(
+        5,
+        `call ${id} (${sent.action} ${sent.target} at ${iso(sent.at)}) has no history entry`,
+      );
+  for (const [id, entry] of entriesById) {
+    if (!id.startsWith('call-') || sentCalls.has(id)) continue;
+    // The one allowed: a process that stopped between recording its call and sending it.
+    const writer = inFlightWritten.get(id);
+    const crashedBeforeSending =
+      writer !== undefined && engines.find((e) => e.name === writer.engine)!.incarnation > writer.incarnation;
+    if (!(crashedBeforeSending && entry.result.errorCode === ErrorCode.outcomeUnknown))
+      throw new InvariantViolation(
+        5,
+        `entry ${id} (${entry.result.action} ${entry.result.target}) for a call never made`,
+      );
+  }
+  await store.close?.();
+
+  return {
+    minutes: params.minutes,
+    targets: Object.keys(config.targets).length,
+    requests: world.sent.length,
+    calls: sentCalls.size,
+    entries: entriesById.size,
+    crashes,
+  };
+
+  // ---- invariant 1, each healthy minute ----
+  async function checkConverged(minute: number) {
+    const edges = latestEdges(config, minute);
+    const active = (await store.ledger.overrides(minute)) as OverrideRule[];
+    for (const [name, target] of Object.entries(config.targets)) {
+      const desired = desiredOf(name, edges.get(name), active, minute);
+      if (!desired || desired.state === 'hands-off' || desired.state === 'ended') continue;
+      const id = upstreamId(target);
+      if (world.unreadable.has(id)) continue;
+      // When the desired state began: its edge, or the end of an override that covered it.
+      let began = Date.parse(desired.since);
+      for (const log of overrides)
+        if (log.override.targets.includes(name) && Date.parse(log.override.until) <= minute)
+          began = Math.max(began, Date.parse(log.override.until));
+      for (const log of overrides)
+        if (log.removedAt !== undefined && log.override.targets.includes(name) && log.removedAt <= minute)
+          began = Math.max(began, log.removedAt);
+      if (began < healthyFrom + MINUTE || minute - began < CONVERGENCE_BOUND_MS) continue;
+      if ((lastBehind.get(name) ?? Number.NEGATIVE_INFINITY) >= began - CONVERGENCE_BOUND_MS) continue;
+      const { state, pending } = world.stateOf(id);
+      if (state === 'ended') continue;
+      const want: Held = desired.state;
+      if (state !== want || pending !== undefined) {
+        const record = (await store.ledger.targets([name])).get(name);
+        throw new InvariantViolation(
+          1,
+          `${name} should be ${want} since ${iso(began)} (${desired.because}) but is ${state}${pending ? ` → ${pending}` : ''} at ${iso(minute)}; record: ${JSON.stringify(record)}`,
+        );
+      }
+    }
+  }
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
