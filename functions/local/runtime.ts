@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MAX_BODY_BYTES, Router } from '../api/router.ts';
+import { wallClock } from '../engine/calendar/zone.ts';
 import type { Config } from '../engine/config/schema.ts';
 import { ConfigError } from '../engine/config/validate.ts';
 import type { Upstream } from '../engine/executor.ts';
@@ -18,6 +19,7 @@ import { readConfigFile } from '../stores/local-config.ts';
 import type { FileLedger } from '../stores/local-ledger.ts';
 import type { SecretSource } from '../stores/secrets.ts';
 import { type Clock, sleep } from './clock.ts';
+import { DroppedOverrides } from './dropped-overrides.ts';
 
 const MINUTE = 60_000;
 /** Real time a tick may take before it stops starting calls; the next tick continues. */
@@ -62,6 +64,8 @@ export interface RuntimeOptions {
   log: Log;
   /** Human-readable lines (stdout). */
   print: (line: string) => void;
+  /** The zone of the times in readable lines (default UTC). */
+  zone?: string;
   /** Missed minutes younger than this are caught up (late); older ones are recorded as missed. */
   maxCatchUpMinutes?: number;
   /** Re-read the config when the file changes (poll interval). */
@@ -95,9 +99,11 @@ export class LocalRuntime {
   private readonly router: Router;
   private readonly maxCatchUpMs: number;
   private readonly owner = SELF;
+  private readonly droppedOverrides: DroppedOverrides;
 
   constructor(private readonly options: RuntimeOptions) {
     this.maxCatchUpMs = (options.maxCatchUpMinutes ?? 60) * MINUTE;
+    this.droppedOverrides = new DroppedOverrides(options.log, options.print, options.zone ?? 'UTC');
     this.router = new Router({
       config: async () => this.config,
       secrets: options.secrets,
@@ -285,6 +291,8 @@ export class LocalRuntime {
       });
     }
     const started = Date.now();
+    // An override already over when it shows up is said so, before the read below tidies it away.
+    await this.droppedOverrides.check(this.options.ledger, minute);
     // Read from the state folder each tick: an override added by any process is in force at once.
     const overrides = await this.options.ledger.overrides(minute);
     for (const o of expiringOverrides(overrides, from, minute)) {
@@ -296,7 +304,7 @@ export class LocalRuntime {
         reason: o.reason,
       });
       print(
-        `override ${o.id} (${o.state} ${o.targets.join(', ')}) ends at ${o.until}: schedules take over then`,
+        `override ${o.id} (${o.state} ${o.targets.join(', ')}) ends at ${wallClock(Date.parse(o.until), this.options.zone ?? 'UTC')}: schedules take over then`,
       );
     }
     const summary = await reconcile({
@@ -329,6 +337,7 @@ export class LocalRuntime {
   private report(entry: HistoryEntry): void {
     const { result } = entry;
     logEntry(this.options.log, entry);
+    const zone = this.options.zone ?? 'UTC';
     const seen = result.observed === undefined ? '' : `, now ${result.observed ?? 'unreadable'}`;
     const outcome =
       result.status === 'unchanged'
@@ -336,8 +345,11 @@ export class LocalRuntime {
         : result.ok
           ? `ok (${result.httpStatus ?? '-'}, ${result.durationMs} ms${seen}${result.verified === false ? ', not yet verified' : ''})`
           : `${result.status.toUpperCase()} ${result.errorCode ?? ''} ${result.errorMessage ?? ''}`.trim();
+    // An action is named by what asked for it: the schedule, or the override that holds the target.
+    const cause = entry.override ? `override ${entry.override}` : (entry.schedule ?? entry.trigger);
+    const at = entry.scheduledAt ?? entry.recordedAt;
     this.options.print(
-      `${entry.scheduledAt ?? ''} ${entry.schedule ?? ''}: ${result.action} ${result.target} ${outcome}${entry.late ? ' (late)' : ''}`,
+      `${wallClock(Date.parse(at), zone)} ${cause}: ${result.action} ${result.target} ${outcome}${entry.late ? ' (late)' : ''}`,
     );
   }
 
