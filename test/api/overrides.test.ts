@@ -389,6 +389,7 @@ describe('HTTP API: overrides, status and history', () => {
       const target = i % 2 === 0 ? 'orders-sync' : 'billing-sync';
       await api.ledger.record([
         {
+          id: `e${i}`,
           recordedAt: iso(api.now - (8 - i) * 60_000),
           trigger: 'tick',
           schedule: 'sync',

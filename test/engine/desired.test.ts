@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { latestEdges } from '../../functions/engine/desired.ts';
+import { desiredSpans, latestEdges } from '../../functions/engine/desired.ts';
 import { configWith, type RawSchedule } from '../helpers/config.ts';
 
 const at = (iso: string) => Date.parse(iso);
@@ -77,5 +77,126 @@ describe('latest edges: the desired state of each target', () => {
   it('a disabled schedule gives no edges', () => {
     const config = configWith([{ ...window('office', 'Mon-Fri 08:00-20:00'), enabled: false }]);
     expect(latestEdges(config, at('2027-03-29T12:00:00Z')).size).toBe(0);
+  });
+});
+
+describe('windows are levels: a target runs while any of its windows is open (finding 2)', () => {
+  it('office 08-20 plus lunch-demo 10-12 on one task: still running at 12:00, stopped at 20:00', () => {
+    const config = configWith([
+      window('office', 'Mon-Fri 08:00-20:00'),
+      window('lunch-demo', 'Mon-Fri 10:00-12:00'),
+    ]);
+    const state = (iso: string) => latestEdges(config, at(iso)).get('face-search');
+    expect(state('2027-03-29T12:00:00Z')).toMatchObject({
+      state: 'running',
+      schedule: 'lunch-demo',
+      at: '2027-03-29T10:00:00Z',
+    });
+    expect(state('2027-03-29T19:59:00Z')?.state).toBe('running');
+    expect(state('2027-03-29T20:00:00Z')).toMatchObject({ state: 'stopped', schedule: 'office' });
+  });
+
+  it('across zones: a Berlin window closing inside a UTC window keeps the target running', () => {
+    const config = configWith([
+      { ...window('berlin', 'Mon-Fri 08:00-12:00'), timezone: 'Europe/Berlin' },
+      window('utc', 'Mon-Fri 09:00-17:00'),
+    ]);
+    // Monday 2027-03-29, CEST: Berlin 12:00 = 10:00Z, inside the UTC window 09-17.
+    expect(latestEdges(config, at('2027-03-29T10:00:00Z')).get('face-search')?.state).toBe('running');
+    expect(latestEdges(config, at('2027-03-29T16:59:00Z')).get('face-search')?.state).toBe('running');
+    expect(latestEdges(config, at('2027-03-29T17:00:00Z')).get('face-search')).toMatchObject({
+      state: 'stopped',
+      schedule: 'utc',
+    });
+  });
+
+  it('a cron stop inside an open window is overruled; the window closing decides', () => {
+    const config = configWith([
+      window('office', 'Mon-Fri 08:00-20:00'),
+      {
+        id: 'noon-stop',
+        targets: ['face-search'],
+        timezone: 'UTC',
+        actions: [{ do: 'stop', cron: '0 12 * * *' }],
+      },
+    ]);
+    expect(latestEdges(config, at('2027-03-29T12:30:00Z')).get('face-search')?.state).toBe('running');
+    // Saturday: no window, the cron stop decides.
+    expect(latestEdges(config, at('2027-04-03T12:30:00Z')).get('face-search')).toMatchObject({
+      state: 'stopped',
+      schedule: 'noon-stop',
+    });
+  });
+
+  it('a cron start after a window closed starts a new running edge', () => {
+    const config = configWith([
+      window('office', 'Mon-Fri 08:00-20:00'),
+      {
+        id: 'late',
+        targets: ['face-search'],
+        timezone: 'UTC',
+        actions: [{ do: 'start', cron: '0 21 * * *' }],
+      },
+    ]);
+    expect(latestEdges(config, at('2027-03-29T20:30:00Z')).get('face-search')?.state).toBe('stopped');
+    expect(latestEdges(config, at('2027-03-29T21:00:00Z')).get('face-search')).toMatchObject({
+      state: 'running',
+      schedule: 'late',
+    });
+  });
+});
+
+describe('desired spans over a range: what the week view and savings draw', () => {
+  it('gives consecutive spans, each set by one effective edge', () => {
+    const config = configWith([
+      window('office', 'Mon-Fri 08:00-20:00'),
+      window('lunch-demo', 'Mon-Fri 10:00-12:00'),
+    ]);
+    const spans = desiredSpans(config, at('2027-03-29T00:00:00Z'), at('2027-03-30T00:00:00Z'), [
+      'face-search',
+    ]);
+    expect(
+      spans
+        .get('face-search')!
+        .map((s) => [s.from.slice(11, 16), s.to.slice(11, 16), s.edge?.state, s.edge?.schedule]),
+    ).toEqual([
+      ['00:00', '08:00', 'stopped', 'office'],
+      ['08:00', '10:00', 'running', 'office'],
+      ['10:00', '20:00', 'running', 'lunch-demo'],
+      ['20:00', '00:00', 'stopped', 'office'],
+    ]);
+  });
+
+  it('agrees with latestEdges at every minute of a DST week in Berlin (a 23-hour day)', () => {
+    const config = configWith([
+      { ...window('office', 'Mon-Sun 01:00-03:30'), timezone: 'Europe/Berlin' },
+      window('utc', 'Sat,Sun 00:30-02:00'),
+      {
+        id: 'c',
+        targets: ['face-search'],
+        timezone: 'Europe/Berlin',
+        actions: [{ do: 'stop', cron: '15 2 * * *' }],
+      },
+    ]);
+    const from = at('2027-03-26T00:00:00Z');
+    const to = at('2027-03-30T00:00:00Z');
+    const spans = desiredSpans(config, from, to, ['face-search']).get('face-search')!;
+    const fresh = () =>
+      configWith([
+        { ...window('office', 'Mon-Sun 01:00-03:30'), timezone: 'Europe/Berlin' },
+        window('utc', 'Sat,Sun 00:30-02:00'),
+        {
+          id: 'c',
+          targets: ['face-search'],
+          timezone: 'Europe/Berlin',
+          actions: [{ do: 'stop', cron: '15 2 * * *' }],
+        },
+      ]);
+    for (let t = from; t < to; t += 31 * 60_000) {
+      const span = spans.find((s) => at(s.from) <= t && t < at(s.to))!;
+      // From scratch each time (a new config object), and incrementally (the same one).
+      expect(latestEdges(fresh(), t).get('face-search')).toEqual(span.edge);
+      expect(latestEdges(config, t).get('face-search')).toEqual(span.edge);
+    }
   });
 });

@@ -48,6 +48,7 @@ describe('DynamoLedger against dynalite', () => {
     const { tableName, ledger } = await freshLedger();
     await ledger.claim(key);
     const entry: HistoryEntry = {
+      id: 'e-first',
       recordedAt: '2027-03-29T18:00:05.000Z',
       trigger: 'tick',
       schedule: 'office-hours',
@@ -75,6 +76,7 @@ describe('DynamoLedger against dynalite', () => {
   it('queries history newest first across days and returns it oldest first', async () => {
     const { ledger } = await freshLedger(Date.parse('2027-03-30T01:00:00Z'));
     const entry = (recordedAt: string, target: string): HistoryEntry => ({
+      id: `${target}-${recordedAt}`,
       recordedAt,
       trigger: 'http',
       result: {

@@ -21,6 +21,7 @@ const override = (id: string, fromH: number, untilH: number): Override => ({
   createdAt: new Date(NOW).toISOString(),
 });
 const entry = (target: string, minutesAgo: number): HistoryEntry => ({
+  id: `e-${minutesAgo}-${target}`,
   recordedAt: new Date(NOW - minutesAgo * 60_000).toISOString(),
   trigger: 'tick',
   schedule: 'office',
