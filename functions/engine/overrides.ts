@@ -5,8 +5,7 @@ import { activeOverride, type OverrideRule } from './decision.ts';
 import { isoInstantProblem, parseIsoInstant } from './instants.ts';
 import type { TargetKind } from './kinds.ts';
 import type { DueAction } from './planner.ts';
-import { didYouMean } from './suggest.ts';
-import { unknownTargetsMessage } from './targets.ts';
+import { unknownScheduleMessage, unknownTargetsMessage } from './targets.ts';
 
 /** The states an override may hold a target in; `hands-off` means no call of any kind. */
 export const OVERRIDE_STATES = ['running', 'stopped', 'paused', 'hands-off'] as const;
@@ -121,14 +120,7 @@ export function makeOverride(config: Config, request: OverrideRequest, now: numb
 function resolveTargets(config: Config, request: OverrideRequest): string[] {
   if (request.schedule !== undefined) {
     const schedule = config.schedules.find((s) => s.id === request.schedule);
-    if (!schedule)
-      throw new OverrideError(
-        `unknown schedule "${request.schedule}"${didYouMean(
-          request.schedule,
-          config.schedules.map((s) => s.id),
-        )}`,
-        'not-found',
-      );
+    if (!schedule) throw new OverrideError(unknownScheduleMessage(config, request.schedule), 'not-found');
     return expandTargetNames(schedule.targets, config.targets, config.groups);
   }
   const names = request.targets ?? [];

@@ -27,13 +27,7 @@ export function selectTargets(
   if (selection.schedule !== undefined) {
     const schedule = config.schedules.find((s) => s.id === selection.schedule);
     if (!schedule)
-      throw new TargetSelectionError(
-        `unknown schedule "${selection.schedule}"${didYouMean(
-          selection.schedule,
-          config.schedules.map((s) => s.id),
-        )}`,
-        'not-found',
-      );
+      throw new TargetSelectionError(unknownScheduleMessage(config, selection.schedule), 'not-found');
     names = expandTargetNames(schedule.targets, config.targets, config.groups);
   } else {
     const unknown = (selection.targets ?? []).filter(
@@ -62,4 +56,12 @@ export function unknownTargetsMessage(
 ): string {
   const known = [...Object.keys(config.targets), ...(what === 'target' ? [] : Object.keys(config.groups))];
   return `unknown ${what} ${names.map((n) => `"${n}"${didYouMean(n, known)}`).join(', ')}`;
+}
+
+/** `unknown schedule "office-hour" (did you mean "office-hours"?)`. */
+export function unknownScheduleMessage(config: Pick<Config, 'schedules'>, id: string): string {
+  return `unknown schedule "${id}"${didYouMean(
+    id,
+    config.schedules.map((s) => s.id),
+  )}`;
 }
