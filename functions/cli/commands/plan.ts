@@ -1,12 +1,7 @@
 import { calendarDataEnding, DATA_WARNING_DAYS } from '../../engine/calendar/holidays.ts';
 import { explainRows } from '../../engine/desired.ts';
-import {
-  explainOverrides,
-  type Override,
-  type OverrideRow,
-  type Overruled,
-  withOverrideRows,
-} from '../../engine/overrides.ts';
+import { type Override, type OverrideRow, withOverrideRows } from '../../engine/overrides.ts';
+import { explainOverrides, type Overruled } from '../../engine/plan-overrides.ts';
 import { type DueAction, due, Planner, type SkippedAction } from '../../engine/planner.ts';
 import { readConfigFile } from '../../stores/local-config.ts';
 import { FileLedger } from '../../stores/local-ledger.ts';
