@@ -1,6 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  ArnFormat,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  SecretValue,
+  Stack,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -19,9 +29,15 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { calendarDataEnding } from '../functions/engine/calendar/holidays.ts';
 import { configJsonSchemaDraft4Text } from '../functions/engine/config/json-schema.ts';
 import { parseConfigText } from '../functions/engine/config/parse-text.ts';
-import { checkCalendarSources, deployableText } from '../functions/engine/config/resolve-calendars.ts';
+import { withPositions } from '../functions/engine/config/positions.ts';
+import {
+  checkCalendarSources,
+  deployableText,
+  withCalendarData,
+} from '../functions/engine/config/resolve-calendars.ts';
 import type { Config } from '../functions/engine/config/schema.ts';
 import {
   BUNDLE_TARGET,
@@ -32,6 +48,7 @@ import {
   MAIN_FIELDS,
 } from '../functions/handlers/bundle-options.ts';
 import { ConfigFileError } from '../functions/stores/local-config.ts';
+import { PLACEHOLDER_SECRET } from '../functions/stores/secrets.ts';
 
 export interface NightshiftProps {
   /** The schedule config, validated at synth. Default `config/schedule.json`. */
@@ -103,9 +120,16 @@ export class Nightshift extends Construct {
     this.config = parseConfigText(configText, configPath, {
       extraChecks: checkCalendarSources,
       deployable: true,
+      locate: withPositions,
     });
     // The Lambdas carry no holiday library: calendars travel with their dates resolved.
     const deployedText = deployableText(configText, this.config);
+    // `cdk synth` says when a calendar's holiday data ends soon, and what to add, as validate does.
+    for (const warning of calendarDataEnding(withCalendarData(this.config), Date.now()))
+      Annotations.of(this).addWarningV2(
+        'nightshift:calendar-data-ending',
+        `${warning.path}: ${warning.message}`,
+      );
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const maxLatenessMinutes = props.maxLatenessMinutes ?? 15;
 
@@ -148,6 +172,10 @@ export class Nightshift extends Construct {
         : new secretsmanager.Secret(this, accountSecretId(name), {
             secretName: name,
             description: `Huawei Cloud credentials for Nightshift: {"aksk": {"ak", "sk", "securityToken"?}}, {"iam": {"domain", "user", "password"}} or {"token": ...}`,
+            // JSON the runtime recognises as "not set" (NIGHTSHIFT.SECRET_NOT_SET: reported, not
+            // failed) until the credentials are put in. A constant: CloudFormation writes the
+            // value again only when this text changes, never over credentials put in later.
+            secretStringValue: SecretValue.unsafePlainText(PLACEHOLDER_SECRET),
           }),
     );
 

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import type { Config } from '../engine/config/schema.ts';
 import { ErrorCode } from '../engine/error-codes.ts';
 import type { ActionResult, Upstream } from '../engine/executor.ts';
+import { calendarDateProblem } from '../engine/instants.ts';
 import { ACTIONS } from '../engine/kinds.ts';
 import {
   DEFAULT_IN_PROGRESS_MS,
@@ -83,8 +84,19 @@ export interface RouterDeps {
   onOverridesChanged?: () => void;
 }
 
-/** A JSON body checked against its schema; 400 `bad_request` naming the first problem. */
+/**
+ * A JSON body checked against its schema: 415 `unsupported_media_type` unless it is sent as
+ * `application/json` (a form or `text/plain` body is refused, not guessed at), then 400
+ * `bad_request` naming the first problem.
+ */
 export function parseBody<T>(request: ApiRequest, schema: z.ZodType<T>): T {
+  const type = request.headers['content-type'];
+  if (type === undefined || !/^application\/json\s*(;|$)/i.test(type.trim()))
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      `send the body as JSON with Content-Type: application/json${type === undefined ? '' : ` (got "${type.slice(0, 100)}")`}`,
+    );
   let document: unknown;
   try {
     document = JSON.parse(request.body.toString('utf8'));
@@ -600,6 +612,9 @@ function parseInstant(name: string, text: string): number {
   const ms = Date.parse(text);
   if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(ms))
     throw new HttpError(400, 'bad_request', `${name} must be an ISO 8601 instant, e.g. 2027-03-29T06:00:00Z`);
+  // Date.parse rolls 2027-02-30 over into March: refuse the impossible date as such.
+  const problem = calendarDateProblem(text);
+  if (problem) throw new HttpError(400, 'bad_request', `${name}: ${problem}`);
   return ms;
 }
 

@@ -1,9 +1,11 @@
 import * as z from 'zod';
 import type { Config } from '../engine/config/schema.ts';
 import type { Upstream } from '../engine/executor.ts';
+import { isoInstantProblem } from '../engine/instants.ts';
 import type { Ledger } from '../engine/ledger.ts';
-import { makeOverride, OVERRIDE_STATES, OverrideError, parseIsoInstant } from '../engine/overrides.ts';
+import { makeOverride, OVERRIDE_STATES, OverrideError } from '../engine/overrides.ts';
 import { targetStatuses } from '../engine/status.ts';
+import { unknownTargetsMessage } from '../engine/targets.ts';
 import type { Log } from '../observability/log.ts';
 import { type ApiRequest, type ApiResponse, HttpError, json, parseBody } from './router.ts';
 
@@ -70,7 +72,7 @@ function targetsOf(query: ApiRequest['query'], config: Config): string[] | undef
   const names = text.split(',').filter((n) => n !== '');
   const unknown = names.filter((n) => !Object.hasOwn(config.targets, n));
   if (unknown.length > 0)
-    throw new HttpError(404, 'not_found', `unknown target ${unknown.map((n) => `"${n}"`).join(', ')}`);
+    throw new HttpError(404, 'not_found', unknownTargetsMessage(config, unknown, 'target'));
   return names;
 }
 
@@ -97,9 +99,9 @@ export async function history(request: ApiRequest, deps: StateRouteDeps): Promis
     throw badRequest(`limit must be a whole number from 1 to ${MAX_HISTORY_LIMIT}`);
   let since: number | undefined;
   if (query.since !== undefined && query.since !== '') {
-    since = parseIsoInstant(query.since);
-    if (since === undefined)
-      throw badRequest(`since must be an ISO 8601 instant with a zone, got "${query.since}"`);
+    const problem = isoInstantProblem(query.since);
+    if (problem !== undefined) throw badRequest(`since "${query.since}": ${problem}`);
+    since = Date.parse(query.since);
   }
   const entries = await deps.ledger.history({
     limit,

@@ -14,6 +14,8 @@ export interface Command {
   help: string;
   options: Options;
   allowPositionals?: boolean;
+  /** The option naming the command's state folder, when not `--state` (override: `--state-dir`). */
+  stateDirOption?: string;
   run(values: Values, positionals: string[], io: CliIo): Promise<number>;
 }
 
@@ -45,6 +47,12 @@ export function parseCommandArgs(
 
 export function configPath(values: Values, io: CliIo): string {
   return resolve(io.cwd, typeof values.config === 'string' ? values.config : 'config/schedule.json');
+}
+
+/** The state folder a command works with: its state option, default `.nightshift/`. */
+export function stateDirOf(command: Pick<Command, 'stateDirOption'>, values: Values, cwd: string): string {
+  const given = values[command.stateDirOption ?? 'state'];
+  return resolve(cwd, typeof given === 'string' ? given : '.nightshift');
 }
 
 export function stringOption(values: Values, name: string): string | undefined {

@@ -5,6 +5,11 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   cwd: string;
   now: () => Date;
+  /**
+   * The clock of a command that works with the state folder `stateDir`: NIGHTSHIFT_CLOCK_* and
+   * the clock `serve` published there. Absent (tests): `now` as given.
+   */
+  clockFor?: (stateDir: string) => () => Date;
 }
 
 /** Bad usage: exit code 2. */

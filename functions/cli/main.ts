@@ -1,5 +1,6 @@
 import packageJson from '../../package.json' with { type: 'json' };
-import { type Command, parseCommandArgs } from './command.ts';
+import { cliClock } from '../local/clock.ts';
+import { type Command, parseCommandArgs, stateDirOf } from './command.ts';
 import { type CliIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './io.ts';
 import { tidySdkWarnings } from './warnings.ts';
 
@@ -56,6 +57,11 @@ const commands: CommandEntry[] = [
     load: async () => (await import('./commands/status.ts')).statusCommand,
   },
   {
+    name: 'calendar',
+    summary: 'show which holidays and working days a calendar of the config knows in a year',
+    load: async () => (await import('./commands/calendar.ts')).calendarCommand,
+  },
+  {
     name: 'history',
     summary: 'what Nightshift did, newest first',
     load: async () => (await import('./commands/history.ts')).historyCommand,
@@ -110,7 +116,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stdout.write(`${command.help}\n`);
       return EXIT_OK;
     }
-    return await command.run(values, positionals, io);
+    // Every command runs on the clock NIGHTSHIFT_CLOCK_* asks for (serve's demo clock, when serve
+    // published it in the state folder), so what it signs, plans and stores fits the runtime's time.
+    const runIo = io.clockFor ? { ...io, now: io.clockFor(stateDirOf(command, values, io.cwd)) } : io;
+    return await command.run(values, positionals, runIo);
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr.write(
@@ -147,6 +156,16 @@ export function processIo(): CliIo {
     env: process.env,
     cwd: process.cwd(),
     now: () => new Date(),
+    clockFor: (stateDir) => {
+      let clock: ReturnType<typeof cliClock>;
+      try {
+        clock = cliClock(process.env, stateDir);
+      } catch (error) {
+        // A malformed NIGHTSHIFT_CLOCK_START or _SPEED is the caller's to fix: bad usage.
+        throw new UsageError((error as Error).message, { cause: error });
+      }
+      return () => new Date(clock.now());
+    },
   };
 }
 

@@ -1,5 +1,5 @@
 import { MINUTE_MS, ZoneClock } from '../engine/calendar/zone.ts';
-import { parseIsoInstant } from '../engine/overrides.ts';
+import { isoInstantProblem, parseIsoInstant } from '../engine/instants.ts';
 import { UsageError } from './io.ts';
 
 const DAY_MIN = 1440;
@@ -19,6 +19,10 @@ export function parseTime(
 ): number {
   const iso = parseIsoInstant(text);
   if (iso !== undefined) return iso;
+  if (/^\d{4}-\d{2}-\d{2}T/.test(text)) {
+    // An ISO instant that is no instant (2027-02-30, 25:00, no zone): say why, never roll it over.
+    throw new UsageError(`${option} "${text}": ${isoInstantProblem(text)}`);
+  }
   const clock = new ZoneClock(zone);
   const localNow = clock.localMinute(Math.floor(now / MINUTE_MS));
   const today = Math.floor(localNow / DAY_MIN) * DAY_MIN;

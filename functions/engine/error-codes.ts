@@ -1,6 +1,6 @@
 /**
  * Every error code Nightshift assigns itself, in one place: results carry them in `errorCode`,
- * the README's table explains each (a test keeps the two in step), and no other module spells
+ * docs/error-codes.md explains each (a test keeps the two in step), and no other module spells
  * one out. Upstream codes (`DRS.*`, `APIGW.*`, `SVCSTG.CPTS.*`, ...) pass through as upstream
  * gave them.
  */
@@ -15,6 +15,11 @@ export const ErrorCode = {
   httpStatus: 'NIGHTSHIFT.HTTP_STATUS',
   /** The account's secret is missing or malformed. */
   secret: 'NIGHTSHIFT.SECRET',
+  /**
+   * The account's secret still holds the placeholder the stack created (`{"placeholder": ...}`):
+   * nothing was attempted. Not a failed action: someone has yet to put the credentials in.
+   */
+  secretNotSet: 'NIGHTSHIFT.SECRET_NOT_SET',
   /** IAM gave no usable token and named no error code of its own. */
   iam: 'NIGHTSHIFT.IAM',
   /** A DRS batch answer had no item for this job. */

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from './config/schema.ts';
 import { expandTargetNames } from './config/validate.ts';
 import type { OverrideRule } from './decision.ts';
+import { isoInstantProblem, parseIsoInstant } from './instants.ts';
 import type { TargetKind } from './kinds.ts';
 import type { DueAction } from './planner.ts';
+import { unknownScheduleMessage, unknownTargetsMessage } from './targets.ts';
 
 /** The states an override may hold a target in; `hands-off` means no call of any kind. */
 export const OVERRIDE_STATES = ['running', 'stopped', 'paused', 'hands-off'] as const;
@@ -55,12 +57,7 @@ export function statesOf(kind: TargetKind): OverrideState[] {
   return kind === 'drs-job' ? ['running', 'paused', 'hands-off'] : ['running', 'stopped', 'hands-off'];
 }
 
-/** An ISO 8601 instant with a zone (`Z` or an offset): a bare date-time would be ambiguous. */
-export function parseIsoInstant(text: string): number | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(text)) return undefined;
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? undefined : ms;
-}
+export { parseIsoInstant };
 
 /** Ids a person can type: `ovr-` and eight hex digits. */
 function newOverrideId(): string {
@@ -81,18 +78,14 @@ export function makeOverride(config: Config, request: OverrideRequest, now: numb
   if (request.reason.trim() === '')
     throw new OverrideError('reason is required: say why, for whoever looks next', 'bad-request');
 
-  const until = parseIsoInstant(request.until);
-  if (until === undefined)
-    throw new OverrideError(
-      `until must be an ISO 8601 instant with a zone, e.g. 2027-03-29T23:00:00Z, got "${request.until}"`,
-      'bad-request',
-    );
-  const from = request.from === undefined ? now : parseIsoInstant(request.from);
-  if (from === undefined)
-    throw new OverrideError(
-      `from must be an ISO 8601 instant with a zone, e.g. 2027-03-29T19:00:00Z, got "${request.from}"`,
-      'bad-request',
-    );
+  const untilProblem = isoInstantProblem(request.until);
+  if (untilProblem !== undefined)
+    throw new OverrideError(`until "${request.until}": ${untilProblem}`, 'bad-request');
+  const until = Date.parse(request.until);
+  const fromProblem = request.from === undefined ? undefined : isoInstantProblem(request.from);
+  if (fromProblem !== undefined)
+    throw new OverrideError(`from "${request.from}": ${fromProblem}`, 'bad-request');
+  const from = request.from === undefined ? now : Date.parse(request.from);
   if (until <= now)
     throw new OverrideError(`until ${new Date(until).toISOString()} is in the past`, 'bad-request');
   if (until <= from) throw new OverrideError('until must be later than from', 'bad-request');
@@ -127,17 +120,13 @@ export function makeOverride(config: Config, request: OverrideRequest, now: numb
 function resolveTargets(config: Config, request: OverrideRequest): string[] {
   if (request.schedule !== undefined) {
     const schedule = config.schedules.find((s) => s.id === request.schedule);
-    if (!schedule) throw new OverrideError(`unknown schedule "${request.schedule}"`, 'not-found');
+    if (!schedule) throw new OverrideError(unknownScheduleMessage(config, request.schedule), 'not-found');
     return expandTargetNames(schedule.targets, config.targets, config.groups);
   }
   const names = request.targets ?? [];
   if (names.length === 0) throw new OverrideError('targets must name at least one target', 'bad-request');
   const unknown = names.filter((n) => !Object.hasOwn(config.targets, n) && !Object.hasOwn(config.groups, n));
-  if (unknown.length > 0)
-    throw new OverrideError(
-      `unknown target or group ${unknown.map((n) => `"${n}"`).join(', ')}`,
-      'not-found',
-    );
+  if (unknown.length > 0) throw new OverrideError(unknownTargetsMessage(config, unknown), 'not-found');
   return expandTargetNames(names, config.targets, config.groups);
 }
 

@@ -17,9 +17,9 @@ export interface DueAction {
   targets: string[];
 }
 
-/** A row a calendar left out, for `plan --explain`: `skipped` says why. */
+/** A row a skip date or a calendar's holiday left out, for `plan --explain`: `skipped` says why. */
 export interface SkippedAction extends DueAction {
-  /** e.g. `holiday 国庆节 (cn)` */
+  /** e.g. `holiday 国庆节 (cn)`, `skip date 12-25` */
   skipped: string;
 }
 
@@ -162,8 +162,11 @@ export class Planner {
     return this.evaluate(from, to, undefined);
   }
 
-  /** The rows a calendar left out of {@link due} for `(from, to]`, each saying why. */
-  skippedByCalendar(from: Date | number, to: Date | number): SkippedAction[] {
+  /**
+   * The rows left out of {@link due} for `(from, to]` by a skip date (the schedule's or the
+   * action's) or a calendar's holiday, each saying why.
+   */
+  skipped(from: Date | number, to: Date | number): SkippedAction[] {
     const skipped: SkippedAction[] = [];
     this.evaluate(from, to, skipped);
     return skipped;
@@ -223,7 +226,7 @@ export class Planner {
   }
 }
 
-/** Rules a calendar's holiday kept from firing, with the reason (only for `plan --explain`). */
+/** Rules a skip date or a holiday kept from firing, with the reason (only for `plan --explain`). */
 type HolidaySink = Map<CompiledRule, string>;
 
 function collect(
@@ -242,7 +245,10 @@ function collect(
         noteHoliday(holidays, rule, day);
       continue;
     }
-    if (isSkipped(rule.schedule.skip, day) || isSkipped(rule.skip, day)) continue;
+    if (isSkipped(rule.schedule.skip, day) || isSkipped(rule.skip, day)) {
+      if (holidays && !holidays.has(rule)) holidays.set(rule, skipDateReason(rule, day));
+      continue;
+    }
     if (calendar?.holiday(day) !== undefined) {
       if (holidays) noteHoliday(holidays, rule, day);
       continue;
@@ -253,8 +259,18 @@ function collect(
   return out;
 }
 
+/** `skip date 12-25 (office-hours)`, or `skip date 01-01 (its action)` for an action's own. */
+function skipDateReason(rule: CompiledRule, day: LocalDay): string {
+  const own = isSkipped(rule.schedule.skip, day) ? rule.schedule.skip! : rule.skip!;
+  const entry = own.has(day.date) ? day.date : day.monthDay;
+  return `skip date ${entry} (${own === rule.skip ? `an action of ${rule.schedule.id}` : rule.schedule.id})`;
+}
+
 function noteHoliday(holidays: HolidaySink, rule: CompiledRule, day: LocalDay): void {
-  if (isSkipped(rule.schedule.skip, day) || isSkipped(rule.skip, day)) return;
+  if (isSkipped(rule.schedule.skip, day) || isSkipped(rule.skip, day)) {
+    if (!holidays.has(rule)) holidays.set(rule, skipDateReason(rule, day));
+    return;
+  }
   const reason = rule.schedule.calendar?.skipReason(day);
   if (reason !== undefined && !holidays.has(rule)) holidays.set(rule, reason);
 }

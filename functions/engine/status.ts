@@ -1,6 +1,7 @@
 import type { Config } from './config/schema.ts';
 import { desiredOf, type OverrideRule } from './decision.ts';
 import { edgesOf, latestEdges } from './desired.ts';
+import { ErrorCode } from './error-codes.ts';
 import type { TargetRef, Upstream } from './executor.ts';
 import type { TargetKind } from './kinds.ts';
 import type { Ledger } from './ledger.ts';
@@ -25,6 +26,11 @@ export interface TargetStatus {
   nextEdge?: { at: string; state: TargetState; schedule: string };
   /** Why `observed` is null, when it is. */
   note?: string;
+  /**
+   * The account's secret still holds the placeholder the stack created: nothing can be read or
+   * done until someone puts the credentials in ("secret not set").
+   */
+  secretNotSet?: true;
 }
 
 const DAY_MS = 86_400_000;
@@ -82,6 +88,9 @@ export async function targetStatuses(options: StatusOptions): Promise<TargetStat
     } else if (read === null) {
       note = `a ${kind} has no status query: in sync when the ledger knows the state was reached`;
       inSync = record?.desired === want.state && record.since === want.since && record.reached;
+    } else if (!observation && read?.error?.code === ErrorCode.secretNotSet) {
+      note = `secret not set: ${read.error.message}`;
+      inSync = false;
     } else if (!observation) {
       note = `status read failed (${read?.error?.code ?? 'unknown'})`;
       inSync = false;
@@ -104,6 +113,7 @@ export async function targetStatuses(options: StatusOptions): Promise<TargetStat
       ...(want?.override ? { override: want.override } : {}),
       ...(edge ? { nextEdge: { at: edge.at, state: edge.state, schedule: edge.schedule } } : {}),
       ...(note ? { note } : {}),
+      ...(read?.error?.code === ErrorCode.secretNotSet ? { secretNotSet: true as const } : {}),
     };
   });
 }

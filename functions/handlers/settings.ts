@@ -1,7 +1,7 @@
 import type { HttpSettings } from '../huawei/http.ts';
 import { httpSettingsFromEnv } from '../huawei/settings.ts';
 
-/** The Lambdas' settings, all from environment variables (documented in the README). */
+/** The Lambdas' settings, all from environment variables (documented in docs/deploy.md). */
 export interface AwsSettings {
   tableName: string;
   appConfig: { application: string; environment: string; profile: string };

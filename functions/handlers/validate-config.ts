@@ -1,5 +1,6 @@
 import { checkCalendarsCarryData } from '../engine/calendar/holidays.ts';
 import { parseConfigText } from '../engine/config/parse-text.ts';
+import { withPositions } from '../engine/config/positions.ts';
 import { ConfigError } from '../engine/config/validate.ts';
 
 /** What AppConfig sends a validator Lambda. */
@@ -28,6 +29,7 @@ export const handler = async (event: AppConfigValidatorEvent): Promise<void> => 
     parseConfigText(text, `configuration version ${event.configurationVersion ?? '?'}`, {
       extraChecks: checkCalendarsCarryData,
       deployable: true,
+      locate: withPositions,
     });
   } catch (error) {
     if (error instanceof ConfigError) throw new InvalidConfigError(error.message, { cause: error });

@@ -1,7 +1,7 @@
 import type { AccountConfig } from '../engine/config/schema.ts';
 import { ErrorCode } from '../engine/error-codes.ts';
 import type { StatusRead } from '../engine/states.ts';
-import { SecretError } from '../stores/secrets.ts';
+import { SecretError, SecretNotSetError } from '../stores/secrets.ts';
 import { type Service, serviceBase } from './endpoints.ts';
 import { UpstreamError } from './errors.ts';
 import type { Admit, HttpClient, HttpResponse } from './http.ts';
@@ -132,6 +132,9 @@ export function outcomeOfError(error: unknown): CallOutcome {
       errorMessage: error.message,
       attempts: error.attempts,
     };
+  }
+  if (error instanceof SecretNotSetError) {
+    return { ok: false, errorCode: ErrorCode.secretNotSet, errorMessage: error.message, attempts: 0 };
   }
   if (error instanceof SecretError) {
     return { ok: false, errorCode: ErrorCode.secret, errorMessage: error.message, attempts: 0 };

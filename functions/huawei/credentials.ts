@@ -1,4 +1,4 @@
-import { SecretError } from '../stores/secrets.ts';
+import { SecretError, SecretNotSetError } from '../stores/secrets.ts';
 
 export type Credentials =
   | { kind: 'token'; token: string }
@@ -25,6 +25,12 @@ export function parseCredentials(secretName: string, value: string): Credentials
   }
   const record = doc as Record<string, unknown>;
   const forms = ['token', 'iam', 'aksk'].filter((k) => record[k] !== undefined);
+  if (forms.length === 0 && Object.hasOwn(record, 'placeholder')) {
+    // The value the stack created the secret with: a step not yet taken, not a broken secret.
+    throw new SecretNotSetError(
+      `secret "${secretName}" is not set: it still holds the placeholder the stack created; put the account credentials in it (README: Deploy, Fill in the secrets)`,
+    );
+  }
   if (forms.length > 1) {
     // Which one would win is a guess the user should not have to make.
     throw new SecretError(`secret "${secretName}" holds more than one of "token", "iam", "aksk"; keep one`);

@@ -66,5 +66,5 @@ export function cptsTaskObservation(runStatus: number): Observation {
   };
 }
 
-/** The tables, for the README and its test. */
+/** The tables, as docs/model.md shows them. */
 export const STATUS_TABLES = { VIAS_TASK, DRS_JOB, CPTS_RUN_STATUS };

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { MAX_BODY_BYTES, Router } from '../api/router.ts';
+import { wallClock } from '../engine/calendar/zone.ts';
 import type { Config } from '../engine/config/schema.ts';
 import { ConfigError } from '../engine/config/validate.ts';
 import type { Upstream } from '../engine/executor.ts';
@@ -17,6 +18,7 @@ import { readConfigFile } from '../stores/local-config.ts';
 import type { FileLedger } from '../stores/local-ledger.ts';
 import type { SecretSource } from '../stores/secrets.ts';
 import { type Clock, sleep } from './clock.ts';
+import { DroppedOverrides } from './dropped-overrides.ts';
 import { Owners } from './owners.ts';
 
 const MINUTE = 60_000;
@@ -40,6 +42,8 @@ export interface RuntimeOptions {
   log: Log;
   /** Human-readable lines (stdout). */
   print: (line: string) => void;
+  /** The zone of the times in readable lines (default UTC). */
+  zone?: string;
   /** Missed minutes younger than this are caught up (late); older ones are recorded as missed. */
   maxCatchUpMinutes?: number;
   /** Re-read the config when the file changes (poll interval). */
@@ -72,6 +76,7 @@ export class LocalRuntime {
   private currentTick: Promise<unknown> = Promise.resolve();
   private readonly router: Router;
   private readonly maxCatchUpMs: number;
+  private readonly droppedOverrides: DroppedOverrides;
   /** Leases name an actor of this process: each tick pass and each HTTP request is its own. */
   readonly owners = new Owners('serve');
   /** Bumped when this process's API creates or removes an override: its running tick re-reads. */
@@ -81,6 +86,7 @@ export class LocalRuntime {
 
   constructor(private readonly options: RuntimeOptions) {
     this.maxCatchUpMs = (options.maxCatchUpMinutes ?? 60) * MINUTE;
+    this.droppedOverrides = new DroppedOverrides(options.log, options.print, options.zone ?? 'UTC');
     this.router = new Router({
       config: async () => this.config,
       secrets: options.secrets,
@@ -314,6 +320,8 @@ export class LocalRuntime {
       });
     }
     const started = Date.now();
+    // An override already over when it shows up is said so, before the read below tidies it away.
+    await this.droppedOverrides.check(this.options.ledger, minute);
     // Read from the state folder each tick, and again during it: an override added by any process
     // stops calls on its targets within a second. Those ended since `from` still judge DRS ends.
     const readOverrides = () => this.options.ledger.overrides(mode.levelsOnly ? minute : from);
@@ -327,7 +335,7 @@ export class LocalRuntime {
         reason: o.reason,
       });
       print(
-        `override ${o.id} (${o.state} ${o.targets.join(', ')}) ends at ${o.until}: schedules take over then`,
+        `override ${o.id} (${o.state} ${o.targets.join(', ')}) ends at ${wallClock(Date.parse(o.until), this.options.zone ?? 'UTC')}: schedules take over then`,
       );
     }
     const owner = this.owners.begin('tick');
@@ -374,6 +382,7 @@ export class LocalRuntime {
   private report(entry: HistoryEntry): void {
     const { result } = entry;
     logEntry(this.options.log, entry);
+    const zone = this.options.zone ?? 'UTC';
     const seen = result.observed === undefined ? '' : `, now ${result.observed ?? 'unreadable'}`;
     const outcome =
       result.status === 'unchanged'
@@ -381,8 +390,11 @@ export class LocalRuntime {
         : result.ok
           ? `ok (${result.httpStatus ?? '-'}, ${result.durationMs} ms${seen}${result.verified === false ? ', not yet verified' : ''})`
           : `${result.status.toUpperCase()} ${result.errorCode ?? ''} ${result.errorMessage ?? ''}`.trim();
+    // An action is named by what asked for it: the schedule, or the override that holds the target.
+    const cause = entry.override ? `override ${entry.override}` : (entry.schedule ?? entry.trigger);
+    const at = entry.scheduledAt ?? entry.recordedAt;
     this.options.print(
-      `${entry.scheduledAt ?? ''} ${entry.schedule ?? ''}: ${result.action} ${result.target} ${outcome}${entry.late ? ' (late)' : ''}`,
+      `${wallClock(Date.parse(at), zone)} ${cause}: ${result.action} ${result.target} ${outcome}${entry.late ? ' (late)' : ''}`,
     );
   }
 

@@ -46,12 +46,27 @@ export interface AuthRefusal {
 }
 
 export class SimulatedAccessKeys {
-  private readonly keys = new Map<string, SimAccessKey>();
+  private readonly keys = new Map<string, SimAccessKey & { projects: Set<string> }>();
+
+  /**
+   * Asked once before a key is refused as unknown: `serve --simulate` reads the secrets file
+   * again, so a key put in it a moment ago is known before the first request signed with it.
+   */
+  onUnknown: (() => void) | undefined;
 
   constructor(private readonly now: () => number) {}
 
+  /**
+   * Registers a key; the same key added again for another project may call that one too (one
+   * secret can serve several accounts), while a new secret key or token replaces the old.
+   */
   add(key: SimAccessKey): void {
-    this.keys.set(key.ak, key);
+    const known = this.keys.get(key.ak);
+    const same = known && known.sk === key.sk && known.securityToken === key.securityToken;
+    this.keys.set(key.ak, {
+      ...key,
+      projects: new Set([...(same ? known.projects : []), key.projectId]),
+    });
   }
 
   revoke(ak: string): void {
@@ -81,6 +96,7 @@ export class SimulatedAccessKeys {
         `calc aksk signature fail:signature expired, signature time:${dateText},server time:${sdkDate(now)}`,
       );
     }
+    if (!this.keys.has(parsed.access)) this.onUnknown?.();
     const key = this.keys.get(parsed.access);
     if (!key) return this.refuse('SIM: the access key does not exist');
     const expected = signature(key.sk, stringToSign(dateText, this.canonical(request, signed)));
@@ -95,7 +111,7 @@ export class SimulatedAccessKeys {
     }
     const project = first(request.headers['x-project-id']);
     if (project === undefined) return this.refuse('SIM: X-Project-Id is missing');
-    if (project !== projectId || key.projectId !== projectId)
+    if (project !== projectId || !key.projects.has(projectId))
       return this.refuse('SIM: X-Project-Id does not match the project of the call');
     return undefined;
   }

@@ -157,6 +157,17 @@ export class HuaweiSimulator {
     this.tokens.delete(token);
   }
 
+  /**
+   * Called once before an unknown token, access key or IAM user is refused, to learn credentials
+   * that were put in the secrets file a moment ago (`serve --simulate`).
+   */
+  set onUnknownCredentials(lookup: (() => void) | undefined) {
+    this.lookUpCredentials = lookup;
+    this.accessKeys.onUnknown = lookup;
+  }
+
+  private lookUpCredentials: (() => void) | undefined;
+
   /** Registers an access key (an `{"aksk": ...}` secret) whose user may call one project. */
   addAccessKey(key: SimAccessKey): void {
     this.accessKeys.add(key);
@@ -416,6 +427,7 @@ export class HuaweiSimulator {
     }
     const token = header(req, 'x-auth-token');
     if (!token) return unauthorized('Incorrect IAM authentication information: x-auth-token not found');
+    if (!this.tokens.has(token)) this.lookUpCredentials?.();
     const info = this.tokens.get(token);
     if (!info || info.expiresAtMs <= this.now())
       return unauthorized('Incorrect IAM authentication information: token expires');
@@ -450,7 +462,10 @@ export class HuaweiSimulator {
         body: { error: { code: 400, message: 'The request body is invalid.', title: 'Bad Request' } },
       };
     }
-    const known = this.users.find((u) => u.domain === domain && u.user === name && u.password === password);
+    const find = () =>
+      this.users.find((u) => u.domain === domain && u.user === name && u.password === password);
+    if (!find()) this.lookUpCredentials?.();
+    const known = find();
     if (!known)
       return {
         status: 401,

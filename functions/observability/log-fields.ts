@@ -23,6 +23,8 @@ export function logEntry(log: Log, entry: HistoryEntry): void {
   const fields = {
     trigger: entry.trigger,
     schedule: entry.schedule,
+    // An action an override asked for names it: it has no schedule.
+    override: entry.override,
     scheduledAt: entry.scheduledAt,
     late: entry.late ?? false,
     ...logFields(entry.result),

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseConfigText } from '../engine/config/parse-text.ts';
+import { withPositions } from '../engine/config/positions.ts';
 import {
   type CalendarSpan,
   checkCalendarSources,
@@ -32,7 +33,11 @@ export function parseLocalConfigText(
   source: string,
   options: { deployable?: boolean } = {},
 ): Config {
-  return parseConfigText(text, source, { extraChecks: checkCalendarSources, ...options });
+  return parseConfigText(text, source, {
+    extraChecks: checkCalendarSources,
+    locate: withPositions,
+    ...options,
+  });
 }
 
 export async function readConfigText(path: string): Promise<string> {

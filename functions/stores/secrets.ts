@@ -2,8 +2,28 @@ import { readFile } from 'node:fs/promises';
 
 /** A secret that is missing or malformed. Names the secret, never its value. */
 export class SecretError extends Error {
-  override readonly name = 'SecretError';
+  override readonly name: string = 'SecretError';
 }
+
+/**
+ * An account secret that still holds the placeholder the stack created: nobody has put the
+ * credentials in yet. Told apart from a malformed secret, since nothing is wrong but a step not
+ * taken (ErrorCode.secretNotSet, "secret not set" in status and logs).
+ */
+export class SecretNotSetError extends SecretError {
+  override readonly name = 'SecretNotSetError';
+}
+
+/**
+ * The value the stack gives each account secret it creates, until someone puts the credentials
+ * in. Its `placeholder` field is what marks a secret as not set. Never change this text: the
+ * stack's template carries it, and CloudFormation writes a changed value over the credentials
+ * people have put in since.
+ */
+export const PLACEHOLDER_SECRET = JSON.stringify({
+  placeholder:
+    'Nightshift: secret not set. Replace this whole value with the account credentials, e.g. {"aksk": {"ak": "<Access Key Id>", "sk": "<Secret Access Key>"}} (README: Deploy, Fill in the secrets).',
+});
 
 /**
  * Where secret values come from: Secrets Manager on AWS, a JSON file locally. `refresh` asks

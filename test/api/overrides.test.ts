@@ -31,6 +31,56 @@ describe('HTTP API: overrides, status and history', () => {
     ...more,
   });
 
+  // Finding 10 (issue 20): 2027-02-30 was rolled over to 2 March and refused only by the
+  // 168-hour limit, with a misleading message; a text/plain body was taken as JSON.
+  it('refuses an impossible date as such (400), and a body not sent as JSON (415)', async () => {
+    const impossible = await post(keepRunning({ until: '2027-02-30T00:00:00Z' }));
+    expect(impossible.status).toBe(400);
+    expect(bodyOf(impossible).error).toEqual({
+      code: 'bad_request',
+      message: 'until "2027-02-30T00:00:00Z": 2027-02-30 is not a date: February 2027 has 28 days',
+    });
+    const body = JSON.stringify(keepRunning());
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', undefined]) {
+      const request = signedRequest('POST', '/v1/overrides', body, {
+        now: api.now,
+        query: { nonce: String(++nonce) },
+      });
+      if (type === undefined) delete request.headers['content-type'];
+      else request.headers['content-type'] = type;
+      const answer = await api.router.handle(request);
+      expect(answer.status).toBe(415);
+      expect(bodyOf(answer).error.code).toBe('unsupported_media_type');
+    }
+    const actions = signedRequest(
+      'POST',
+      '/v1/actions',
+      JSON.stringify({ action: 'pause', targets: ['orders-sync'] }),
+      {
+        now: api.now,
+        headers: { 'content-type': 'text/plain' },
+      },
+    );
+    expect((await api.router.handle(actions)).status).toBe(415);
+    const charset = signedRequest('POST', '/v1/overrides', body, {
+      now: api.now,
+      query: { nonce: String(++nonce) },
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+    expect((await api.router.handle(charset)).status).toBe(201);
+  });
+
+  it('names the target or schedule meant by a misspelt one (404)', async () => {
+    const target = await post(keepRunning({ targets: ['orders-snyc'] }));
+    expect(target.status).toBe(404);
+    expect(bodyOf(target).error.message).toBe(
+      'unknown target or group "orders-snyc" (did you mean "orders-sync"?)',
+    );
+    const schedule = await post({ ...keepRunning(), targets: undefined, schedule: 'snyc' });
+    expect(schedule.status).toBe(404);
+    expect(bodyOf(schedule).error.message).toBe('unknown schedule "snyc" (did you mean "sync"?)');
+  });
+
   it('POST 201 with the override; GET lists it; DELETE 200 with it, then 404', async () => {
     // Act
     const created = await post(keepRunning({ createdBy: 'alice' }));

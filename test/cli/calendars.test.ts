@@ -112,7 +112,7 @@ describe('calendars in the CLI', () => {
         skipped: 'holiday 国庆节 (cn)',
       },
     ]);
-    expect(table.stdout).toMatch(/2 action\(s\), 2 skipped by a calendar/);
+    expect(table.stdout).toMatch(/2 action\(s\), 2 skipped \(skip dates, holidays\)/);
     expect(table.stdout).toMatch(/office-cn +start +face-search +nothing: skipped, holiday 国庆节 \(cn\)/);
   });
 
@@ -121,5 +121,99 @@ describe('calendars in the CLI', () => {
     const run = await runCli(['validate', '--config', bad]);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/calendars\.xx\.country: unknown country "XX"/);
+  });
+});
+
+/**
+ * Finding 6 (issue 20): the CN data ends with the last published year, and the warning said
+ * "Update chinese-days" when no newer release existed; a plan over next year's Spring Festival
+ * showed every weekday running without a word.
+ */
+describe('when the CN holiday data ends', () => {
+  const cnOnly = (extra: Record<string, unknown> = {}) =>
+    writeConfig(
+      rawConfig([office('cn', 'Asia/Shanghai')], { calendars: { cn: { country: 'CN', ...extra } } }),
+    );
+
+  it('the warning says exactly what to add, with an example from the last published year', async () => {
+    const until = await cnUntil();
+    const year = Number(until.slice(0, 4));
+    const now = () => new Date(Date.parse(`${until}T00:00:00Z`) - 30 * 86_400_000);
+    const run = await runCli(['validate', '--config', cnOnly(), '--json'], { now });
+    const [warning] = JSON.parse(run.stdout).warnings as { path: string; message: string }[];
+    expect(warning!.message).toContain(
+      `Add the dates of the official ${year + 1} holiday notice to calendars.cn: the days off to "extraHolidays", the make-up working days to "extraWorkdays" (as the ${year} notice gave`,
+    );
+    expect(warning!.message).toMatch(
+      /"extraHolidays": \["\d{4}-\d{2}-\d{2}", .*\], "extraWorkdays": \["\d{4}-/,
+    );
+    expect(warning!.message).toContain(`once extraHolidays names ${year + 1} dates this warning stops`);
+    expect(warning!.message).toContain(`nightshift calendar show cn --year ${year + 1}`);
+  });
+
+  it('plan warns when its window goes past the data, however far ahead that is', async () => {
+    const until = await cnUntil();
+    const next = Number(until.slice(0, 4)) + 1;
+    // Half a year before the data ends: nothing within 60 days, but the plan looks past it.
+    const now = () => new Date(Date.parse(`${until}T00:00:00Z`) - 180 * 86_400_000);
+    const args = [
+      'plan',
+      '--config',
+      cnOnly(),
+      '--json',
+      '--from',
+      `${next}-02-01T00:00:00Z`,
+      '--to',
+      `${next}-02-20T00:00:00Z`,
+    ];
+    const run = await runCli(args, { now });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^warning: calendars\\.cn: holiday data ends on ${until} \\(chinese-days [\\d.]+\\), before the end of the plan \\(${next}-02-20\\)`,
+        'm',
+      ),
+    );
+    const quiet = await runCli(['plan', '--config', cnOnly(), '--json'], { now });
+    expect(quiet.stderr).toBe('');
+  });
+
+  it('stops warning once extraHolidays names dates of the next year, and calendar show lists them', async () => {
+    const until = await cnUntil();
+    const next = Number(until.slice(0, 4)) + 1;
+    const now = () => new Date(Date.parse(`${until}T00:00:00Z`) - 30 * 86_400_000);
+    const bridged = cnOnly({
+      extraHolidays: [`${next}-02-08`, `${next}-02-09`],
+      extraWorkdays: [`${next}-02-06`],
+    });
+    const validate = await runCli(['validate', '--config', bridged, '--json'], { now });
+    expect(JSON.parse(validate.stdout).warnings).toEqual([]);
+    const show = await runCli(['calendar', 'show', 'cn', '--year', String(next), '--config', bridged], {
+      now,
+    });
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(new RegExp(`^${next}: chinese-days [\\d.]+ has no data for ${next}\\.`, 'm'));
+    expect(show.stdout).toMatch(new RegExp(`^${next}-02-08 +Mon +extraHolidays$`, 'm'));
+    expect(show.stdout).toMatch(new RegExp(`^${next}-02-06 +Sat +extraWorkdays$`, 'm'));
+    expect(show.stdout).toMatch(/known until \d{4}-12-31 with the config's extra dates/);
+  });
+
+  it('calendar show lists the official days off and make-up working days of a published year', async () => {
+    const run = await runCli(['calendar', 'show', 'cn', '--year', '2026', '--config', cnOnly(), '--json']);
+    const shown = JSON.parse(run.stdout);
+    expect(shown).toMatchObject({ calendar: 'cn', country: 'CN', year: 2026, covered: true });
+    expect(shown.daysOff).toContainEqual({
+      date: '2026-10-01',
+      name: '国庆节',
+      from: expect.stringMatching(/^chinese-days /),
+    });
+    expect(shown.workdays).toContainEqual({
+      date: '2026-10-10',
+      why: '国庆节',
+      from: expect.stringMatching(/^chinese-days /),
+    });
+    const unknown = await runCli(['calendar', 'show', 'cm', '--config', cnOnly()]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown calendar "cm" \(did you mean "cn"\?\)/);
   });
 });

@@ -46,7 +46,15 @@ describe('nightshift validate', () => {
     expect(run.code).toBe(1);
     expect(JSON.parse(run.stdout)).toEqual({
       ok: false,
-      issues: [{ path: 'schedules[0].targets', message: 'must name at least one target or group' }],
+      // Every problem carries where it is in the file (finding 10: line and column).
+      issues: [
+        {
+          path: 'schedules[0].targets',
+          message: 'must name at least one target or group',
+          line: 1,
+          column: expect.any(Number),
+        },
+      ],
       warnings: [],
     });
   });
@@ -235,13 +243,19 @@ describe('nightshift plan', () => {
     for (const row of rows) expect(Object.keys(row)).toEqual(['at', 'schedule', 'action', 'targets']);
   });
 
-  it('prints a table in local and UTC time', async () => {
-    const run = await runCli(['plan', '--from', '2027-03-29T00:00:00Z', '--to', '2027-03-29T12:00:00Z']);
+  // One zone per output, named (finding 8): the table used to mix a UTC column with each
+  // schedule's own zone; it now shows every time in the config's zone, or --tz.
+  it('prints a table in one zone, named: the config zone, or --tz', async () => {
+    const args = ['plan', '--from', '2027-03-29T00:00:00Z', '--to', '2027-03-29T12:00:00Z'];
+    const run = await runCli(args);
+    const berlin = await runCli([...args, '--tz', 'Europe/Berlin']);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/UTC\s+Local\s+Schedule\s+Action\s+Targets/);
-    expect(run.stdout).toMatch(
-      /2027-03-29 06:00\s+Mon 2027-03-29 08:00 Europe\/Berlin \(GMT\+2\)\s+office-hours\s+resume\s+orders-sync, billing-sync/,
-    );
+    expect(run.stdout).toMatch(/^Times in Asia\/Shanghai \(UTC\+08:00 now\)\.$/m);
+    expect(run.stdout).toMatch(/Time\s+Schedule\s+Action\s+Targets/);
+    expect(run.stdout).toMatch(/2027-03-29 14:00\s+office-hours\s+resume\s+orders-sync, billing-sync/);
+    expect(berlin.stdout).toMatch(/^Times in Europe\/Berlin \(UTC\+02:00 now\)\.$/m);
+    expect(berlin.stdout).toMatch(/2027-03-29 08:00\s+office-hours\s+resume\s+orders-sync, billing-sync/);
+    expect(run.stdout).not.toMatch(/Z\b|UTC\s/);
   });
 
   it('defaults to the next 24 hours', async () => {

@@ -2,11 +2,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { resolveCalendarData } from '../../functions/engine/calendar/holiday-sources.ts';
 import { ConfigError } from '../../functions/engine/config/validate.ts';
+import { parseCredentials } from '../../functions/huawei/credentials.ts';
+import { PLACEHOLDER_SECRET, SecretNotSetError } from '../../functions/stores/secrets.ts';
 import { NightshiftStack } from '../../lib/nightshift-stack.ts';
 
 const ENV = { account: '123456789012', region: 'eu-central-1' };
@@ -227,6 +230,17 @@ describe('the Nightshift stack', () => {
       },
     });
     template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'nightshift/prod' });
+  });
+
+  // Finding 7 (issue 20): the account secret used to be created as a random string
+  // (`GenerateSecretString: {}`), which every tick then failed on and alarmed about.
+  it('creates each account secret holding the JSON placeholder the runtime reports as "secret not set"', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'nightshift/prod',
+      SecretString: PLACEHOLDER_SECRET,
+      GenerateSecretString: Match.absent(),
+    });
+    expect(() => parseCredentials('nightshift/prod', PLACEHOLDER_SECRET)).toThrowError(SecretNotSetError);
   });
 
   it('keeps the ledger in one on-demand, encrypted table with TTL and point-in-time recovery', () => {
@@ -472,6 +486,54 @@ describe('secrets across config changes and stacks', () => {
       Object.entries(outputs).find(([key]) => key.includes(name))?.[1]?.Value as unknown;
     expect(output('AccountSecretPrefix')).toBe('team-a/');
     expect(output('AccountSecretNames')).toBe('nightshift/prod');
+  }, 60_000);
+});
+
+describe('the placeholder secret value', () => {
+  it('never changes: CloudFormation would write a changed value over the credentials put in since', () => {
+    expect(JSON.parse(PLACEHOLDER_SECRET)).toEqual({
+      placeholder:
+        'Nightshift: secret not set. Replace this whole value with the account credentials, e.g. {"aksk": {"ak": "<Access Key Id>", "sk": "<Secret Access Key>"}} (README: Deploy, Fill in the secrets).',
+    });
+  });
+});
+
+describe('AWS China (partition aws-cn)', () => {
+  // Finding 7 (issue 20): whether AWS China regions work. Every ARN comes from the partition.
+  it('synthesizes for cn-north-1 with no hard-coded aws partition, and cdk-nag finds nothing', () => {
+    const app = fastApp();
+    const stack = new NightshiftStack(app, 'Nightshift', {
+      env: { account: '123456789012', region: 'cn-north-1' },
+    });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).not.toThrow();
+    const text = JSON.stringify(Template.fromStack(stack).toJSON());
+    expect(text).not.toMatch(/arn:aws:/);
+    expect(text).toMatch(/arn:aws-cn:|"Ref":"AWS::Partition"/);
+    Template.fromStack(stack).resourceCountIs('AWS::Scheduler::Schedule', 1);
+  }, 60_000);
+});
+
+describe('cdk synth and the holiday data', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  // Finding 6 (issue 20): cdk synth printed no warning when the CN data was about to end.
+  it('warns, with what to add, when a calendar in use has no data for part of the next 60 days', () => {
+    const config = JSON.parse(readFileSync('config/examples/china-office.json', 'utf8'));
+    const dir = mkdtempSync(join(tmpdir(), 'nightshift-cdk-cn-'));
+    writeFileSync(join(dir, 'schedule.json'), JSON.stringify(config));
+    const until = resolveCalendarData({ country: 'CN' }, 2025, 2100).until;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date(Date.parse(`${until}T00:00:00Z`) - 30 * 86_400_000));
+    const stack = new NightshiftStack(fastApp(), 'Cn', { env: ENV, configPath: join(dir, 'schedule.json') });
+    Annotations.fromStack(stack).hasWarning(
+      '/Cn/Nightshift',
+      Match.stringLikeRegexp(
+        `calendars\\.cn: holiday data ends on ${until} .*Add the dates of the official \\d{4} holiday notice to calendars\\.cn: the days off to "extraHolidays", the make-up working days to "extraWorkdays"`,
+      ),
+    );
   }, 60_000);
 });
 

@@ -87,8 +87,9 @@ describe('overrides with real serve processes on a scaled clock', () => {
       NIGHTSHIFT_CLOCK_SPEED: '600',
     });
     running.push(served);
-    await served.waitFor(new RegExp(`override ${override.id} .* ends at 2027-03-29T23:00:00.000Z`), 30_000);
-    await served.waitFor(/2027-03-29T20:00:00Z office: pause orders-sync ok/, 30_000);
+    // Readable lines show times in the config's zone (UTC here), one zone per output.
+    await served.waitFor(new RegExp(`override ${override.id} .* ends at 2027-03-29 23:00`), 30_000);
+    await served.waitFor(/2027-03-29 20:00 office: pause orders-sync ok/, 30_000);
     // Assess
     const pauses = history(ws.state).filter((e) => e.result.action === 'pause');
     expect(pauses).toEqual([

@@ -54,8 +54,8 @@ describe('nightshift serve as a real process', () => {
       NIGHTSHIFT_CLOCK_SPEED: '60',
     });
     running.push(served);
-    // Act
-    await served.waitFor(/2027-03-29T06:04:00Z every-minute: start night-batch ok/, 20_000);
+    // Act (readable lines give times in the config's zone, UTC here: one zone per output)
+    await served.waitFor(/2027-03-29 06:04 every-minute: start night-batch ok/, 20_000);
     const health = await fetch(`${served.url}/v1/health`);
     const code = await served.stop('SIGTERM');
     running.splice(0);
@@ -98,10 +98,7 @@ describe('nightshift serve as a real process', () => {
     const args = ws.args;
     const [a, b] = await Promise.all([spawnServe(args, env), spawnServe(args, env)]);
     running.push(a, b);
-    await Promise.race([
-      a.waitFor(/T06:05:00Z every-minute/, 25_000),
-      b.waitFor(/T06:05:00Z every-minute/, 25_000),
-    ]);
+    await Promise.race([a.waitFor(/ 06:05 every-minute/, 25_000), b.waitFor(/ 06:05 every-minute/, 25_000)]);
     const fired = history(ws.state).map((e) => e.scheduledAt);
     expect(fired).toContain('2027-03-29T06:05:00Z');
     expect(new Set(fired).size).toBe(fired.length);
@@ -121,7 +118,7 @@ describe('nightshift serve as a real process', () => {
       NIGHTSHIFT_CLOCK_SPEED: '1',
     });
     running.push(served);
-    await served.waitFor(/T08:00:00Z office: start face-search ok.*\(late\)/, 20_000);
+    await served.waitFor(/ 08:00 office: start face-search ok.*\(late\)/, 20_000);
     // Assess
     const [entry, ...rest] = history(ws.state);
     expect(rest).toHaveLength(0);
@@ -216,7 +213,7 @@ describe('nightshift serve as a real process', () => {
     });
     running.push(served);
     // Act / Assess
-    await served.waitFor(/2027-03-29T07:00:00Z every-minute: start night-batch ok/, 10_000);
+    await served.waitFor(/2027-03-29 07:00 every-minute: start night-batch ok/, 10_000);
     expect(history(ws.state).map((e) => e.scheduledAt)).toEqual(['2027-03-29T07:00:00Z']);
   }, 30_000);
 

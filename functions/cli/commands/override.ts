@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import type { Config } from '../../engine/config/schema.ts';
-import { makeOverride, type Override, OverrideError } from '../../engine/overrides.ts';
+import { makeOverride, type Override, OverrideError, parseIsoInstant } from '../../engine/overrides.ts';
 import { readConfigFile } from '../../stores/local-config.ts';
 import { FileLedger } from '../../stores/local-ledger.ts';
 import { apiUrl, callApi, refusal } from '../api-client.ts';
@@ -9,21 +8,14 @@ import { COMMON_HELP, type Command, configPath, stringOption, type Values, write
 import { type CliIo, EXIT_OK, UsageError } from '../io.ts';
 import { renderTable } from '../table.ts';
 import { bothWays, parseTime } from '../time.ts';
-
-/** The zone TIME options are read in: the config's top-level zone. */
-export function zoneOf(config: Config): string {
-  return config.timezone ?? 'UTC';
-}
-
-export function stateDirOf(values: Values, io: CliIo): string {
-  return resolve(io.cwd, stringOption(values, 'state') ?? '.nightshift');
-}
+import { outputZone, readingZone, tzOption, wallClockOf, zoneLine } from '../zones.ts';
 
 export const overrideCommand: Command = {
   name: 'override',
+  stateDirOption: 'state-dir',
   help: `Usage: nightshift override add (--target NAME ... | --schedule ID) --state STATE --until TIME
-                               [--from TIME] --reason TEXT [--json]
-       nightshift override list [--json]
+                               [--from TIME] [--tz ZONE] --reason TEXT [--json]
+       nightshift override list [--tz ZONE] [--json]
        nightshift override remove ID [--json]
 
 An override holds its targets in STATE from --from (default now) until --until, beating every
@@ -31,10 +23,12 @@ schedule; at --until the schedules' state applies again and is reconciled within
 STATE is running, stopped (VIAS and CPTS tasks), paused (DRS jobs) or hands-off (Nightshift makes
 no call of any kind on those targets). An override lasts at most overrides.maxHours (default 168).
 
-TIME is an ISO 8601 instant (2027-03-29T23:00:00Z) or a local time in the config's timezone:
-23:00 (the next 23:00; for --until the next after --from), "today 23:00", "tomorrow 08:00",
-"2027-03-29 23:00". The answer shows
-it both ways, local and UTC.
+TIME is an ISO 8601 instant (2027-03-29T23:00:00Z) or a wall-clock time: 23:00 (the next 23:00;
+for --until the next after --from), "today 23:00", "tomorrow 08:00", "2027-03-29 23:00". A
+wall-clock time is read in the zone of the targets' schedules (the clock the schedules it beats
+run on): with --schedule, that schedule's zone; targets without a schedule use the config's
+"timezone". When the targets' schedules run in different zones, --tz ZONE must say which one.
+The answer shows every time both ways, in that zone and in UTC.
 
 Without --url the override goes into the local state folder, where every "nightshift serve"
 sharing it sees it at its next tick. With --url it goes through a running HTTP API (signed with
@@ -49,6 +43,8 @@ Options:
   --reason TEXT     why, for whoever looks next (required)
   --url URL         a running Nightshift HTTP API
   --state-dir DIR   the local state folder (default .nightshift/; --state names the STATE here)
+  --tz ZONE         add: the zone of wall-clock TIMEs (see above); list: the zone shown
+                    (default: the config's "timezone")
   --json            print the override(s) as JSON
 ${COMMON_HELP}
 
@@ -64,6 +60,7 @@ target cannot have, an until in the past or too far out).`,
     reason: { type: 'string' },
     url: { type: 'string' },
     'state-dir': { type: 'string' },
+    tz: { type: 'string' },
     json: { type: 'boolean' },
   },
   async run(values, positionals, io) {
@@ -105,7 +102,12 @@ async function add(values: Values, io: CliIo): Promise<number> {
   const fromText = stringOption(values, 'from');
 
   const config = await readConfigFile(configPath(values, io));
-  const zone = zoneOf(config);
+  // A wall-clock time means the clock of the schedules the override beats (finding: "tomorrow
+  // 20:00" for a Berlin schedule must not be read in the config's Shanghai zone).
+  const wallClockGiven = [untilText, fromText].some(
+    (t) => t !== undefined && parseIsoInstant(t) === undefined,
+  );
+  const zone = readingZone(config, { targets, schedule }, tzOption(values), wallClockGiven);
   const now = io.now().getTime();
   const from = fromText === undefined ? undefined : parseTime(fromText, '--from', zone, now);
   // A bare time of day for --until is the next one after the start: --from 22:00 --until 02:00.
@@ -148,7 +150,7 @@ async function add(values: Values, io: CliIo): Promise<number> {
 
 async function list(values: Values, io: CliIo): Promise<number> {
   const config = await readConfigFile(configPath(values, io));
-  const zone = zoneOf(config);
+  const zone = outputZone(values, config);
   const now = io.now().getTime();
   let overrides: Override[];
   const url = apiUrl(stringOption(values, 'url'));
@@ -167,6 +169,7 @@ async function list(values: Values, io: CliIo): Promise<number> {
     io.stdout.write('No active or future overrides.\n');
     return EXIT_OK;
   }
+  io.stdout.write(zoneLine(zone, now));
   io.stdout.write(
     renderTable(
       ['Id', 'State', 'Targets', 'From', 'Until', 'By', 'Reason'],
@@ -174,8 +177,8 @@ async function list(values: Values, io: CliIo): Promise<number> {
         Date.parse(o.from) <= now ? `${o.id} (active)` : o.id,
         o.state,
         o.targets.join(', '),
-        bothWays(Date.parse(o.from), zone),
-        bothWays(Date.parse(o.until), zone),
+        wallClockOf(o.from, zone),
+        wallClockOf(o.until, zone),
         o.createdBy ?? '',
         o.reason,
       ]),

@@ -13,12 +13,12 @@ import {
   configPath,
   selectionOf,
   selectionOptions,
+  stateDirOf,
   stringOption,
   writeJson,
 } from '../command.ts';
 import { type CliIo, EXIT_FAILED, EXIT_OK, UsageError } from '../io.ts';
 import { renderResults } from '../results.ts';
-import { stateDirOf } from './override.ts';
 
 export const runCommand: Command = {
   name: 'run',
@@ -88,7 +88,7 @@ Environment: NIGHTSHIFT_UPSTREAM_TIMEOUT_MS (default 10000), NIGHTSHIFT_UPSTREAM
     });
     const progress = progressLine(io, names.length);
     const now = () => io.now().getTime();
-    const ledger = new FileLedger(stateDirOf(values, io), now);
+    const ledger = new FileLedger(stateDirOf(runCommand, values, io.cwd), now);
     const owners = new Owners('run');
     const force = values.force === true;
     const reason = stringOption(values, 'reason');

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { webhookKeyOf } from '../../api/router.ts';
 import { calendarDataEnding } from '../../engine/calendar/holidays.ts';
@@ -7,20 +7,25 @@ import { defaultWindowActions } from '../../engine/kinds.ts';
 import { due } from '../../engine/planner.ts';
 import { httpSettingsFromEnv } from '../../huawei/settings.ts';
 import { HuaweiUpstream } from '../../huawei/upstream.ts';
-import { clockFromEnv } from '../../local/clock.ts';
+import { type ClockSetting, clockSettingFromEnv, publishClock, scaledClock } from '../../local/clock.ts';
 import { startDemo } from '../../local/demo.ts';
+import { DROPPED_MESSAGE } from '../../local/dropped-overrides.ts';
 import { LocalRuntime } from '../../local/runtime.ts';
+import type { Log } from '../../observability/log.ts';
 import { createLog } from '../../observability/powertools-log.ts';
+import { textLog } from '../../observability/text-log.ts';
 import { readConfigFile } from '../../stores/local-config.ts';
 import { FileLedger } from '../../stores/local-ledger.ts';
 import { FileSecretSource, type SecretSource } from '../../stores/secrets.ts';
 import { COMMON_HELP, type Command, configPath, stringOption } from '../command.ts';
 import { type CliIo, EXIT_OK, UsageError } from '../io.ts';
 import { renderTable } from '../table.ts';
+import { outputZone, wallClock, wallClockOf } from '../zones.ts';
 
 export const serveCommand: Command = {
   name: 'serve',
-  help: `Usage: nightshift serve [--port N] [--host ADDR] [--secrets FILE] [--state DIR] [--simulate] [--config FILE]
+  help: `Usage: nightshift serve [--port N] [--host ADDR] [--secrets FILE] [--state DIR] [--simulate]
+                       [--tz ZONE] [--log-format text|json] [--config FILE]
 
 Runs the local runtime: the HTTP API (on 127.0.0.1 unless --host says otherwise) and the minute tick, which at each wall-clock
 minute carries out what the schedule says is due in (previous minute, this minute]. After a
@@ -31,20 +36,28 @@ refused and the last good config stays in force. SIGINT/SIGTERM finish in-flight
 most 10 s, then open connections are closed) and exit 0. A port already in use: exit 1.
 
 Options:
-  --port N          HTTP port (default 8787; 0 picks a free one)
+  --port N          HTTP port (default $NIGHTSHIFT_PORT, else 8787; 0 picks a free one)
   --host ADDR       address to listen on (default 127.0.0.1); anything else is reachable from
                     other hosts, protected by the webhook signature only, and a warning says so
   --secrets FILE    JSON object of secret names to values (default $NIGHTSHIFT_SECRETS_FILE)
   --state DIR       ledger, history and cursor (default .nightshift/)
-  --simulate        start the built-in Huawei Cloud simulator, point every account at it and
-                    generate demo secrets (written to DIR/demo-secrets.json)
+  --simulate        start the built-in Huawei Cloud simulator and point every account at it.
+                    Without --secrets, demo secrets are generated into DIR/demo-secrets.json
+                    (edit an account's entry into any secret form, aksk included, to try it);
+                    with --secrets, that file is used as it is. The simulator accepts every
+                    credential in the file. DIR/simulator-config.json is the config as run,
+                    for nightshift run --config.
   --catch-up MIN    how late a due action is still carried out: 1 to 1440 (default 60); older
                     ones are recorded as missed (0 is refused: it would miss everything)
+  --tz ZONE         the zone of the times in readable lines (default: the config's "timezone")
+  --log-format F    text: warnings and errors as readable lines on stderr (the default on a
+                    terminal); json: every log line as JSON on stderr (the default otherwise)
 ${COMMON_HELP}
 
-Logs are JSON lines on stderr; stdout has a readable line per action.
-Test and demo hooks: NIGHTSHIFT_CLOCK_START (ISO) and NIGHTSHIFT_CLOCK_SPEED (factor) run the
-tick on a scaled clock.`,
+Stdout has a readable line per action, naming the schedule or override behind it.
+Demo clock: NIGHTSHIFT_CLOCK_START (ISO) and NIGHTSHIFT_CLOCK_SPEED (factor) run the runtime on a
+scaled clock, which serve publishes in DIR/clock.json: every other nightshift command run with
+the same two variables follows it.`,
   options: {
     port: { type: 'string' },
     host: { type: 'string' },
@@ -52,9 +65,11 @@ tick on a scaled clock.`,
     state: { type: 'string' },
     simulate: { type: 'boolean' },
     'catch-up': { type: 'string' },
+    tz: { type: 'string' },
+    'log-format': { type: 'string' },
   },
   async run(values, _positionals, io) {
-    const port = Number(stringOption(values, 'port') ?? '8787');
+    const port = Number(stringOption(values, 'port') ?? io.env.NIGHTSHIFT_PORT ?? '8787');
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new UsageError('--port must be 0 to 65535');
     const host = stringOption(values, 'host') ?? '127.0.0.1';
@@ -71,30 +86,36 @@ tick on a scaled clock.`,
         '--secrets FILE (or NIGHTSHIFT_SECRETS_FILE) is required, or --simulate for a demo',
       );
     }
-    let clock: ReturnType<typeof clockFromEnv>;
+    const logFormat = stringOption(values, 'log-format') ?? (io.stderr.isTTY ? 'text' : 'json');
+    if (logFormat !== 'text' && logFormat !== 'json')
+      throw new UsageError('--log-format must be text or json');
+    let clockSetting: ClockSetting | undefined;
     let httpSettings: ReturnType<typeof httpSettingsFromEnv>;
     let timeouts: ServerTimeouts;
     try {
-      clock = clockFromEnv(io.env);
+      clockSetting = clockSettingFromEnv(io.env);
       httpSettings = httpSettingsFromEnv(io.env);
       timeouts = serverTimeoutsFromEnv(io.env);
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
+    const realStart = Date.now();
+    const clock = clockSetting
+      ? scaledClock(clockSetting.start, clockSetting.speed, Date.now, realStart)
+      : scaledClock(realStart, 1);
     const path = configPath(values, io);
     const initial = await readConfigFile(path, { now: clock.now() });
+    const zone = outputZone(values, initial);
     const print = (line: string) => io.stdout.write(`${line}\n`);
     for (const warning of calendarDataEnding(initial, clock.now()))
       io.stderr.write(`warning: ${warning.path}: ${warning.message}\n`);
-    const stderr = new Writable({
-      write(chunk, _encoding, done) {
-        io.stderr.write(String(chunk));
-        done();
-      },
-    });
-    const log = createLog({ stream: stderr });
+    const log = logFor(logFormat, io, clock, zone);
+    // Every other command run with the same NIGHTSHIFT_CLOCK_* follows this clock from here.
+    await publishClock(stateDir, clockSetting, realStart);
 
-    const demo = simulate ? await startDemo(initial, stateDir) : undefined;
+    const demo = simulate
+      ? await startDemo(initial, stateDir, secretsFile ? { secretsFile: resolve(io.cwd, secretsFile) } : {})
+      : undefined;
     const secrets: SecretSource = demo ? demo.secrets : new FileSecretSource(resolve(io.cwd, secretsFile!));
     const upstream = new HuaweiUpstream({ secrets, http: httpSettings });
     const runtime = new LocalRuntime({
@@ -116,6 +137,7 @@ tick on a scaled clock.`,
       clock,
       log,
       print,
+      zone,
       maxCatchUpMinutes: catchUp,
     });
     let url: string;
@@ -124,23 +146,30 @@ tick on a scaled clock.`,
     } catch (error) {
       // Nothing may keep the process alive after a failed start: the simulator's port included.
       await upstream.close();
-      await demo?.simulator.stop();
+      await demo?.stop();
       throw listenError(error, host, port);
     }
     printBanner(print, {
       url,
       path,
       stateDir,
+      cwd: io.cwd,
       webhookSecret: initial.webhook.secret,
       example: exampleAction(initial),
-      demo: demo && { url: demo.simulator.url, secretsFile: demo.secretsFile },
+      demo: demo && {
+        url: demo.simulator.url,
+        secretsFile: demo.secretsFile,
+        configFile: demo.configFile,
+        generated: demo.generated,
+      },
+      clock: clockSetting && `${wallClock(clock.now(), zone)} ${zone}, ${clockSetting.speed}x real time`,
     });
     const next = due(runtime.currentConfig, clock.now(), clock.now() + 24 * 3600_000).slice(0, 8);
     print(
       next.length
-        ? `Next actions:\n${renderTable(
-            ['UTC', 'Schedule', 'Action', 'Targets'],
-            next.map((r) => [r.at, r.schedule, r.action, r.targets.join(', ')]),
+        ? `Next actions (${zone}):\n${renderTable(
+            ['Time', 'Schedule', 'Action', 'Targets'],
+            next.map((r) => [wallClockOf(r.at, zone), r.schedule, r.action, r.targets.join(', ')]),
           )}`
         : 'No actions in the next 24 hours.',
     );
@@ -164,7 +193,7 @@ tick on a scaled clock.`,
     await runtime.stop();
     // A tick cut short by the grace period may still have a call in flight: do not wait for it.
     await Promise.race([upstream.close(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
-    await demo?.simulator.stop();
+    await demo?.stop();
     log.info('stopped');
     // The last resort of a bounded shutdown: whatever handle is still open, the process ends.
     setTimeout(() => process.exit(), 2_000).unref();
@@ -178,24 +207,69 @@ function printBanner(
     url: string;
     path: string;
     stateDir: string;
+    cwd: string;
     webhookSecret: string;
     example: string;
-    demo: { url: string; secretsFile: string } | undefined;
+    demo: { url: string; secretsFile: string; configFile: string; generated: boolean } | undefined;
+    clock: string | undefined;
   },
 ): void {
+  const shown = (file: string) => {
+    const rel = relative(info.cwd, file);
+    return rel.startsWith('..') || isAbsolute(rel) ? file : `./${rel}`;
+  };
   print(`Nightshift is serving ${info.url}`);
   print(`  config  ${info.path} (re-read on change)`);
   print(`  state   ${info.stateDir}`);
-  if (info.demo) print(`  upstream: the built-in simulator at ${info.demo.url} (every account points at it)`);
+  if (info.clock) print(`  clock   ${info.clock} (NIGHTSHIFT_CLOCK_*; other commands with them follow it)`);
+  if (info.demo) {
+    print(`  upstream: the built-in simulator at ${info.demo.url} (every account points at it)`);
+    print(
+      `  secrets ${shown(info.demo.secretsFile)}${info.demo.generated ? ' (generated; edit an account entry to try another secret form)' : ''}`,
+    );
+  }
   print('');
   print(`  curl ${info.url}/v1/health`);
   if (info.demo) {
     print(
-      `  export NIGHTSHIFT_WEBHOOK_KEY=$(node -p "require('${info.demo.secretsFile}')['${info.webhookSecret}'].key")`,
+      `  export NIGHTSHIFT_WEBHOOK_KEY=$(node -p "require('${shown(info.demo.secretsFile)}')['${info.webhookSecret}'].key")`,
     );
   }
+  print(`  npx nightshift status --url ${info.url}`);
   print(`  npx nightshift trigger --url ${info.url} ${info.example} --dry-run`);
+  if (info.demo)
+    print(
+      `  npx nightshift run --config ${shown(info.demo.configFile)} --secrets ${shown(info.demo.secretsFile)} ${info.example}`,
+    );
   print('');
+}
+
+/** JSON lines (Powertools) stamped with the runtime clock, or readable warnings for a terminal. */
+function logFor(format: 'text' | 'json', io: CliIo, clock: { now(): number }, zone: string): Log {
+  if (format === 'text')
+    return textLog({
+      write: (text) => io.stderr.write(text),
+      now: () => clock.now(),
+      time: (ms) => wallClock(ms, zone, { seconds: true }).slice(11),
+      // What already has its readable line on stdout: each action, and these warnings.
+      shownElsewhere: new Set([
+        'action',
+        'action failed',
+        'missed',
+        'serving beyond loopback',
+        'webhook secret unusable',
+        'config change refused; the last good config stays in force',
+        'override ending in 30 minutes: the schedules take over again at its until',
+        DROPPED_MESSAGE,
+      ]),
+    });
+  const stderr = new Writable({
+    write(chunk, _encoding, done) {
+      io.stderr.write(String(chunk));
+      done();
+    },
+  });
+  return createLog({ stream: stderr, now: () => clock.now() });
 }
 
 /** A request the config allows, for the banner: the first target and its closing action. */

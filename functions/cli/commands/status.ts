@@ -1,20 +1,20 @@
 import type { OverrideRule } from '../../engine/decision.ts';
 import { type TargetStatus, targetStatuses } from '../../engine/status.ts';
+import { unknownTargetsMessage } from '../../engine/targets.ts';
 import { httpSettingsFromEnv } from '../../huawei/settings.ts';
 import { HuaweiUpstream } from '../../huawei/upstream.ts';
 import { readConfigFile } from '../../stores/local-config.ts';
 import { FileLedger } from '../../stores/local-ledger.ts';
 import { FileSecretSource } from '../../stores/secrets.ts';
 import { apiUrl, callApi, refusal } from '../api-client.ts';
-import { COMMON_HELP, type Command, configPath, stringOption, writeJson } from '../command.ts';
+import { COMMON_HELP, type Command, configPath, stateDirOf, stringOption, writeJson } from '../command.ts';
 import { EXIT_OK, UsageError } from '../io.ts';
 import { renderTable } from '../table.ts';
-import { bothWays } from '../time.ts';
-import { stateDirOf, zoneOf } from './override.ts';
+import { outputZone, TZ_HELP, wallClockOf, zoneLine } from '../zones.ts';
 
 export const statusCommand: Command = {
   name: 'status',
-  help: `Usage: nightshift status [--target NAME ...] [--json]
+  help: `Usage: nightshift status [--target NAME ...] [--tz ZONE] [--json]
                         [--url URL | --state DIR --secrets FILE] [--config FILE]
 
 For each target: the desired state and since when, because of which schedule or override, the
@@ -30,20 +30,23 @@ Options:
   --url URL         a running Nightshift HTTP API
   --state DIR       the local state folder (default .nightshift/)
   --secrets FILE    JSON object of secret names to values (default $NIGHTSHIFT_SECRETS_FILE)
-  --json            print {"targets": [...]} on stdout
+  --json            print {"targets": [...]} on stdout (times in UTC)
+${TZ_HELP}
 ${COMMON_HELP}`,
   options: {
     target: { type: 'string', multiple: true },
     url: { type: 'string' },
     state: { type: 'string' },
     secrets: { type: 'string' },
+    tz: { type: 'string' },
     json: { type: 'boolean' },
   },
   async run(values, _positionals, io) {
     const names = (values.target as string[] | undefined) ?? [];
     const config = await readConfigFile(configPath(values, io));
     const unknown = names.filter((n) => !Object.hasOwn(config.targets, n));
-    if (unknown.length > 0) throw new UsageError(`unknown target ${unknown.map((n) => `"${n}"`).join(', ')}`);
+    if (unknown.length > 0) throw new UsageError(unknownTargetsMessage(config, unknown, 'target'));
+    const zone = outputZone(values, config);
     const now = io.now().getTime();
     let statuses: TargetStatus[];
     const url = apiUrl(stringOption(values, 'url'));
@@ -65,7 +68,7 @@ ${COMMON_HELP}`,
       } catch (error) {
         throw new UsageError((error as Error).message, { cause: error });
       }
-      const ledger = new FileLedger(stateDirOf(values, io), () => now);
+      const ledger = new FileLedger(stateDirOf(statusCommand, values, io.cwd), () => now);
       const overrides: OverrideRule[] = await ledger.overrides(now);
       const upstream = new HuaweiUpstream({ secrets: new FileSecretSource(secretsFile), http });
       try {
@@ -85,21 +88,26 @@ ${COMMON_HELP}`,
       writeJson(io, { targets: statuses });
       return EXIT_OK;
     }
-    const zone = zoneOf(config);
     const out = statuses.filter((s) => !s.inSync).length;
+    io.stdout.write(zoneLine(zone, now));
     io.stdout.write(
       renderTable(
         ['Target', 'Kind', 'Desired', 'Observed', 'In sync', 'Because', 'Override', 'Next edge'],
         statuses.map((s) => [
           s.target,
           s.kind,
-          s.desired ? `${s.desired} since ${s.since}` : '(none)',
-          s.observed ?? (s.note?.startsWith('hands-off') ? '(not read)' : '(unknown)'),
+          s.desired ? `${s.desired} since ${s.since === null ? '?' : wallClockOf(s.since, zone)}` : '(none)',
+          s.observed ??
+            (s.secretNotSet
+              ? '(secret not set)'
+              : s.note?.startsWith('hands-off')
+                ? '(not read)'
+                : '(unknown)'),
           s.inSync ? 'yes' : 'NO',
           s.because ?? '',
           s.override ?? '',
           s.nextEdge
-            ? `${s.nextEdge.state} at ${bothWays(Date.parse(s.nextEdge.at), zone)} (${s.nextEdge.schedule})`
+            ? `${s.nextEdge.state} at ${wallClockOf(s.nextEdge.at, zone)} (${s.nextEdge.schedule})`
             : '',
         ]),
       ),

@@ -28,7 +28,7 @@ ${COMMON_HELP}`,
       const now = io.now();
       const config = await readConfigFile(path, { now }, { deployable: true });
       const warnings = [
-        ...configWarnings(config, Date.now()),
+        ...configWarnings(config, now.getTime()),
         ...calendarDataEnding(config, now).map(({ path, message }) => ({ path, message })),
       ];
       const ok = warnings.length === 0 || values.strict !== true;

@@ -103,10 +103,28 @@ export interface CalendarWarning {
 }
 
 /**
- * Calendars used by an enabled schedule whose data ends before `now + days` (in UTC dates; a
- * day's difference across zones does not matter at this range). Without data a calendar would
- * silently fall back to Monday to Friday, so this is what `validate`, `plan` and the tick's
- * `CalendarDataEnding` metric report.
+ * The last date a calendar's dates are known to: its data's end, or the end of a later year whose
+ * dates the config already added itself (`extraHolidays` or `extraWorkdays` naming full dates of
+ * the years right after the data, as the official notice gives them).
+ */
+export function knownUntil(spec: CalendarSpec): string | undefined {
+  if (!spec.resolved) return undefined;
+  let until = spec.resolved.until;
+  const bridged = new Set(
+    [...(spec.extraHolidays ?? []), ...(spec.extraWorkdays ?? [])]
+      .filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d))
+      .map((d) => Number(d.slice(0, 4))),
+  );
+  for (let year = Number(until.slice(0, 4)) + 1; bridged.has(year); year++) until = `${year}-12-31`;
+  return until;
+}
+
+/**
+ * Calendars used by an enabled schedule whose dates end before `now + days`, or before `until`
+ * (the end of a plan) when that is later: in UTC dates, as a day's difference across zones does
+ * not matter at this range. Without data a calendar would silently fall back to Monday to Friday,
+ * so `validate`, `plan`, `config push`, `cdk synth` and the tick's `CalendarDataEnding` metric
+ * report it, saying exactly what to add.
  */
 export function calendarDataEnding(
   config: {
@@ -115,29 +133,78 @@ export function calendarDataEnding(
   },
   now: Date | number,
   days = DATA_WARNING_DAYS,
+  until?: Date | number,
 ): CalendarWarning[] {
   const used = new Set(
     config.schedules.filter((s) => s.enabled !== false && s.calendar).map((s) => s.calendar!),
   );
-  const horizon = new Date(+now + days * 86_400_000).toISOString().slice(0, 10);
+  const soon = new Date(+now + days * 86_400_000).toISOString().slice(0, 10);
+  const planned = until === undefined ? undefined : new Date(+until).toISOString().slice(0, 10);
+  const horizon = planned !== undefined && planned > soon ? planned : soon;
   const warnings: CalendarWarning[] = [];
   for (const [name, spec] of Object.entries(config.calendars ?? {})) {
     if (!used.has(name) || !spec.resolved) continue;
-    const { until, source } = spec.resolved;
-    if (until >= horizon) continue;
-    const ended = until < new Date(+now).toISOString().slice(0, 10);
+    const known = knownUntil(spec)!;
+    if (known >= horizon) continue;
+    const { source } = spec.resolved;
+    const ended = known < new Date(+now).toISOString().slice(0, 10);
+    const when = known < soon ? `within ${days} days` : `before the end of the plan (${planned})`;
     warnings.push({
       path: `calendars.${name}`,
-      until,
+      until: known,
       message:
-        `holiday data ${ended ? 'ended' : 'ends'} on ${until} (${source}), within ${days} days: after it ` +
+        `holiday data ${ended ? 'ended' : 'ends'} on ${known} (${source}), ${when}: after it ` +
         `"workdays" means Monday to Friday and no public holiday is skipped. ` +
         (spec.country === 'CN'
-          ? 'Update chinese-days once the next official schedule is published (or add extraHolidays and extraWorkdays), then validate and deploy again.'
+          ? chinaAdvice(name, spec, known)
           : 'Push or deploy the config again to carry data for the next years.'),
     });
   }
   return warnings;
+}
+
+/**
+ * What to do when China's data ends: the State Council publishes next year's schedule a year at
+ * a time (usually in November), and chinese-days follows it only in a later release.
+ */
+function chinaAdvice(name: string, spec: CalendarSpec, known: string): string {
+  const next = Number(known.slice(0, 4)) + 1;
+  return (
+    `Add the dates of the official ${next} holiday notice to calendars.${name}: the days off to "extraHolidays", ` +
+    `the make-up working days to "extraWorkdays"${exampleOf(spec.resolved!, Number(known.slice(0, 4)))}; ` +
+    `once extraHolidays names ${next} dates this warning stops (or install a chinese-days release that carries ${next}: ` +
+    `npm install --save-exact chinese-days@latest). "nightshift calendar show ${name} --year ${next}" lists what is known.`
+  );
+}
+
+/** The longest holiday of the data's last year (Spring Festival) and its make-up days, as the shape to copy. */
+function exampleOf(data: CalendarData, year: number): string {
+  const days = Object.keys(data.holidays)
+    .filter((d) => d.startsWith(`${year}-`))
+    .sort();
+  if (days.length === 0) return ' (each a "YYYY-MM-DD" date)';
+  const runs: string[][] = [];
+  for (const d of days) {
+    const run = runs.at(-1);
+    if (run && Date.parse(`${d}T00:00:00Z`) - Date.parse(`${run.at(-1)}T00:00:00Z`) === 86_400_000)
+      run.push(d);
+    else runs.push([d]);
+  }
+  const run = runs.reduce((a, b) => (b.length > a.length ? b : a));
+  const first = Date.parse(`${run[0]}T00:00:00Z`) - 7 * 86_400_000;
+  const last = Date.parse(`${run.at(-1)}T00:00:00Z`) + 7 * 86_400_000;
+  const workdays = Object.keys(data.workdays)
+    .filter((d) => Date.parse(`${d}T00:00:00Z`) >= first && Date.parse(`${d}T00:00:00Z`) <= last)
+    .sort();
+  const list = (dates: string[]) =>
+    dates.length > 3
+      ? `"${dates[0]}", "${dates[1]}", …, "${dates.at(-1)}"`
+      : dates.map((d) => `"${d}"`).join(', ');
+  return (
+    ` (as the ${year} notice gave ${data.holidays[run[0]!]}: "extraHolidays": [${list(run)}]` +
+    (workdays.length > 0 ? `, "extraWorkdays": [${list(workdays)}]` : '') +
+    ')'
+  );
 }
 
 /**

@@ -6,6 +6,8 @@
  * changes its offset at most once in fifteen minutes, which makes the sampling exact.
  */
 
+import { closest } from '../suggest.ts';
+
 export const MINUTE_MS = 60_000;
 const QUARTER_MIN = 15;
 
@@ -36,7 +38,25 @@ export function isValidTimeZone(zone: string): boolean {
   return known;
 }
 
+/** The canonical zone name closest to a misspelt one (`Asia/Shangai` → `Asia/Shanghai`), if any. */
+export function closestTimeZone(zone: string): string | undefined {
+  canonicalZones ??= new Set(Intl.supportedValuesOf?.('timeZone') ?? []);
+  return closest(zone, canonicalZones);
+}
+
 export class ZoneClock {
+  private static readonly shared = new Map<string, ZoneClock>();
+
+  /** One clock per zone for the process: formatters are costly to build, cheap to keep. */
+  static of(zone: string): ZoneClock {
+    let clock = ZoneClock.shared.get(zone);
+    if (!clock) {
+      clock = new ZoneClock(zone);
+      ZoneClock.shared.set(zone, clock);
+    }
+    return clock;
+  }
+
   readonly zone: string;
   private readonly format: Intl.DateTimeFormat;
   private readonly quarterOffsets = new Map<number, number>();
@@ -159,4 +179,12 @@ export function formatLocalMinute(localMinute: number): string {
   const hh = String(Math.floor(mod / 60)).padStart(2, '0');
   const mm = String(mod % 60).padStart(2, '0');
   return `${localDayOf(localMinute).date} ${hh}:${mm}`;
+}
+
+/** `2027-03-29 20:00` (with `seconds`: `20:00:07`): a UTC instant as wall-clock time in `zone`. */
+export function wallClock(ms: number, zone: string, options: { seconds?: boolean } = {}): string {
+  const epochMinute = Math.floor(ms / MINUTE_MS);
+  const local = ZoneClock.of(zone).localMinute(epochMinute) * MINUTE_MS + (ms - epochMinute * MINUTE_MS);
+  const d = new Date(local).toISOString();
+  return `${d.slice(0, 10)} ${d.slice(11, options.seconds ? 19 : 16)}`;
 }

@@ -15,6 +15,12 @@ export function parseConfigText(
   options?: ValidateOptions & {
     /** Refuse a config too large to deploy (`validate`, `config push`, synth, the validator). */
     deployable?: boolean;
+    /**
+     * Adds each problem's line and column (`withPositions`, for what people read: the CLI,
+     * synth, the validator). A hook rather than an import, so the tick and api bundles, which
+     * only log a bad config, carry no JSON position parser.
+     */
+    locate?: (issues: ConfigIssue[], text: string) => ConfigIssue[];
   },
 ): Config {
   const issues = options?.deployable ? sizeIssues(raw) : [];
@@ -27,7 +33,10 @@ export function parseConfigText(
     throw error;
   }
   const result = validateConfig(document, options);
-  if (!result.ok) issues.push(...result.issues);
+  if (!result.ok) {
+    const text = raw.replace(/^\uFEFF/, '');
+    issues.push(...(options?.locate ? options.locate(result.issues, text) : result.issues));
+  }
   if (issues.length > 0 || !result.ok) throw new ConfigError(issues, source);
   return result.config;
 }

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { compileCron } from '../calendar/cron.ts';
 import { checkSkipDate } from '../calendar/skip-dates.ts';
 import { compileWindow } from '../calendar/window.ts';
-import { isValidTimeZone } from '../calendar/zone.ts';
+import { closestTimeZone, isValidTimeZone } from '../calendar/zone.ts';
 import { DRS_JOB_ID, DRS_JOB_ID_RULE } from '../ids.ts';
 import { ACTIONS } from '../kinds.ts';
 
@@ -31,8 +31,12 @@ const timezone = z
   .string()
   .superRefine(
     syntax((zone) => {
-      if (!isValidTimeZone(zone))
-        throw new Error(`${JSON.stringify(zone)} is not an IANA time zone (e.g. "Europe/Berlin")`);
+      if (!isValidTimeZone(zone)) {
+        const near = closestTimeZone(zone);
+        throw new Error(
+          `${JSON.stringify(zone)} is not an IANA time zone (${near ? `did you mean "${near}"?` : 'e.g. "Europe/Berlin"'})`,
+        );
+      }
     }),
   )
   .describe('IANA time zone, e.g. "Asia/Shanghai"');

@@ -3,12 +3,25 @@ import { compileCron } from '../calendar/cron.ts';
 import type { TimeRule } from '../calendar/rule.ts';
 import { compileWindow } from '../calendar/window.ts';
 import { KIND_ACTIONS, kindSupports, TARGET_KINDS, type TargetKind } from '../kinds.ts';
+import { didYouMean } from '../suggest.ts';
 import { type Config, configSchema } from './schema.ts';
 
 export interface ConfigIssue {
   /** JSON path such as `schedules[1].actions[0].cron` */
   path: string;
   message: string;
+  /** Where in the file (1-based), when the problem was found in config text. */
+  line?: number;
+  column?: number;
+}
+
+/**
+ * One problem as a line of a report: `schedules[1].actions[0].cron: expected five fields ...
+ * (line 12, column 9)`, the path and message first so a report reads as "where: what".
+ */
+export function issueLine(issue: ConfigIssue): string {
+  const at = issue.line === undefined ? '' : ` (line ${issue.line}, column ${issue.column})`;
+  return `${issue.path}: ${issue.message}${at}`;
 }
 
 export type ValidationResult = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
@@ -20,7 +33,7 @@ export class ConfigError extends Error {
   constructor(issues: ConfigIssue[], source?: string, options?: ErrorOptions) {
     const where = source ? ` in ${source}` : '';
     super(
-      `${issues.length} problem${issues.length === 1 ? '' : 's'}${where}:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
+      `${issues.length} problem${issues.length === 1 ? '' : 's'}${where}:\n${issues.map((i) => `  ${issueLine(i)}`).join('\n')}`,
       options,
     );
     this.issues = issues;
@@ -40,7 +53,7 @@ export interface ValidateOptions {
 export function validateConfig(input: unknown, options: ValidateOptions = {}): ValidationResult {
   const issues: ConfigIssue[] = [];
   const parsed = configSchema.safeParse(input);
-  if (!parsed.success) issues.push(...parsed.error.issues.flatMap(fromZodIssue));
+  if (!parsed.success) issues.push(...parsed.error.issues.flatMap((issue) => fromZodIssue(issue, input)));
   issues.push(...crossCheck(input));
   if (options.extraChecks) issues.push(...options.extraChecks(input));
   const unique = inDocumentOrder(dedupe(issues), input);
@@ -65,17 +78,58 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
-function fromZodIssue(issue: z.core.$ZodIssue): ConfigIssue[] {
+function fromZodIssue(issue: z.core.$ZodIssue, input: unknown): ConfigIssue[] {
   if (issue.code === 'unrecognized_keys') {
+    // "skipDate" → skipDates, "jobid" → jobId: the fields this object may have, as candidates.
+    const known = fieldsAt(configSchema, input, issue.path);
     return issue.keys.map((key) => ({
       path: formatPath([...issue.path, key]),
-      message: `unknown field "${key}"`,
+      message: `unknown field "${key}"${didYouMean(key, known)}`,
     }));
   }
   if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
     return [{ path: formatPath(issue.path), message: 'is required' }];
   }
   return [{ path: formatPath(issue.path), message: issue.message }];
+}
+
+/**
+ * The field names the schema allows for the object at `path` of the document, following the
+ * document through records, arrays and the target kinds (a `drs-job` has `jobId`).
+ */
+function fieldsAt(schema: z.ZodType, input: unknown, path: readonly PropertyKey[]): string[] {
+  // biome-ignore lint/suspicious/noExplicitAny: zod's definitions, read to walk the schema
+  let def = (schema as any)._zod.def;
+  let value = input;
+  const unwrap = () => {
+    while (
+      def.type === 'optional' ||
+      def.type === 'default' ||
+      def.type === 'nullable' ||
+      def.type === 'prefault'
+    )
+      def = def.innerType._zod.def;
+    if (def.type === 'union' && def.discriminator !== undefined) {
+      const tag = recordOf(value)[def.discriminator];
+      // biome-ignore lint/suspicious/noExplicitAny: as above
+      const option = def.options.find((o: any) =>
+        o._zod.def.shape?.[def.discriminator]?._zod.def.values?.includes(tag),
+      );
+      if (option) def = option._zod.def;
+    }
+  };
+  unwrap();
+  for (const key of path) {
+    if (def.type === 'object') def = def.shape[key as string]?._zod.def;
+    else if (def.type === 'record') def = def.valueType._zod.def;
+    else if (def.type === 'array') def = def.element._zod.def;
+    else return [];
+    if (!def) return [];
+    value =
+      isRecord(value) || Array.isArray(value) ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+    unwrap();
+  }
+  return def.type === 'object' ? Object.keys(def.shape) : [];
 }
 
 function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
@@ -328,33 +382,10 @@ function findGroupCycles(groups: Json): string[][] {
 }
 
 function suggest(name: string, ...pools: Json[]): string {
-  const candidates = pools.flatMap((pool) => Object.keys(pool));
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
-  for (const candidate of candidates) {
-    const d = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best ? ` (did you mean "${best}"?)` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        previous[j]! + 1,
-        current[j - 1]! + 1,
-        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
+  return didYouMean(
+    name,
+    pools.flatMap((pool) => Object.keys(pool)),
+  );
 }
 
 export type { Config };

@@ -240,7 +240,7 @@ describe('calendar on a schedule', () => {
     // Prepare
     const config = calendarConfig({ cn: { country: 'CN' } }, [office('Asia/Shanghai', 'cn')]);
     // Act
-    const skipped = new Planner(config).skippedByCalendar(
+    const skipped = new Planner(config).skipped(
       new Date('2026-09-30T16:00:00Z'),
       new Date('2026-10-02T16:00:00Z'),
     );
@@ -277,15 +277,20 @@ describe('calendar on a schedule', () => {
     ]);
   });
 
-  it('a row skipped by skipDates is not blamed on the calendar', () => {
+  it('a row skipped by skipDates is not blamed on the calendar: it names the skip date', () => {
     const config = calendarConfig({ cn: { country: 'CN' } }, [
       office('Asia/Shanghai', 'cn', { skipDates: ['10-01'] }),
     ]);
-    const skipped = new Planner(config).skippedByCalendar(
+    const skipped = new Planner(config).skipped(
       new Date('2026-09-30T16:00:00Z'),
       new Date('2026-10-02T16:00:00Z'),
     );
-    expect(skipped.map((r) => r.at)).toEqual(['2026-10-02T01:00:00Z', '2026-10-02T11:00:00Z']);
+    expect(skipped.map((r) => [r.at, r.skipped])).toEqual([
+      ['2026-10-01T01:00:00Z', 'skip date 10-01 (office)'],
+      ['2026-10-01T11:00:00Z', 'skip date 10-01 (office)'],
+      ['2026-10-02T01:00:00Z', 'holiday 国庆节 (cn)'],
+      ['2026-10-02T11:00:00Z', 'holiday 国庆节 (cn)'],
+    ]);
   });
 });
 

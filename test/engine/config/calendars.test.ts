@@ -11,12 +11,16 @@ const issuesOf = (document: unknown) => {
   return result.ok ? [] : result.issues;
 };
 
+/** The problems as the CLI reports them, without their line and column (tested elsewhere). */
 const localIssuesOf = (document: unknown) => {
   try {
     parseLocalConfigText(JSON.stringify(document), 'test');
     return [];
   } catch (error) {
-    return (error as { issues: unknown[] }).issues;
+    return (error as { issues: { path: string; message: string }[] }).issues.map(({ path, message }) => ({
+      path,
+      message,
+    }));
   }
 };
 
