@@ -25,6 +25,16 @@ import {
   type TargetRecord,
 } from '../engine/ledger.ts';
 import { currentOverrides, type Override } from '../engine/overrides.ts';
+import {
+  monthOf,
+  monthsBetween,
+  type ObservationQuery,
+  type ObservedMark,
+  type OverrideSpan,
+  selectMarks,
+} from '../engine/savings.ts';
+import type { ObservedState } from '../engine/states.ts';
+import { observedMarks } from './observed-marks.ts';
 
 const DAY_S = 86_400;
 const IDEMPOTENCY_TTL_S = DAY_S;
@@ -93,6 +103,8 @@ export class DynamoLedger implements Ledger {
   }
 
   async record(entries: readonly HistoryEntry[]): Promise<void> {
+    // Savings: the observations first, so entries written always have theirs (a repeat is harmless).
+    await this.recordObservations(observedMarks(entries));
     const ttl = Math.floor(this.now() / 1000) + this.historyTtlS;
     await Promise.all(
       entries.map((entry) =>
@@ -194,6 +206,8 @@ export class DynamoLedger implements Ledger {
   }
 
   async putOverride(override: Override): Promise<void> {
+    // Savings: kept first, so an override in force is always known to them.
+    await this.keepOverrideForSavings(override);
     await this.client.send(
       new PutItemCommand({
         TableName: this.options.tableName,
@@ -228,6 +242,7 @@ export class DynamoLedger implements Ledger {
   }
 
   async removeOverride(id: string): Promise<Override | undefined> {
+    await this.overrideRemovedForSavings(id);
     const answer = await this.client.send(
       new DeleteItemCommand({
         TableName: this.options.tableName,
@@ -361,6 +376,149 @@ export class DynamoLedger implements Ledger {
   private idempotencyKey(key: string): Record<string, AttributeValue> {
     return { pk: s(`IDEM#${createHash('sha256').update(key).digest('hex')}`), sk: s('IDEM') };
   }
+
+  // ---- savings (engine/savings.ts): observed states and overrides, kept beside the history ----
+  // - `OBS#<YYYY-MM>` / `<target>`: a list `marks` of `"<instant> <state>"`, appended, one item per
+  //   target and month (a year of 500 targets is 6,000 small items, read by 13 queries); an item
+  //   that would outgrow DynamoDB's 400 KB spills into `<target>#<instant>#<random>`;
+  // - `OVERRIDE-LOG` / `<id>`: each override as created, with `removedAt` once removed.
+  // No TTL: savings look back as far as the ledger keeps them.
+
+  async recordObservations(marks: readonly ObservedMark[]): Promise<void> {
+    const groups = new Map<string, { month: string; target: string; lines: string[] }>();
+    for (const mark of marks) {
+      const month = monthOf(mark.at);
+      const key = `${month}#${mark.target}`;
+      let group = groups.get(key);
+      if (!group) {
+        group = { month, target: mark.target, lines: [] };
+        groups.set(key, group);
+      }
+      group.lines.push(`${mark.at} ${mark.state}`);
+    }
+    await Promise.all(
+      [...groups.values()].map(async ({ month, target, lines }) => {
+        const list: AttributeValue = { L: lines.map(s) };
+        try {
+          await this.client.send(
+            new UpdateItemCommand({
+              TableName: this.options.tableName,
+              Key: { pk: s(`OBS#${month}`), sk: s(target) },
+              UpdateExpression: 'SET #marks = list_append(if_not_exists(#marks, :none), :marks)',
+              ExpressionAttributeNames: { '#marks': 'marks' },
+              ExpressionAttributeValues: { ':none': { L: [] }, ':marks': list },
+            }),
+          );
+        } catch (error) {
+          if (!isItemTooLarge(error)) throw error;
+          await this.client.send(
+            new PutItemCommand({
+              TableName: this.options.tableName,
+              Item: {
+                pk: s(`OBS#${month}`),
+                sk: s(`${target}#${lines[0]!.split(' ')[0]}#${randomUUID().slice(0, 8)}`),
+                marks: list,
+              },
+            }),
+          );
+        }
+      }),
+    );
+  }
+
+  async observations(query: ObservationQuery): Promise<ObservedMark[]> {
+    const wanted = new Set(query.targets);
+    const read = (month: string) => this.readMarks(month, wanted);
+    const inRange = (await Promise.all(monthsBetween(query.from, query.to).map(read))).flat();
+    return selectMarks(query, inRange, read);
+  }
+
+  async overridesBetween(from: number, to: number): Promise<OverrideSpan[]> {
+    const spans: OverrideSpan[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': s(OVERRIDE_LOG_PK) },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const span = JSON.parse(item.doc!.S!) as OverrideSpan;
+        const removedAt = item.removedAt?.S;
+        const until = removedAt && removedAt < span.until ? removedAt : span.until;
+        if (Date.parse(span.from) < to && Date.parse(until) > from)
+          spans.push(removedAt ? { ...span, removedAt } : span);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return spans;
+  }
+
+  private async keepOverrideForSavings(override: Override): Promise<void> {
+    const { id, targets, state, from, until, createdAt } = override;
+    const span: OverrideSpan = { id, targets, state, from, until, createdAt };
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.options.tableName,
+        Item: { pk: s(OVERRIDE_LOG_PK), sk: s(id), doc: s(JSON.stringify(span)) },
+      }),
+    );
+  }
+
+  private async overrideRemovedForSavings(id: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.options.tableName,
+          Key: { pk: s(OVERRIDE_LOG_PK), sk: s(id) },
+          // Two removals at once: the first ended it.
+          UpdateExpression: 'SET removedAt = if_not_exists(removedAt, :now)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':now': s(new Date(this.now()).toISOString()) },
+        }),
+      );
+    } catch (error) {
+      // No such override: nothing to keep.
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    }
+  }
+
+  private async readMarks(month: string, wanted: ReadonlySet<string>): Promise<ObservedMark[]> {
+    const marks: ObservedMark[] = [];
+    // One target: its items only (the prefix also matches longer names, dropped below).
+    const only = wanted.size === 1 ? [...wanted][0]! : undefined;
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          KeyConditionExpression: only ? 'pk = :pk AND begins_with(sk, :target)' : 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': s(`OBS#${month}`), ...(only ? { ':target': s(only) } : {}) },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const target = item.sk!.S!.split('#')[0]!;
+        if (!wanted.has(target)) continue;
+        for (const value of item.marks?.L ?? []) {
+          const [at, state] = value.S!.split(' ') as [string, ObservedState];
+          marks.push({ target, at, state });
+        }
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return marks;
+  }
+}
+
+const OVERRIDE_LOG_PK = 'OVERRIDE-LOG';
+
+/** DynamoDB refuses an update that would take an item past 400 KB with a ValidationException. */
+function isItemTooLarge(error: unknown): boolean {
+  return (error as Error).name === 'ValidationException' && /item size/i.test((error as Error).message ?? '');
 }
 
 const BATCH_GET_LIMIT = 100;

@@ -1,0 +1,369 @@
+import type { Config } from './config/schema.ts';
+import { expandTargetNames } from './config/validate.ts';
+import { desiredSpans, type Span } from './desired.ts';
+import type { TargetKind } from './kinds.ts';
+import type { HistoryEntry } from './ledger.ts';
+import type { OverrideState } from './overrides.ts';
+import { type ObservedState, stateAfter, type TargetState } from './states.ts';
+
+/**
+ * The arithmetic of "what it saved" (design, "Savings"), pure:
+ * - **held off**: from the observations, a target counts as off from the moment a status read
+ *   (or a verified call) showed it stopped or paused until the next observation that shows
+ *   anything else: running, a transition under way, failed, unknown, or ended;
+ * - **planned off**: the schedules' desired state (the same level machine as the tick, through
+ *   `desiredSpans`) with the overrides on top, stopped or paused;
+ * - **cost avoided**: hours held off times the target's `cost.perHour`, totals per currency.
+ */
+
+/** Observed states that count as off: what Nightshift holds targets in at night. */
+const OFF: ReadonlySet<string> = new Set<ObservedState>(['stopped', 'paused']);
+/** Desired states that count as planned off (a DRS end is not held: the job is gone). */
+const PLANNED_OFF: ReadonlySet<string> = new Set<TargetState>(['stopped', 'paused']);
+
+export const OBSERVED_STATES: readonly ObservedState[] = [
+  'running',
+  'stopped',
+  'paused',
+  'ended',
+  'pending',
+  'failed',
+  'unknown',
+];
+
+export const isOff = (state: ObservedState): boolean => OFF.has(state);
+
+/**
+ * One observation of a target's state, as the ledger keeps it beside the history: compact, and
+ * kept as long as the ledger is (the history itself rotates, or expires after 90 days).
+ */
+export interface ObservedMark {
+  target: string;
+  /** UTC ISO 8601 as `toISOString` spells it (the history entry's `recordedAt`). */
+  at: string;
+  state: ObservedState;
+}
+
+/** Which marks to read: those in `[from, to)` and, per target, the latest before `from`. */
+export interface ObservationQuery {
+  targets: readonly string[];
+  from: number;
+  to: number;
+}
+
+/** How far back the state at the start of a range is looked for: a year of months. */
+export const OBSERVATION_LOOKBACK_MONTHS = 12;
+
+/**
+ * An override as savings need it once it has ended (the ledger's `overrides()` forgets ended
+ * ones): kept by the ledger when it is created, with the instant it was removed, if it was.
+ */
+export interface OverrideSpan {
+  id: string;
+  targets: readonly string[];
+  state: OverrideState;
+  from: string;
+  until: string;
+  /** When the override was stored: it cannot have changed anything before. */
+  createdAt?: string;
+  /** When it was removed, if it was (before its until, or after). */
+  removedAt?: string;
+}
+
+/** Maps an upstream status text (`PAUSING`, `run_status 0 (running)`) of a kind to its state. */
+export type StatusTextMap = (kind: TargetKind, text: string) => ObservedState;
+
+/**
+ * The observation a history entry carries, if any: the status text read (after the call, or by
+ * the look that found no call needed), mapped to a state; for a call without a status text (a
+ * kind without a status query, a status read refused) the state its successful answer leads to.
+ * Skipped, missed and dry-run entries observed nothing at their instant.
+ */
+export function markOf(entry: HistoryEntry, stateOf: StatusTextMap): ObservedMark | undefined {
+  const { result } = entry;
+  if (!result.kind || result.status === 'skipped' || result.status === 'dry-run') return undefined;
+  const at = normalIso(entry.recordedAt);
+  if (at === undefined) return undefined;
+  if (typeof result.observed === 'string')
+    return { target: result.target, at, state: stateOf(result.kind, result.observed) };
+  // No status text: only a successful answer says something (a failed call changed nothing known).
+  if (result.ok && result.status === 'succeeded')
+    return { target: result.target, at, state: result.desired ?? stateAfter(result.kind, result.action) };
+  return undefined;
+}
+
+/** The marks of a batch of history entries, in their order. */
+export function marksOf(entries: readonly HistoryEntry[], stateOf: StatusTextMap): ObservedMark[] {
+  const marks: ObservedMark[] = [];
+  for (const entry of entries) {
+    const mark = markOf(entry, stateOf);
+    if (mark) marks.push(mark);
+  }
+  return marks;
+}
+
+function normalIso(text: string): string | undefined {
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+/** `YYYY-MM` of an instant (UTC): the bucket a mark is kept in. */
+export const monthOf = (at: string): string => at.slice(0, 7);
+
+/** The UTC months `[from, to)` touches, oldest first. */
+export function monthsBetween(from: number, to: number): string[] {
+  const months: string[] = [];
+  const d = new Date(from);
+  let year = d.getUTCFullYear();
+  let month = d.getUTCMonth();
+  const last = monthOf(new Date(Math.max(from, to - 1)).toISOString());
+  for (;;) {
+    const text = `${String(year).padStart(4, '0')}-${String(month + 1).padStart(2, '0')}`;
+    months.push(text);
+    if (text >= last) return months;
+    month += 1;
+    if (month === 12) {
+      month = 0;
+      year += 1;
+    }
+  }
+}
+
+/** The months before `month`, newest first, as far as the look-back reaches. */
+export function monthsBefore(month: string, count = OBSERVATION_LOOKBACK_MONTHS): string[] {
+  let year = Number(month.slice(0, 4));
+  let m = Number(month.slice(5, 7));
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    m -= 1;
+    if (m === 0) {
+      m = 12;
+      year -= 1;
+    }
+    out.push(`${String(year).padStart(4, '0')}-${String(m).padStart(2, '0')}`);
+  }
+  return out;
+}
+
+/**
+ * Picks, from marks of whole months, what a query wants: per target its marks in `[from, to)`
+ * and the latest one before `from`. `older` gives earlier months on demand, newest first, until
+ * every target has a mark before `from` (or there are none left). Both ledgers answer through it,
+ * so they give the same figures.
+ */
+export async function selectMarks(
+  query: ObservationQuery,
+  inRange: readonly ObservedMark[],
+  older: (month: string) => Promise<readonly ObservedMark[]>,
+): Promise<ObservedMark[]> {
+  const wanted = new Set(query.targets);
+  const fromText = new Date(query.from).toISOString();
+  const toText = new Date(query.to).toISOString();
+  const before = new Map<string, ObservedMark>();
+  const out: ObservedMark[] = [];
+  const consider = (mark: ObservedMark) => {
+    if (!wanted.has(mark.target)) return;
+    if (mark.at < fromText) {
+      const seen = before.get(mark.target);
+      // The latest before `from`; of equal instants the last written (a later look's outcome).
+      if (!seen || mark.at >= seen.at) before.set(mark.target, mark);
+    } else if (mark.at < toText) out.push(mark);
+  };
+  for (const mark of inRange) consider(mark);
+  for (const month of monthsBefore(monthOf(fromText))) {
+    if (before.size === wanted.size) break;
+    const missing = new Set([...wanted].filter((t) => !before.has(t)));
+    for (const mark of await older(month)) if (missing.has(mark.target)) consider(mark);
+  }
+  return [...before.values(), ...out];
+}
+
+/** Milliseconds a target was observed off in `[from, to)`; `marks` of that target, any order. */
+export function heldOffMs(marks: readonly ObservedMark[], from: number, to: number): number {
+  if (to <= from) return 0;
+  const fromText = new Date(from).toISOString();
+  // Stable: marks of one instant keep their written order, the last deciding.
+  const sorted = [...marks].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  let off = false;
+  let since = from;
+  let total = 0;
+  for (const mark of sorted) {
+    if (mark.at < fromText) {
+      off = isOff(mark.state);
+      continue;
+    }
+    const at = Date.parse(mark.at);
+    if (at >= to) break;
+    if (off) total += at - since;
+    since = at;
+    off = isOff(mark.state);
+  }
+  if (off) total += to - since;
+  return total;
+}
+
+/**
+ * Milliseconds each target was planned off in `[from, to)`: the desired spans of its schedules,
+ * with the overrides on top (while active an override beats every schedule; of two, the one that
+ * started last; `hands-off` plans nothing).
+ */
+export function plannedOffMs(
+  config: Config,
+  overrides: readonly OverrideSpan[],
+  from: number,
+  to: number,
+  targets: readonly string[],
+): Map<string, number> {
+  const spans = spansByClass(config, from, to, targets);
+  const out = new Map<string, number>();
+  for (const target of targets) {
+    const covering = overrides
+      .map((o, index) => ({ o, index, from: effectiveFrom(o), until: effectiveUntil(o) }))
+      .filter((x) => x.o.targets.includes(target) && x.until > from && x.from < to && x.until > x.from);
+    out.set(target, offWithOverrides(spans.get(target) ?? [], covering, from, to));
+  }
+  return out;
+}
+
+/** An override changes nothing before it was stored, nor after it was removed. */
+function effectiveFrom(o: OverrideSpan): number {
+  const from = Date.parse(o.from);
+  return o.createdAt ? Math.max(from, Date.parse(o.createdAt)) : from;
+}
+
+function effectiveUntil(o: OverrideSpan): number {
+  const until = Date.parse(o.until);
+  return o.removedAt ? Math.min(until, Date.parse(o.removedAt)) : until;
+}
+
+interface Covering {
+  o: OverrideSpan;
+  index: number;
+  from: number;
+  until: number;
+}
+
+function offWithOverrides(
+  spans: readonly Span[],
+  covering: readonly Covering[],
+  from: number,
+  to: number,
+): number {
+  const spanOff = (a: number, b: number) => {
+    let total = 0;
+    for (const span of spans) {
+      const s = Math.max(a, Date.parse(span.from));
+      const e = Math.min(b, Date.parse(span.to));
+      if (e > s && span.edge && PLANNED_OFF.has(span.edge.state)) total += e - s;
+    }
+    return total;
+  };
+  let total = spanOff(from, to);
+  if (covering.length === 0) return total;
+  // Within the overrides' reach, what the winning override says replaces what the spans say.
+  const cuts = [...new Set(covering.flatMap((c) => [Math.max(from, c.from), Math.min(to, c.until)]))].sort(
+    (a, b) => a - b,
+  );
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    const a = cuts[i]!;
+    const b = cuts[i + 1]!;
+    let winner: Covering | undefined;
+    for (const c of covering)
+      if (
+        c.from <= a &&
+        c.until > a &&
+        (!winner || c.from > winner.from || (c.from === winner.from && c.index > winner.index))
+      )
+        winner = c;
+    if (!winner) continue;
+    total -= spanOff(a, b);
+    if (PLANNED_OFF.has(winner.o.state)) total += b - a;
+  }
+  return total;
+}
+
+/**
+ * `desiredSpans` for the targets asked for, computed once per class of targets that the level
+ * machine cannot tell apart (one kind, the same enabled schedules): five hundred targets in
+ * twenty-five schedules cost twenty-five replays, not five hundred. The narrowed config keeps the
+ * schedules whole but names only one target of each class; it is cached per config, so its
+ * planner (and its zone offsets) are compiled once.
+ */
+function spansByClass(
+  config: Config,
+  from: number,
+  to: number,
+  targets: readonly string[],
+): Map<string, Span[]> {
+  const classes = classesOf(config);
+  const representatives = [...new Set(targets.map((t) => classes.representative.get(t) ?? t))].sort();
+  const narrowed = narrowedConfig(config, classes, representatives);
+  const spans = desiredSpans(narrowed, from, to, representatives);
+  const out = new Map<string, Span[]>();
+  for (const target of targets)
+    out.set(target, spans.get(classes.representative.get(target) ?? target) ?? []);
+  return out;
+}
+
+interface Classes {
+  /** Each target's class representative (itself for the first of its class). */
+  representative: Map<string, string>;
+  /** Enabled schedules by the targets they name (expanded). */
+  scheduleTargets: Map<string, string[]>;
+  narrowed: Map<string, Config>;
+}
+
+const classCache = new WeakMap<Config, Classes>();
+
+function classesOf(config: Config): Classes {
+  let classes = classCache.get(config);
+  if (classes) return classes;
+  const scheduleTargets = new Map<string, string[]>();
+  const memberOf = new Map<string, string[]>();
+  for (const schedule of config.schedules) {
+    if (!schedule.enabled) continue;
+    const names = expandTargetNames(schedule.targets, config.targets, config.groups);
+    scheduleTargets.set(schedule.id, names);
+    for (const name of names) {
+      const list = memberOf.get(name);
+      if (list) list.push(schedule.id);
+      else memberOf.set(name, [schedule.id]);
+    }
+  }
+  const byKey = new Map<string, string>();
+  const representative = new Map<string, string>();
+  for (const [name, target] of Object.entries(config.targets)) {
+    const key = `${target.kind}|${(memberOf.get(name) ?? []).join(',')}`;
+    const first = byKey.get(key);
+    if (first === undefined) byKey.set(key, name);
+    representative.set(name, first ?? name);
+  }
+  classes = { representative, scheduleTargets, narrowed: new Map() };
+  classCache.set(config, classes);
+  return classes;
+}
+
+function narrowedConfig(config: Config, classes: Classes, representatives: readonly string[]): Config {
+  const key = representatives.join(',');
+  let narrowed = classes.narrowed.get(key);
+  if (narrowed) return narrowed;
+  const wanted = new Set(representatives);
+  const schedules: Config['schedules'] = [];
+  for (const schedule of config.schedules) {
+    const names = classes.scheduleTargets.get(schedule.id)?.filter((n) => wanted.has(n)) ?? [];
+    if (names.length > 0) schedules.push({ ...schedule, targets: names });
+  }
+  narrowed = { ...config, schedules };
+  // A few shapes per config (all targets, one, a handful): enough to keep the planners warm.
+  if (classes.narrowed.size >= 16) classes.narrowed.clear();
+  classes.narrowed.set(key, narrowed);
+  return narrowed;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Hours with four decimals (a third of a second): figures people compare to the minute. */
+export const hoursOf = (ms: number): number => Math.round((ms / HOUR_MS) * 10_000) / 10_000;
+
+/** Money with two decimals. */
+export const moneyOf = (amount: number): number => Math.round(amount * 100) / 100;
