@@ -514,7 +514,7 @@ export class FileLedger implements Ledger {
 
   // ---- savings (engine/savings.ts): observed states and overrides, kept beside the history ----
   // `savings/observed-<YYYY-MM>.log`: a line per observation, `<instant> <state> <target>`,
-  // appended like the history, by month of the instant; `savings/overrides.jsonl`: each override
+  // appended like the history (newline first), by month of the instant; `savings/overrides.jsonl`: each override
   // as created, and `{"id", "removedAt"}` when removed. Neither rotates: a year of 500 targets
   // with three observations a day is about 20 MB.
 
@@ -579,12 +579,13 @@ export class FileLedger implements Ledger {
   private async keepOverrideForSavings(override: Override): Promise<void> {
     const { id, targets, state, from, until, createdAt } = override;
     const span: OverrideSpan = { id, targets, state, from, until, createdAt };
-    await appendFile(join(await this.savingsDir(), 'overrides.jsonl'), `${JSON.stringify(span)}\n`);
+    // The newline first, as for marks: a line torn by a crash never swallows the next.
+    await appendFile(join(await this.savingsDir(), 'overrides.jsonl'), `\n${JSON.stringify(span)}`);
   }
 
   private async overrideRemovedForSavings(id: string): Promise<void> {
     const line = JSON.stringify({ id, removedAt: new Date(this.now()).toISOString() });
-    await appendFile(join(await this.savingsDir(), 'overrides.jsonl'), `${line}\n`);
+    await appendFile(join(await this.savingsDir(), 'overrides.jsonl'), `\n${line}`);
   }
 
   private savingsReady: Promise<string> | undefined;

@@ -11,9 +11,13 @@ export function observedMarks(entries: readonly HistoryEntry[]): ObservedMark[] 
   return marksOf(entries, stateOfStatusText);
 }
 
-/** A mark as one line of the local ledger: `<instant> <state> <target>` (names have no spaces). */
+/**
+ * A mark as one line of the local ledger: `<instant> <state> <target>` (names have no spaces).
+ * The newline goes first: a line torn by a crash mid-write then stays a line of its own instead
+ * of swallowing the next one.
+ */
 export function markLine(mark: ObservedMark): string {
-  return `${mark.at} ${mark.state} ${mark.target}\n`;
+  return `\n${mark.at} ${mark.state} ${mark.target}`;
 }
 
 const STATES: ReadonlySet<string> = new Set(OBSERVED_STATES);
