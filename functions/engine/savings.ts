@@ -182,8 +182,11 @@ export async function selectMarks(
 export function heldOffMs(marks: readonly ObservedMark[], from: number, to: number): number {
   if (to <= from) return 0;
   const fromText = new Date(from).toISOString();
-  // Stable: marks of one instant keep their written order, the last deciding.
-  const sorted = [...marks].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  // Stable: marks of one instant keep their written order, the last deciding. They mostly come
+  // in time order already (as written): then there is nothing to sort.
+  let ordered = true;
+  for (let i = 1; i < marks.length && ordered; i++) ordered = marks[i - 1]!.at <= marks[i]!.at;
+  const sorted = ordered ? marks : [...marks].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   let off = false;
   let since = from;
   let total = 0;
@@ -215,14 +218,65 @@ export function plannedOffMs(
   targets: readonly string[],
 ): Map<string, number> {
   const spans = spansByClass(config, from, to, targets);
+  // Targets of one class share one list of spans: it is measured once.
+  const timelines = new Map<readonly Span[], Timeline>();
   const out = new Map<string, number>();
   for (const target of targets) {
+    const list = spans.get(target) ?? [];
+    let timeline = timelines.get(list);
+    if (!timeline) {
+      timeline = timelineOf(list);
+      timelines.set(list, timeline);
+    }
     const covering = overrides
       .map((o, index) => ({ o, index, from: effectiveFrom(o), until: effectiveUntil(o) }))
       .filter((x) => x.o.targets.includes(target) && x.until > from && x.from < to && x.until > x.from);
-    out.set(target, offWithOverrides(spans.get(target) ?? [], covering, from, to));
+    out.set(target, offWithOverrides(timeline, covering, from, to));
   }
   return out;
+}
+
+/** Spans as numbers: where each starts and ends, whether it is off, and the off time before it. */
+interface Timeline {
+  starts: number[];
+  ends: number[];
+  off: boolean[];
+  /** `before[i]`: off milliseconds of the spans before span i; `before[n]` the total. */
+  before: number[];
+}
+
+function timelineOf(spans: readonly Span[]): Timeline {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const off: boolean[] = [];
+  const before = [0];
+  for (const span of spans) {
+    const start = Date.parse(span.from);
+    const end = Date.parse(span.to);
+    const isOffSpan = span.edge !== undefined && PLANNED_OFF.has(span.edge.state);
+    starts.push(start);
+    ends.push(end);
+    off.push(isOffSpan);
+    before.push(before.at(-1)! + (isOffSpan ? end - start : 0));
+  }
+  return { starts, ends, off, before };
+}
+
+/** Off milliseconds of the timeline within `[a, b)`. */
+function offBetween(t: Timeline, a: number, b: number): number {
+  const n = t.starts.length;
+  // The first span ending after a, by bisection.
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (t.ends[mid]! <= a) lo = mid + 1;
+    else hi = mid;
+  }
+  let total = 0;
+  for (let i = lo; i < n && t.starts[i]! < b; i++)
+    if (t.off[i]) total += Math.min(b, t.ends[i]!) - Math.max(a, t.starts[i]!);
+  return total;
 }
 
 /** An override changes nothing before it was stored, nor after it was removed. */
@@ -244,21 +298,13 @@ interface Covering {
 }
 
 function offWithOverrides(
-  spans: readonly Span[],
+  timeline: Timeline,
   covering: readonly Covering[],
   from: number,
   to: number,
 ): number {
-  const spanOff = (a: number, b: number) => {
-    let total = 0;
-    for (const span of spans) {
-      const s = Math.max(a, Date.parse(span.from));
-      const e = Math.min(b, Date.parse(span.to));
-      if (e > s && span.edge && PLANNED_OFF.has(span.edge.state)) total += e - s;
-    }
-    return total;
-  };
-  let total = spanOff(from, to);
+  // The spans lie within [from, to): their total is the schedules' off time.
+  let total = timeline.before.at(-1)!;
   if (covering.length === 0) return total;
   // Within the overrides' reach, what the winning override says replaces what the spans say.
   const cuts = [...new Set(covering.flatMap((c) => [Math.max(from, c.from), Math.min(to, c.until)]))].sort(
@@ -276,7 +322,7 @@ function offWithOverrides(
       )
         winner = c;
     if (!winner) continue;
-    total -= spanOff(a, b);
+    total -= offBetween(timeline, a, b);
     if (PLANNED_OFF.has(winner.o.state)) total += b - a;
   }
   return total;
