@@ -146,6 +146,39 @@ export function monthsBefore(month: string, count = OBSERVATION_LOOKBACK_MONTHS)
 }
 
 /**
+ * What `Ledger.observations` answers, for a ledger that reads its marks a month at a time
+ * (`readMonth` gives the marks of the targets wanted in one month): the months of the range at
+ * once, then earlier ones as far as needed.
+ */
+export async function readObservations(
+  query: ObservationQuery,
+  readMonth: (month: string, wanted: ReadonlySet<string>) => Promise<ObservedMark[]>,
+): Promise<ObservedMark[]> {
+  const wanted = new Set(query.targets);
+  const read = (month: string) => readMonth(month, wanted);
+  const inRange = (await Promise.all(monthsBetween(query.from, query.to).map(read))).flat();
+  return selectMarks(query, inRange, read);
+}
+
+/** An override as the ledger keeps it for savings. */
+export function overrideSpanOf(override: OverrideSpan & { createdAt: string }): OverrideSpan {
+  const { id, targets, state, from, until, createdAt } = override;
+  return { id, targets, state, from, until, createdAt };
+}
+
+/** A kept override with its removal, if it overlapped `[from, to)` before it ended. */
+export function spanIfOverlapping(
+  span: OverrideSpan,
+  removedAt: string | undefined,
+  from: number,
+  to: number,
+): OverrideSpan | undefined {
+  const until = removedAt && removedAt < span.until ? removedAt : span.until;
+  if (Date.parse(span.from) >= to || Date.parse(until) <= from) return undefined;
+  return removedAt ? { ...span, removedAt } : span;
+}
+
+/**
  * Picks, from marks of whole months, what a query wants: per target its marks in `[from, to)`
  * and the latest one before `from`. `older` gives earlier months on demand, newest first, until
  * every target has a mark before `from` (or there are none left). Both ledgers answer through it,

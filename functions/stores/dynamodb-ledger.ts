@@ -27,11 +27,12 @@ import {
 import { currentOverrides, type Override } from '../engine/overrides.ts';
 import {
   monthOf,
-  monthsBetween,
   type ObservationQuery,
   type ObservedMark,
   type OverrideSpan,
-  selectMarks,
+  overrideSpanOf,
+  readObservations,
+  spanIfOverlapping,
 } from '../engine/savings.ts';
 import type { ObservedState } from '../engine/states.ts';
 import { observedMarks } from './observed-marks.ts';
@@ -426,44 +427,25 @@ export class DynamoLedger implements Ledger {
     );
   }
 
-  async observations(query: ObservationQuery): Promise<ObservedMark[]> {
-    const wanted = new Set(query.targets);
-    const read = (month: string) => this.readMarks(month, wanted);
-    const inRange = (await Promise.all(monthsBetween(query.from, query.to).map(read))).flat();
-    return selectMarks(query, inRange, read);
+  observations(query: ObservationQuery): Promise<ObservedMark[]> {
+    return readObservations(query, (month, wanted) => this.readMarks(month, wanted));
   }
 
   async overridesBetween(from: number, to: number): Promise<OverrideSpan[]> {
     const spans: OverrideSpan[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.options.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': s(OVERRIDE_LOG_PK) },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const span = JSON.parse(item.doc!.S!) as OverrideSpan;
-        const removedAt = item.removedAt?.S;
-        const until = removedAt && removedAt < span.until ? removedAt : span.until;
-        if (Date.parse(span.from) < to && Date.parse(until) > from)
-          spans.push(removedAt ? { ...span, removedAt } : span);
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    for await (const item of this.items('pk = :pk', { ':pk': s(OVERRIDE_LOG_PK) })) {
+      const kept = spanIfOverlapping(JSON.parse(item.doc!.S!) as OverrideSpan, item.removedAt?.S, from, to);
+      if (kept) spans.push(kept);
+    }
     return spans;
   }
 
   private async keepOverrideForSavings(override: Override): Promise<void> {
-    const { id, targets, state, from, until, createdAt } = override;
-    const span: OverrideSpan = { id, targets, state, from, until, createdAt };
+    const span = overrideSpanOf(override);
     await this.client.send(
       new PutItemCommand({
         TableName: this.options.tableName,
-        Item: { pk: s(OVERRIDE_LOG_PK), sk: s(id), doc: s(JSON.stringify(span)) },
+        Item: { pk: s(OVERRIDE_LOG_PK), sk: s(span.id), doc: s(JSON.stringify(span)) },
       }),
     );
   }
@@ -490,27 +472,39 @@ export class DynamoLedger implements Ledger {
     const marks: ObservedMark[] = [];
     // One target: its items only (the prefix also matches longer names, dropped below).
     const only = wanted.size === 1 ? [...wanted][0]! : undefined;
+    const items = this.items(only ? 'pk = :pk AND begins_with(sk, :target)' : 'pk = :pk', {
+      ':pk': s(`OBS#${month}`),
+      ...(only ? { ':target': s(only) } : {}),
+    });
+    for await (const item of items) {
+      const target = item.sk!.S!.split('#')[0]!;
+      if (!wanted.has(target)) continue;
+      for (const value of item.marks?.L ?? []) {
+        const [at, state] = value.S!.split(' ') as [string, ObservedState];
+        marks.push({ target, at, state });
+      }
+    }
+    return marks;
+  }
+
+  /** Every item a key condition selects, page after page. */
+  private async *items(
+    condition: string,
+    values: Record<string, AttributeValue>,
+  ): AsyncGenerator<Record<string, AttributeValue>> {
     let startKey: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.client.send(
         new QueryCommand({
           TableName: this.options.tableName,
-          KeyConditionExpression: only ? 'pk = :pk AND begins_with(sk, :target)' : 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': s(`OBS#${month}`), ...(only ? { ':target': s(only) } : {}) },
+          KeyConditionExpression: condition,
+          ExpressionAttributeValues: values,
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of page.Items ?? []) {
-        const target = item.sk!.S!.split('#')[0]!;
-        if (!wanted.has(target)) continue;
-        for (const value of item.marks?.L ?? []) {
-          const [at, state] = value.S!.split(' ') as [string, ObservedState];
-          marks.push({ target, at, state });
-        }
-      }
+      yield* page.Items ?? [];
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return marks;
   }
 }
 

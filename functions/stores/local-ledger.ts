@@ -29,11 +29,12 @@ import {
 import { currentOverrides, type Override } from '../engine/overrides.ts';
 import {
   monthOf,
-  monthsBetween,
   type ObservationQuery,
   type ObservedMark,
   type OverrideSpan,
-  selectMarks,
+  overrideSpanOf,
+  readObservations,
+  spanIfOverlapping,
 } from '../engine/savings.ts';
 import { markLine, observedMarks, parseMarkLines } from './observed-marks.ts';
 
@@ -532,11 +533,8 @@ export class FileLedger implements Ledger {
     );
   }
 
-  async observations(query: ObservationQuery): Promise<ObservedMark[]> {
-    const wanted = new Set(query.targets);
-    const read = (month: string) => this.readMarks(month, wanted);
-    const inRange = (await Promise.all(monthsBetween(query.from, query.to).map(read))).flat();
-    return selectMarks(query, inRange, read);
+  observations(query: ObservationQuery): Promise<ObservedMark[]> {
+    return readObservations(query, (month, wanted) => this.readMarks(month, wanted));
   }
 
   async overridesBetween(from: number, to: number): Promise<OverrideSpan[]> {
@@ -568,17 +566,14 @@ export class FileLedger implements Ledger {
     }
     const spans: OverrideSpan[] = [];
     for (const [id, span] of byId) {
-      const removedAt = removals.get(id);
-      const until = removedAt && removedAt < span.until ? removedAt : span.until;
-      if (Date.parse(span.from) < to && Date.parse(until) > from)
-        spans.push(removedAt ? { ...span, removedAt } : span);
+      const kept = spanIfOverlapping(span, removals.get(id), from, to);
+      if (kept) spans.push(kept);
     }
     return spans;
   }
 
   private async keepOverrideForSavings(override: Override): Promise<void> {
-    const { id, targets, state, from, until, createdAt } = override;
-    const span: OverrideSpan = { id, targets, state, from, until, createdAt };
+    const span = overrideSpanOf(override);
     // The newline first, as for marks: a line torn by a crash never swallows the next.
     await appendFile(join(await this.savingsDir(), 'overrides.jsonl'), `\n${JSON.stringify(span)}`);
   }

@@ -117,25 +117,28 @@ describe('savings over a simulated fortnight', () => {
       const answer = await router.handle(signedRequest('POST', '/v1/actions', body, { now }));
       expect(answer.status, answer.body).toBe(200);
     };
+    /** An override made at the event's instant, as `override add` makes it. */
+    const override = async (target: string, state: string, from: string, until: string) => {
+      const made = makeOverride(
+        config,
+        {
+          targets: [target],
+          state,
+          from: new Date(local(from)).toISOString(),
+          until: new Date(local(until)).toISOString(),
+          reason: 'for the fortnight',
+        },
+        now,
+      );
+      await ledger.putOverride(made);
+      return made.id;
+    };
     let temporary = '';
     const events = new Map<number, () => Promise<void>>([
       [local('2027-03-02T02:07'), async () => rig.sim.addViasTask(PROJECT, 'face-1', 'RUNNING')],
       [
         local('2027-03-03T18:30'),
-        async () =>
-          ledger.putOverride(
-            makeOverride(
-              config,
-              {
-                targets: ['orders-sync'],
-                state: 'running',
-                from: new Date(local('2027-03-03T19:00')).toISOString(),
-                until: new Date(local('2027-03-04T01:00')).toISOString(),
-                reason: 'migration tonight',
-              },
-              now,
-            ),
-          ),
+        async () => void (await override('orders-sync', 'running', '2027-03-03T19:00', '2027-03-04T01:00')),
       ],
       [local('2027-03-03T23:30'), () => action('start', 'video-index')],
       [
@@ -157,19 +160,7 @@ describe('savings over a simulated fortnight', () => {
       [
         local('2027-03-09T11:00'),
         async () => {
-          const override = makeOverride(
-            config,
-            {
-              targets: ['video-index'],
-              state: 'stopped',
-              from: new Date(local('2027-03-09T12:00')).toISOString(),
-              until: new Date(local('2027-03-09T18:00')).toISOString(),
-              reason: 'reindex',
-            },
-            now,
-          );
-          temporary = override.id;
-          await ledger.putOverride(override);
+          temporary = await override('video-index', 'stopped', '2027-03-09T12:00', '2027-03-09T18:00');
         },
       ],
       [local('2027-03-09T15:00'), async () => void (await ledger.removeOverride(temporary))],
