@@ -7,7 +7,7 @@ import { parseConfig } from '../functions/engine/config/validate.ts';
 import { desiredSpans } from '../functions/engine/desired.ts';
 import type { Ledger } from '../functions/engine/ledger.ts';
 import type { Override } from '../functions/engine/overrides.ts';
-import type { ObservedMark } from '../functions/engine/savings.ts';
+import { monthOf, type ObservedMark } from '../functions/engine/savings.ts';
 import { savingsReport } from '../functions/engine/savings-report.ts';
 import { DynamoLedger } from '../functions/stores/dynamodb-ledger.ts';
 import { FileLedger } from '../functions/stores/local-ledger.ts';
@@ -80,16 +80,16 @@ function benchHistory(config: Config): { marks: ObservedMark[]; overrides: Overr
     for (const span of spans) {
       if (!span.edge) continue;
       const start = Date.parse(span.from);
-      marks.push({ target, at: new Date(start + 60_000).toISOString(), state: span.edge.state });
+      marks.push({ target, at: start + 60_000, state: span.edge.state });
       // Once a week, started by hand inside an off span, seen and undone 15 minutes later.
       if (week < start) week += 7 * 86_400_000;
       if (week > start + 60_000 && week + 900_000 < Date.parse(span.to) && span.edge.state !== 'running') {
-        marks.push({ target, at: new Date(week).toISOString(), state: 'running' });
-        marks.push({ target, at: new Date(week + 900_000).toISOString(), state: span.edge.state });
+        marks.push({ target, at: week, state: 'running' });
+        marks.push({ target, at: week + 900_000, state: span.edge.state });
       }
     }
   }
-  marks.sort((a, b) => (a.at < b.at ? -1 : 1));
+  marks.sort((a, b) => a.at - b.at);
   const overrides: Override[] = [];
   for (let i = 0; i < 200; i++) {
     const from = FROM + i * 43 * 3_600_000;
@@ -110,7 +110,8 @@ async function fill(ledger: Ledger, marks: readonly ObservedMark[], overrides: r
   // A month at a time, as a year of ticks would have written them.
   for (let i = 0; i < marks.length; ) {
     let j = i;
-    while (j < marks.length && marks[j]!.at.slice(0, 7) === marks[i]!.at.slice(0, 7)) j++;
+    const month = monthOf(marks[i]!.at);
+    while (j < marks.length && monthOf(marks[j]!.at) === month) j++;
     await ledger.recordObservations(marks.slice(i, j));
     i = j;
   }

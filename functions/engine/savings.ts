@@ -39,8 +39,8 @@ export const isOff = (state: ObservedState): boolean => OFF.has(state);
  */
 export interface ObservedMark {
   target: string;
-  /** UTC ISO 8601 as `toISOString` spells it (the history entry's `recordedAt`). */
-  at: string;
+  /** Epoch milliseconds (the history entry's `recordedAt`). */
+  at: number;
   state: ObservedState;
 }
 
@@ -82,8 +82,8 @@ export type StatusTextMap = (kind: TargetKind, text: string) => ObservedState;
 export function markOf(entry: HistoryEntry, stateOf: StatusTextMap): ObservedMark | undefined {
   const { result } = entry;
   if (!result.kind || result.status === 'skipped' || result.status === 'dry-run') return undefined;
-  const at = normalIso(entry.recordedAt);
-  if (at === undefined) return undefined;
+  const at = Date.parse(entry.recordedAt);
+  if (Number.isNaN(at)) return undefined;
   if (typeof result.observed === 'string')
     return { target: result.target, at, state: stateOf(result.kind, result.observed) };
   // No status text: only a successful answer says something (a failed call changed nothing known).
@@ -102,13 +102,53 @@ export function marksOf(entries: readonly HistoryEntry[], stateOf: StatusTextMap
   return marks;
 }
 
-function normalIso(text: string): string | undefined {
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+/** `YYYY-MM` of an instant (UTC): the bucket a mark is kept in. */
+export const monthOf = (at: number): string => new Date(at).toISOString().slice(0, 7);
+
+const DIGIT_0 = 48;
+
+/**
+ * The instant of `YYYY-MM-DDTHH:MM:SS.mmmZ` (as `toISOString` writes it) at `start` of `text`, or
+ * NaN when the text there is not that: read digit by digit, without cutting the text, because
+ * a year of observations is hundreds of thousands of them.
+ */
+export function isoMsAt(text: string, start: number): number {
+  const at = (i: number) => text.charCodeAt(start + i);
+  if (
+    at(4) !== 45 ||
+    at(7) !== 45 ||
+    at(10) !== 84 ||
+    at(13) !== 58 ||
+    at(16) !== 58 ||
+    at(19) !== 46 ||
+    at(23) !== 90
+  )
+    return Number.NaN; // - - T : : . Z
+  // Two digits as a number, or NaN past 99 when either is not a digit.
+  const two = (i: number) => {
+    const a = at(i) - DIGIT_0;
+    const b = at(i + 1) - DIGIT_0;
+    return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : Number.NaN;
+  };
+  const year = two(0) * 100 + two(2);
+  const month = two(5);
+  const day = two(8);
+  const ms = ((two(11) * 60 + two(14)) * 60 + two(17)) * 1000 + two(20) * 10 + (at(22) - DIGIT_0);
+  const last = at(22) - DIGIT_0;
+  if (!(month >= 1 && month <= 12 && day >= 1 && day <= 31 && last >= 0 && last <= 9 && ms >= 0))
+    return Number.NaN;
+  return daysFromCivil(year, month, day) * 86_400_000 + ms;
 }
 
-/** `YYYY-MM` of an instant (UTC): the bucket a mark is kept in. */
-export const monthOf = (at: string): string => at.slice(0, 7);
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
+}
 
 /** The UTC months `[from, to)` touches, oldest first. */
 export function monthsBetween(from: number, to: number): string[] {
@@ -116,7 +156,7 @@ export function monthsBetween(from: number, to: number): string[] {
   const d = new Date(from);
   let year = d.getUTCFullYear();
   let month = d.getUTCMonth();
-  const last = monthOf(new Date(Math.max(from, to - 1)).toISOString());
+  const last = monthOf(Math.max(from, to - 1));
   for (;;) {
     const text = `${String(year).padStart(4, '0')}-${String(month + 1).padStart(2, '0')}`;
     months.push(text);
@@ -156,8 +196,8 @@ export async function readObservations(
 ): Promise<ObservedMark[]> {
   const wanted = new Set(query.targets);
   const read = (month: string) => readMonth(month, wanted);
-  const inRange = (await Promise.all(monthsBetween(query.from, query.to).map(read))).flat();
-  return selectMarks(query, inRange, read);
+  const months = await Promise.all(monthsBetween(query.from, query.to).map(read));
+  return selectMarks(query, months, read);
 }
 
 /** An override as the ledger keeps it for savings. */
@@ -186,49 +226,49 @@ export function spanIfOverlapping(
  */
 export async function selectMarks(
   query: ObservationQuery,
-  inRange: readonly ObservedMark[],
+  inRange: readonly (readonly ObservedMark[])[],
   older: (month: string) => Promise<readonly ObservedMark[]>,
 ): Promise<ObservedMark[]> {
   const wanted = new Set(query.targets);
-  const fromText = new Date(query.from).toISOString();
-  const toText = new Date(query.to).toISOString();
+  const { from, to } = query;
   const before = new Map<string, ObservedMark>();
   const out: ObservedMark[] = [];
   const consider = (mark: ObservedMark) => {
     if (!wanted.has(mark.target)) return;
-    if (mark.at < fromText) {
+    if (mark.at < from) {
       const seen = before.get(mark.target);
       // The latest before `from`; of equal instants the last written (a later look's outcome).
       if (!seen || mark.at >= seen.at) before.set(mark.target, mark);
-    } else if (mark.at < toText) out.push(mark);
+    } else if (mark.at < to) out.push(mark);
   };
-  for (const mark of inRange) consider(mark);
-  for (const month of monthsBefore(monthOf(fromText))) {
+  for (const month of inRange) for (const mark of month) consider(mark);
+  for (const month of monthsBefore(monthOf(from))) {
     if (before.size === wanted.size) break;
     const missing = new Set([...wanted].filter((t) => !before.has(t)));
     for (const mark of await older(month)) if (missing.has(mark.target)) consider(mark);
   }
-  return [...before.values(), ...out];
+  const all = [...before.values()];
+  for (const mark of out) all.push(mark);
+  return all;
 }
 
 /** Milliseconds a target was observed off in `[from, to)`; `marks` of that target, any order. */
 export function heldOffMs(marks: readonly ObservedMark[], from: number, to: number): number {
   if (to <= from) return 0;
-  const fromText = new Date(from).toISOString();
   // Stable: marks of one instant keep their written order, the last deciding. They mostly come
   // in time order already (as written): then there is nothing to sort.
   let ordered = true;
   for (let i = 1; i < marks.length && ordered; i++) ordered = marks[i - 1]!.at <= marks[i]!.at;
-  const sorted = ordered ? marks : [...marks].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  const sorted = ordered ? marks : [...marks].sort((a, b) => a.at - b.at);
   let off = false;
   let since = from;
   let total = 0;
   for (const mark of sorted) {
-    if (mark.at < fromText) {
+    const { at } = mark;
+    if (at < from) {
       off = isOff(mark.state);
       continue;
     }
-    const at = Date.parse(mark.at);
     if (at >= to) break;
     if (off) total += at - since;
     since = at;
@@ -253,6 +293,9 @@ export function plannedOffMs(
   const spans = spansByClass(config, from, to, targets);
   // Targets of one class share one list of spans: it is measured once.
   const timelines = new Map<readonly Span[], Timeline>();
+  const reach = overrides
+    .map((o, index) => ({ o, index, from: effectiveFrom(o), until: effectiveUntil(o) }))
+    .filter((x) => x.until > from && x.from < to && x.until > x.from);
   const out = new Map<string, number>();
   for (const target of targets) {
     const list = spans.get(target) ?? [];
@@ -261,9 +304,7 @@ export function plannedOffMs(
       timeline = timelineOf(list);
       timelines.set(list, timeline);
     }
-    const covering = overrides
-      .map((o, index) => ({ o, index, from: effectiveFrom(o), until: effectiveUntil(o) }))
-      .filter((x) => x.o.targets.includes(target) && x.until > from && x.from < to && x.until > x.from);
+    const covering = reach.filter((x) => x.o.targets.includes(target));
     out.set(target, offWithOverrides(timeline, covering, from, to));
   }
   return out;

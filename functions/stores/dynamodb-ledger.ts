@@ -26,6 +26,7 @@ import {
 } from '../engine/ledger.ts';
 import { currentOverrides, type Override } from '../engine/overrides.ts';
 import {
+  isoMsAt,
   monthOf,
   type ObservationQuery,
   type ObservedMark,
@@ -34,8 +35,7 @@ import {
   readObservations,
   spanIfOverlapping,
 } from '../engine/savings.ts';
-import type { ObservedState } from '../engine/states.ts';
-import { observedMarks } from './observed-marks.ts';
+import { observedMarks, stateAt } from './observed-marks.ts';
 
 const DAY_S = 86_400;
 const IDEMPOTENCY_TTL_S = DAY_S;
@@ -395,7 +395,7 @@ export class DynamoLedger implements Ledger {
         group = { month, target: mark.target, lines: [] };
         groups.set(key, group);
       }
-      group.lines.push(`${mark.at} ${mark.state}`);
+      group.lines.push(`${new Date(mark.at).toISOString()} ${mark.state}`);
     }
     await Promise.all(
       [...groups.values()].map(async ({ month, target, lines }) => {
@@ -417,7 +417,7 @@ export class DynamoLedger implements Ledger {
               TableName: this.options.tableName,
               Item: {
                 pk: s(`OBS#${month}`),
-                sk: s(`${target}#${lines[0]!.split(' ')[0]}#${randomUUID().slice(0, 8)}`),
+                sk: s(`${target}#${lines[0]!.slice(0, 24)}#${randomUUID().slice(0, 8)}`),
                 marks: list,
               },
             }),
@@ -480,8 +480,10 @@ export class DynamoLedger implements Ledger {
       const target = item.sk!.S!.split('#')[0]!;
       if (!wanted.has(target)) continue;
       for (const value of item.marks?.L ?? []) {
-        const [at, state] = value.S!.split(' ') as [string, ObservedState];
-        marks.push({ target, at, state });
+        const text = value.S!;
+        const at = isoMsAt(text, 0);
+        const state = stateAt(text, 25, text.length);
+        if (state !== undefined && !Number.isNaN(at)) marks.push({ target, at, state });
       }
     }
     return marks;

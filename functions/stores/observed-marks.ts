@@ -1,5 +1,5 @@
 import type { HistoryEntry } from '../engine/ledger.ts';
-import { marksOf, OBSERVED_STATES, type ObservedMark } from '../engine/savings.ts';
+import { isoMsAt, marksOf, OBSERVED_STATES, type ObservedMark } from '../engine/savings.ts';
 import type { ObservedState } from '../engine/states.ts';
 import { stateOfStatusText } from '../huawei/status-map.ts';
 
@@ -17,13 +17,19 @@ export function observedMarks(entries: readonly HistoryEntry[]): ObservedMark[] 
  * of swallowing the next one.
  */
 export function markLine(mark: ObservedMark): string {
-  return `\n${mark.at} ${mark.state} ${mark.target}`;
+  return `\n${new Date(mark.at).toISOString()} ${mark.state} ${mark.target}`;
 }
 
-const STATES: ReadonlySet<string> = new Set(OBSERVED_STATES);
-/** `2027-03-01T08:00:00.000Z`, as `toISOString` writes it (checked by shape: it is read often). */
-const isIso = (at: string): boolean =>
-  at.length === 24 && at[4] === '-' && at[10] === 'T' && at[19] === '.' && at[23] === 'Z';
+/** The state word at `start` of `text` when it runs exactly to `end`, without cutting the text. */
+export function stateAt(text: string, start: number, end: number): ObservedState | undefined {
+  const state = BY_LENGTH_AND_FIRST.get((end - start) * 256 + text.charCodeAt(start));
+  return state !== undefined && text.startsWith(state, start) ? state : undefined;
+}
+
+/** The states by length and first letter: each pair names one. */
+const BY_LENGTH_AND_FIRST = new Map<number, ObservedState>(
+  OBSERVED_STATES.map((state) => [state.length * 256 + state.charCodeAt(0), state]),
+);
 
 /**
  * The marks of one month's lines for the targets wanted. A line that does not read as a mark (torn
@@ -35,14 +41,14 @@ export function parseMarkLines(text: string, wanted: ReadonlySet<string>): Obser
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
-    const first = text.indexOf(' ', start);
-    const second = first === -1 || first > end ? -1 : text.indexOf(' ', first + 1);
-    if (second !== -1 && second < end) {
+    // `<24-character instant> <state> <target>`
+    const second = start + 25 < end ? text.indexOf(' ', start + 25) : -1;
+    if (text.charCodeAt(start + 24) === 32 && second !== -1 && second < end) {
       const target = text.slice(second + 1, end);
       if (wanted.has(target)) {
-        const at = text.slice(start, first);
-        const state = text.slice(first + 1, second);
-        if (STATES.has(state) && isIso(at)) marks.push({ target, at, state: state as ObservedState });
+        const at = isoMsAt(text, start);
+        const state = stateAt(text, start + 25, second);
+        if (state !== undefined && !Number.isNaN(at)) marks.push({ target, at, state });
       }
     }
     start = end + 1;

@@ -6,7 +6,7 @@ describe('HTTP API: GET /v1/savings', () => {
   beforeEach(async () => {
     api = await startApiRig(); // now: Monday 2027-03-29 05:00 UTC; config zone UTC
     await api.ledger.recordObservations([
-      { target: 'orders-sync', at: '2027-03-26T20:00:00.000Z', state: 'paused' },
+      { target: 'orders-sync', at: Date.parse('2027-03-26T20:00:00.000Z'), state: 'paused' },
     ]);
   });
   afterEach(async () => {

@@ -17,7 +17,7 @@ describe('nightshift savings', () => {
   beforeAll(async () => {
     api = await startApiRig(); // now: Monday 2027-03-29 05:00 UTC
     await api.ledger.recordObservations([
-      { target: 'orders-sync', at: '2027-03-26T20:00:00.000Z', state: 'paused' },
+      { target: 'orders-sync', at: Date.parse('2027-03-26T20:00:00.000Z'), state: 'paused' },
     ]);
     configFile = join(api.ledger.dir, 'schedule.json');
     writeFileSync(configFile, JSON.stringify(api.config));

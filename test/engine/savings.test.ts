@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../functions/engine/config/validate.ts';
 import { desiredSpans } from '../../functions/engine/desired.ts';
@@ -5,6 +6,7 @@ import type { ActionResult } from '../../functions/engine/executor.ts';
 import type { HistoryEntry } from '../../functions/engine/ledger.ts';
 import {
   heldOffMs,
+  isoMsAt,
   markOf,
   monthsBetween,
   type ObservedMark,
@@ -56,7 +58,7 @@ describe('the state a history entry observed', () => {
   ] as const)('%s', (_, result, state) => {
     expect(markOf(entry(result as Partial<ActionResult>), stateOfStatusText)).toEqual({
       target: 'face-search',
-      at: '2027-03-01T12:00:00.000Z',
+      at: at('2027-03-01T12:00:00Z'),
       state,
     });
   });
@@ -74,7 +76,7 @@ describe('the state a history entry observed', () => {
 describe('hours held off', () => {
   const mark = (time: string, state: ObservedMark['state']): ObservedMark => ({
     target: 't',
-    at: new Date(at(`2027-03-01T${time}:00Z`)).toISOString(),
+    at: at(`2027-03-01T${time}:00Z`),
     state,
   });
   const from = at('2027-03-01T00:00:00Z');
@@ -225,5 +227,26 @@ describe('config: cost', () => {
       'targets.face-search.cost.currency',
     ]);
     expect(result.issues[1]!.message).toContain('ISO 4217');
+  });
+});
+
+describe('reading an instant as toISOString writes it', () => {
+  it('agrees with Date.parse on any instant, and refuses anything else', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: Date.parse('1970-01-01T00:00:00Z'), max: Date.parse('2199-12-31T23:59:59Z') }),
+        (ms) => {
+          const text = `x ${new Date(ms).toISOString()} stopped`;
+          expect(isoMsAt(text, 2)).toBe(ms);
+        },
+      ),
+    );
+    for (const bad of [
+      '2027-03-01T08:00:00Z',
+      '2027-13-01T08:00:00.000Z',
+      '2027-03-01 08:00:00.000Z',
+      '2027-03-0xT08:00:00.000Z',
+    ])
+      expect(isoMsAt(bad, 0)).toBeNaN();
   });
 });

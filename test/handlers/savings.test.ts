@@ -17,9 +17,9 @@ describe('savings Lambda: HoursHeldOff each hour', () => {
       { id: 'office', targets: ['replication', 'face-search'], window: 'Mon-Fri 08:00-20:00' },
     ]);
     await awsContext().ledger.recordObservations([
-      { target: 'face-search', at: '2027-03-29T07:00:00.000Z', state: 'stopped' },
-      { target: 'orders-sync', at: '2027-03-29T09:20:00.000Z', state: 'paused' },
-      { target: 'orders-sync', at: '2027-03-29T10:30:00.000Z', state: 'running' },
+      { target: 'face-search', at: Date.parse('2027-03-29T07:00:00.000Z'), state: 'stopped' },
+      { target: 'orders-sync', at: Date.parse('2027-03-29T09:20:00.000Z'), state: 'paused' },
+      { target: 'orders-sync', at: Date.parse('2027-03-29T10:30:00.000Z'), state: 'running' },
     ]);
     const emf: Record<string, unknown>[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {

@@ -12,7 +12,7 @@ import { type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
 let clock = Date.parse('2027-03-29T19:00:00Z');
 const mark = (target: string, at: string, state: ObservedMark['state']): ObservedMark => ({
   target,
-  at: new Date(at).toISOString(),
+  at: Date.parse(at),
   state,
 });
 const entry = (target: string, at: string, observed: string): HistoryEntry => ({
