@@ -3,6 +3,7 @@ import { benchCli } from './cli.ts';
 import { report } from './measure.ts';
 import { benchPlan } from './plan.ts';
 import { benchReconcile } from './reconcile.ts';
+import { benchSavings } from './savings.ts';
 import { benchUpstream } from './upstream.ts';
 
 /** `npm run bench`: prints every figure with its budget; exits 1 if a budget is exceeded. */
@@ -10,6 +11,7 @@ const sections = [
   { title: 'Planner', run: async () => benchPlan() },
   { title: 'Upstream throughput (simulator over loopback)', run: benchUpstream },
   { title: 'Reconciliation ticks (simulator over loopback, local ledger)', run: benchReconcile },
+  { title: 'Savings over a year (500 targets)', run: benchSavings },
   { title: 'Lambda bundles (esbuild, minified ESM)', run: benchBundles },
   { title: 'CLI and tick cold start (whole processes)', run: benchCli },
 ];

@@ -102,6 +102,8 @@ export class Nightshift extends Construct {
   readonly tickFunction: nodejs.NodejsFunction;
   readonly apiFunction: nodejs.NodejsFunction;
   readonly validatorFunction: nodejs.NodejsFunction;
+  /** Publishes `HoursHeldOff` (per target and in total) a few minutes past each hour. */
+  readonly savingsFunction: nodejs.NodejsFunction;
   readonly httpApi: apigw.HttpApi;
   readonly deadLetterQueue: sqs.Queue;
   readonly alarmTopic: sns.Topic;
@@ -294,6 +296,21 @@ export class Nightshift extends Construct {
     }
     this.webhookSecret.grantRead(this.apiFunction);
 
+    // ---- savings: HoursHeldOff each hour (reads the ledger and the config; no secrets) ----
+    this.savingsFunction = fn('savings', {
+      timeout: Duration.seconds(60),
+      memorySize: 512,
+      environment: environmentVariables,
+    });
+    // Read and write: each hour is published once, held in the idempotency items.
+    this.table.grantReadWriteData(this.savingsFunction);
+    this.savingsFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['appconfig:StartConfigurationSession', 'appconfig:GetLatestConfiguration'],
+        resources: [configArn],
+      }),
+    );
+
     // ---- tick schedule ----
     this.deadLetterQueue = new sqs.Queue(this, 'TickDeadLetters', {
       enforceSSL: true,
@@ -309,7 +326,7 @@ export class Nightshift extends Construct {
     schedulerRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['lambda:InvokeFunction'],
-        resources: [this.tickFunction.functionArn],
+        resources: [this.tickFunction.functionArn, this.savingsFunction.functionArn],
       }),
     );
     this.deadLetterQueue.grantSendMessages(schedulerRole);
@@ -343,6 +360,23 @@ export class Nightshift extends Construct {
       },
     });
     tickSchedule.addResourceDependency(group);
+    // Five minutes past each hour, for the hour before: its last outcomes are recorded by then.
+    // A figure, not an action: retried briefly, never to the tick's dead-letter alarm.
+    this.savingsFunction.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(1) });
+    const savingsSchedule = new scheduler.CfnSchedule(this, 'SavingsMetrics', {
+      groupName: group.ref,
+      description: 'Nightshift HoursHeldOff, each hour',
+      scheduleExpression: 'cron(5 * * * ? *)',
+      flexibleTimeWindow: { mode: 'OFF' },
+      state: 'ENABLED',
+      target: {
+        arn: this.savingsFunction.functionArn,
+        roleArn: schedulerRole.roleArn,
+        input: JSON.stringify({ scheduledTime: '<aws.scheduler.scheduled-time>' }),
+        retryPolicy: { maximumEventAgeInSeconds: 3000, maximumRetryAttempts: 5 },
+      },
+    });
+    savingsSchedule.addResourceDependency(group);
 
     // ---- HTTP API ----
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
@@ -390,6 +424,7 @@ export class Nightshift extends Construct {
     this.httpApi.addRoutes({ path: '/v1/overrides/{id}', methods: [apigw.HttpMethod.DELETE], integration });
     this.httpApi.addRoutes({ path: '/v1/status', methods: [apigw.HttpMethod.GET], integration });
     this.httpApi.addRoutes({ path: '/v1/history', methods: [apigw.HttpMethod.GET], integration });
+    this.httpApi.addRoutes({ path: '/v1/savings', methods: [apigw.HttpMethod.GET], integration });
 
     // ---- alarms and dashboard ----
     this.alarmTopic = new sns.Topic(this, 'Alarms', {
@@ -515,6 +550,33 @@ export class Nightshift extends Construct {
             width: 24,
           }),
         ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Hours held off per day (all targets)',
+            left: [
+              new cloudwatch.Metric({
+                namespace: 'Nightshift',
+                metricName: 'HoursHeldOff',
+                label: 'hours held off',
+                dimensionsMap: { service: 'nightshift' },
+                statistic: 'Sum',
+                period: Duration.days(1),
+              }),
+            ],
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Hours held off per day, by target',
+            left: [
+              new cloudwatch.MathExpression({
+                expression: `SEARCH('{Nightshift,service,target} MetricName="HoursHeldOff"', 'Sum', 86400)`,
+                label: '',
+                period: Duration.days(1),
+              }),
+            ],
+            width: 12,
+          }),
+        ],
       ],
     });
 
@@ -541,7 +603,7 @@ export class Nightshift extends Construct {
       for (const scope of scopes) Validations.of(scope).acknowledge({ id, reason });
     };
     acknowledge(
-      [this.tickFunction, this.apiFunction, this.validatorFunction],
+      [this.tickFunction, this.apiFunction, this.validatorFunction, this.savingsFunction],
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.',
     );

@@ -9,6 +9,7 @@ import type {
   TargetRecord,
 } from '../functions/engine/ledger.ts';
 import { currentOverrides, type Override } from '../functions/engine/overrides.ts';
+import type { ObservationQuery, ObservedMark, OverrideSpan } from '../functions/engine/savings.ts';
 
 /**
  * The ledger contract in memory, for the simulation: compare-and-set on target versions, history
@@ -62,6 +63,7 @@ export class MemoryLedger implements Ledger {
   }
 
   async putOverride(override: Override): Promise<void> {
+    this.spans.set(override.id, { ...override });
     this.overrideList.set(override.id, structuredClone(override));
   }
 
@@ -72,6 +74,8 @@ export class MemoryLedger implements Ledger {
   async removeOverride(id: string): Promise<Override | undefined> {
     const found = this.overrideList.get(id);
     this.overrideList.delete(id);
+    const span = this.spans.get(id);
+    if (span) span.removedAt = new Date().toISOString();
     return found;
   }
 
@@ -105,5 +109,30 @@ export class MemoryLedger implements Ledger {
     }
     this.signatures.set(signature, options.idempotencyKey);
     return { seen: false };
+  }
+
+  // ---- savings: observed states and overrides kept beside the history ----
+  private readonly marks: ObservedMark[] = [];
+  private readonly spans = new Map<string, OverrideSpan>();
+
+  async recordObservations(marks: readonly ObservedMark[]): Promise<void> {
+    this.marks.push(...marks);
+  }
+
+  async observations(query: ObservationQuery): Promise<ObservedMark[]> {
+    const wanted = (m: ObservedMark) => !query.targets || query.targets.includes(m.target);
+    const before = new Map<string, ObservedMark>();
+    const within: ObservedMark[] = [];
+    for (const mark of this.marks.filter(wanted).sort((a, b) => a.at - b.at)) {
+      if (mark.at < query.from) before.set(mark.target, mark);
+      else if (mark.at < query.to) within.push(mark);
+    }
+    return [...before.values(), ...within];
+  }
+
+  async overridesBetween(from: number, to: number): Promise<OverrideSpan[]> {
+    return [...this.spans.values()].filter(
+      (o) => Date.parse(o.from) < to && Date.parse(o.removedAt ?? o.until) > from,
+    );
   }
 }

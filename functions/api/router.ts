@@ -20,6 +20,7 @@ import { type Log, silentLog } from '../observability/log.ts';
 import { logFields } from '../observability/log-fields.ts';
 import { redact, rememberSecret } from '../observability/redact.ts';
 import type { SecretSource } from '../stores/secrets.ts';
+import { savings } from './savings-route.ts';
 import { CLOCK_WINDOW_SECONDS, SIGNATURE_HEADER, verifySignature } from './signature.ts';
 import * as state from './state-routes.ts';
 
@@ -197,6 +198,9 @@ export class Router {
       case '/v1/history':
         allow('GET');
         return this.stateRoute(request, (deps) => state.history(request, deps));
+      case '/v1/savings':
+        allow('GET');
+        return this.stateRoute(request, (deps) => savings(request, deps));
       default: {
         const override = /^\/v1\/overrides\/([^/]+)$/.exec(path);
         if (override) {

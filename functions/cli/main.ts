@@ -66,6 +66,11 @@ const commands: CommandEntry[] = [
     summary: 'what Nightshift did, newest first',
     load: async () => (await import('./commands/history.ts')).historyCommand,
   },
+  {
+    name: 'savings',
+    summary: 'hours held off and cost avoided, per target and in total (default: this month so far)',
+    load: async () => (await import('./commands/savings.ts')).savingsCommand,
+  },
 ];
 
 /** Set by the CLI build (esbuild `define`); absent when the CLI runs from the sources. */

@@ -267,6 +267,13 @@ export interface Span {
   edge?: Edge;
 }
 
+interface OpenSpan {
+  from: number;
+  fromText: string;
+  edge?: Edge;
+  edgeAt?: number;
+}
+
 /**
  * The schedules' desired state of each target over `[from, to)`, as consecutive spans: what the
  * week view draws and what savings count as planned. One span per effective edge, so a repeated
@@ -283,42 +290,55 @@ export function desiredSpans(
   const wanted = new Set(targets);
   const levels = levelsAt(config, start);
   const spans = new Map<string, Span[]>();
-  const open = new Map<string, { from: number; edge?: Edge }>();
+  // Instants are kept both ways: a year of spans over hundreds of targets formats no date twice.
+  const open = new Map<string, OpenSpan>();
   for (const target of wanted) {
     const edge = levels.get(target)?.edge;
-    open.set(target, { from, ...(edge && Date.parse(edge.at) > start - LOOKBACK_MS ? { edge } : {}) });
+    const edgeAt = edge ? Date.parse(edge.at) : undefined;
+    open.set(target, {
+      from,
+      fromText: iso(from),
+      ...(edge && edgeAt! > start - LOOKBACK_MS ? { edge, edgeAt } : {}),
+    });
     spans.set(target, []);
   }
-  const close = (target: string, end: number) => {
+  const close = (target: string, end: number, endText: string) => {
     const current = open.get(target)!;
     if (end > current.from)
       spans.get(target)!.push({
-        from: iso(current.from),
-        to: iso(end),
+        from: current.fromText,
+        to: endText,
         ...(current.edge ? { edge: current.edge } : {}),
       });
   };
   // An edge older than the look-back stops counting: the span ends there, with no desired state.
-  const expire = (until: number) => {
-    for (const [target, current] of open) {
-      if (!current.edge) continue;
-      const ends = Date.parse(current.edge.at) + LOOKBACK_MS;
-      if (ends <= until && ends > current.from) {
-        close(target, ends);
-        open.set(target, { from: ends });
-      }
+  // Judged per target when its next edge comes (or at the end): only that target's spans change,
+  // and a year of edges over hundreds of targets stays linear.
+  const expire = (target: string, until: number) => {
+    const current = open.get(target)!;
+    if (current.edgeAt === undefined) return;
+    const ends = current.edgeAt + LOOKBACK_MS;
+    if (ends <= until && ends > current.from) {
+      const endsText = iso(ends);
+      close(target, ends, endsText);
+      open.set(target, { from: ends, fromText: endsText });
     }
   };
   replay(config, levels, due(config, start, to), (target, edge) => {
     if (!wanted.has(target)) return;
     const at = Date.parse(edge.at);
     if (at >= to) return;
-    expire(at);
-    close(target, at);
-    open.set(target, { from: at, edge });
+    expire(target, at);
+    // As iso() spells it: rows carry whole-minute instants without milliseconds.
+    const atText = `${edge.at.slice(0, 19)}.000Z`;
+    close(target, at, atText);
+    open.set(target, { from: at, fromText: atText, edge, edgeAt: at });
   });
-  expire(to);
-  for (const target of wanted) close(target, to);
+  const toText = iso(to);
+  for (const target of wanted) {
+    expire(target, to);
+    close(target, to, toText);
+  }
   return spans;
 }
 

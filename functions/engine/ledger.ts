@@ -3,6 +3,7 @@ import type { TargetConfig } from './config/schema.ts';
 import type { ActionResult } from './executor.ts';
 import type { Action } from './kinds.ts';
 import type { Override } from './overrides.ts';
+import type { ObservationQuery, ObservedMark, OverrideSpan } from './savings.ts';
 import type { TargetState } from './states.ts';
 
 /** One occurrence of a schedule's action for one target: the unit of "at most once". */
@@ -216,4 +217,18 @@ export interface Ledger {
   overrides(now: number): Promise<Override[]>;
   /** Removes an override; the removed one, or `undefined` when there is none with that id. */
   removeOverride(id: string): Promise<Override | undefined>;
+
+  // ---- savings (engine/savings.ts): kept beside the history, which rotates or expires ----
+  /**
+   * Keeps observed states, compactly, for as long as the ledger lives. `record` keeps those its
+   * entries carry (before writing them); a look that observes a state without an entry may too.
+   */
+  recordObservations(marks: readonly ObservedMark[]): Promise<void>;
+  /** Per target, the marks in `[from, to)` and the latest before `from` (a year back at most). */
+  observations(query: ObservationQuery): Promise<ObservedMark[]>;
+  /**
+   * Overrides that overlapped `[from, to)`, ended or removed ones included: `putOverride` and
+   * `removeOverride` keep them for savings.
+   */
+  overridesBetween(from: number, to: number): Promise<OverrideSpan[]>;
 }

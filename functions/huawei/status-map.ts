@@ -1,3 +1,4 @@
+import type { TargetKind } from '../engine/kinds.ts';
 import type { Observation, ObservedState } from '../engine/states.ts';
 
 /**
@@ -68,3 +69,23 @@ export function cptsTaskObservation(runStatus: number): Observation {
 
 /** The tables, as docs/model.md shows them. */
 export const STATUS_TABLES = { VIAS_TASK, DRS_JOB, CPTS_RUN_STATUS };
+
+/**
+ * The state a recorded status text stands for (the history keeps texts as `observe` returned
+ * them: `PAUSING`, `RUNNING`, `run_status 0 (running)`); for savings, which read the history.
+ */
+export function stateOfStatusText(kind: TargetKind, text: string): ObservedState {
+  switch (kind) {
+    case 'vias-task':
+      return viasTaskObservation(text).state;
+    case 'drs-job':
+      return drsJobObservation(text).state;
+    case 'cpts-task': {
+      const match = /^run_status (-?\d+)\b/.exec(text);
+      return match ? cptsTaskObservation(Number(match[1])).state : 'unknown';
+    }
+    default:
+      // A kind without a status query has no texts to map.
+      return 'unknown';
+  }
+}

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   type AttributeValue,
@@ -25,6 +25,17 @@ import {
   type TargetRecord,
 } from '../engine/ledger.ts';
 import { currentOverrides, type Override } from '../engine/overrides.ts';
+import {
+  isoMsAt,
+  monthOf,
+  type ObservationQuery,
+  type ObservedMark,
+  type OverrideSpan,
+  overrideSpanOf,
+  readObservations,
+  spanIfOverlapping,
+} from '../engine/savings.ts';
+import { observedMarks, stateAt } from './observed-marks.ts';
 
 const DAY_S = 86_400;
 const IDEMPOTENCY_TTL_S = DAY_S;
@@ -100,6 +111,8 @@ export class DynamoLedger implements Ledger {
    * conditional, so a failure between an entry and its record never makes a second item.
    */
   async record(entries: readonly HistoryEntry[]): Promise<void> {
+    // Savings: the observations first, so entries written always have theirs (a repeat is harmless).
+    await this.recordObservations(observedMarks(entries));
     const ttl = Math.floor(this.now() / 1000) + this.historyTtlS;
     await Promise.all(
       entries.map(async (entry) => {
@@ -246,6 +259,8 @@ export class DynamoLedger implements Ledger {
   }
 
   async putOverride(override: Override): Promise<void> {
+    // Savings: kept first, so an override in force is always known to them.
+    await this.keepOverrideForSavings(override);
     await this.client.send(
       new PutItemCommand({
         TableName: this.options.tableName,
@@ -280,6 +295,7 @@ export class DynamoLedger implements Ledger {
   }
 
   async removeOverride(id: string): Promise<Override | undefined> {
+    await this.overrideRemovedForSavings(id);
     const answer = await this.client.send(
       new DeleteItemCommand({
         TableName: this.options.tableName,
@@ -413,6 +429,144 @@ export class DynamoLedger implements Ledger {
   private idempotencyKey(key: string): Record<string, AttributeValue> {
     return { pk: s(`IDEM#${createHash('sha256').update(key).digest('hex')}`), sk: s('IDEM') };
   }
+
+  // ---- savings (engine/savings.ts): observed states and overrides, kept beside the history ----
+  // - `OBS#<YYYY-MM>` / `<target>`: a list `marks` of `"<instant> <state>"`, appended, one item per
+  //   target and month (a year of 500 targets is 6,000 small items, read by 13 queries); an item
+  //   that would outgrow DynamoDB's 400 KB spills into `<target>#<instant>#<random>`;
+  // - `OVERRIDE-LOG` / `<id>`: each override as created, with `removedAt` once removed.
+  // No TTL: savings look back as far as the ledger keeps them.
+
+  async recordObservations(marks: readonly ObservedMark[]): Promise<void> {
+    const groups = new Map<string, { month: string; target: string; lines: string[] }>();
+    for (const mark of marks) {
+      const month = monthOf(mark.at);
+      const key = `${month}#${mark.target}`;
+      let group = groups.get(key);
+      if (!group) {
+        group = { month, target: mark.target, lines: [] };
+        groups.set(key, group);
+      }
+      group.lines.push(`${new Date(mark.at).toISOString()} ${mark.state}`);
+    }
+    await Promise.all(
+      [...groups.values()].map(async ({ month, target, lines }) => {
+        const list: AttributeValue = { L: lines.map(s) };
+        try {
+          await this.client.send(
+            new UpdateItemCommand({
+              TableName: this.options.tableName,
+              Key: { pk: s(`OBS#${month}`), sk: s(target) },
+              UpdateExpression: 'SET #marks = list_append(if_not_exists(#marks, :none), :marks)',
+              ExpressionAttributeNames: { '#marks': 'marks' },
+              ExpressionAttributeValues: { ':none': { L: [] }, ':marks': list },
+            }),
+          );
+        } catch (error) {
+          if (!isItemTooLarge(error)) throw error;
+          await this.client.send(
+            new PutItemCommand({
+              TableName: this.options.tableName,
+              Item: {
+                pk: s(`OBS#${month}`),
+                sk: s(`${target}#${lines[0]!.slice(0, 24)}#${randomUUID().slice(0, 8)}`),
+                marks: list,
+              },
+            }),
+          );
+        }
+      }),
+    );
+  }
+
+  observations(query: ObservationQuery): Promise<ObservedMark[]> {
+    return readObservations(query, (month, wanted) => this.readMarks(month, wanted));
+  }
+
+  async overridesBetween(from: number, to: number): Promise<OverrideSpan[]> {
+    const spans: OverrideSpan[] = [];
+    for await (const item of this.items('pk = :pk', { ':pk': s(OVERRIDE_LOG_PK) })) {
+      const kept = spanIfOverlapping(JSON.parse(item.doc!.S!) as OverrideSpan, item.removedAt?.S, from, to);
+      if (kept) spans.push(kept);
+    }
+    return spans;
+  }
+
+  private async keepOverrideForSavings(override: Override): Promise<void> {
+    const span = overrideSpanOf(override);
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.options.tableName,
+        Item: { pk: s(OVERRIDE_LOG_PK), sk: s(span.id), doc: s(JSON.stringify(span)) },
+      }),
+    );
+  }
+
+  private async overrideRemovedForSavings(id: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.options.tableName,
+          Key: { pk: s(OVERRIDE_LOG_PK), sk: s(id) },
+          // Two removals at once: the first ended it.
+          UpdateExpression: 'SET removedAt = if_not_exists(removedAt, :now)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':now': s(new Date(this.now()).toISOString()) },
+        }),
+      );
+    } catch (error) {
+      // No such override: nothing to keep.
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    }
+  }
+
+  private async readMarks(month: string, wanted: ReadonlySet<string>): Promise<ObservedMark[]> {
+    const marks: ObservedMark[] = [];
+    // One target: its items only (the prefix also matches longer names, dropped below).
+    const only = wanted.size === 1 ? [...wanted][0]! : undefined;
+    const items = this.items(only ? 'pk = :pk AND begins_with(sk, :target)' : 'pk = :pk', {
+      ':pk': s(`OBS#${month}`),
+      ...(only ? { ':target': s(only) } : {}),
+    });
+    for await (const item of items) {
+      const target = item.sk!.S!.split('#')[0]!;
+      if (!wanted.has(target)) continue;
+      for (const value of item.marks?.L ?? []) {
+        const text = value.S!;
+        const at = isoMsAt(text, 0);
+        const state = stateAt(text, 25, text.length);
+        if (state !== undefined && !Number.isNaN(at)) marks.push({ target, at, state });
+      }
+    }
+    return marks;
+  }
+
+  /** Every item a key condition selects, page after page. */
+  private async *items(
+    condition: string,
+    values: Record<string, AttributeValue>,
+  ): AsyncGenerator<Record<string, AttributeValue>> {
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          KeyConditionExpression: condition,
+          ExpressionAttributeValues: values,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      yield* page.Items ?? [];
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+}
+
+const OVERRIDE_LOG_PK = 'OVERRIDE-LOG';
+
+/** DynamoDB refuses an update that would take an item past 400 KB with a ValidationException. */
+function isItemTooLarge(error: unknown): boolean {
+  return (error as Error).name === 'ValidationException' && /item size/i.test((error as Error).message ?? '');
 }
 
 const BATCH_GET_LIMIT = 100;

@@ -15,6 +15,16 @@ import {
   type TargetRecord,
 } from '../engine/ledger.ts';
 import { currentOverrides, type Override } from '../engine/overrides.ts';
+import {
+  monthOf,
+  type ObservationQuery,
+  type ObservedMark,
+  type OverrideSpan,
+  overrideSpanOf,
+  readObservations,
+  spanIfOverlapping,
+} from '../engine/savings.ts';
+import { markLine, observedMarks, parseMarkLines } from './observed-marks.ts';
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 const TARGET_VERSIONS_KEPT = 10;
@@ -192,6 +202,8 @@ export class FileLedger implements Ledger {
   async record(entries: readonly HistoryEntry[]): Promise<void> {
     if (entries.length === 0) return;
     await this.init();
+    // Savings: the observations first, so entries written always have theirs (a repeat is harmless).
+    await this.recordObservations(observedMarks(entries));
     // One O_APPEND write for the whole batch: lines of concurrent processes never interleave,
     // and a tick over a thousand targets costs one write, not a thousand. It starts with a
     // newline: a line torn by a crash or a full disk then stays alone on its line, and the next
@@ -281,6 +293,8 @@ export class FileLedger implements Ledger {
     await mkdir(dir, { recursive: true });
     const path = join(dir, `${encodeURIComponent(override.id)}.json`);
     const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
+    // Savings: kept first, so an override in force is always known to them.
+    await this.keepOverrideForSavings(override);
     await writeDurably(tmp, JSON.stringify(override));
     await rename(tmp, path);
     await syncFolder(dir);
@@ -326,6 +340,7 @@ export class FileLedger implements Ledger {
       return undefined;
     }
     if (!override) return undefined;
+    await this.overrideRemovedForSavings(id);
     try {
       await unlink(path);
     } catch (error) {
@@ -670,6 +685,102 @@ export class FileLedger implements Ledger {
       },
     );
     return this.ready;
+  }
+
+  // ---- savings (engine/savings.ts): observed states and overrides, kept beside the history ----
+  // `savings/observed-<YYYY-MM>.log`: a line per observation, `<instant> <state> <target>`,
+  // appended like the history (newline first), by month of the instant; `savings/overrides.jsonl`: each override
+  // as created, and `{"id", "removedAt"}` when removed. Neither rotates: a year of 500 targets
+  // with three observations a day is about 20 MB.
+
+  async recordObservations(marks: readonly ObservedMark[]): Promise<void> {
+    if (marks.length === 0) return;
+    const dir = await this.savingsDir();
+    const byMonth = new Map<string, string>();
+    for (const mark of marks) {
+      const month = monthOf(mark.at);
+      byMonth.set(month, (byMonth.get(month) ?? '') + markLine(mark));
+    }
+    // One O_APPEND write per month file: concurrent processes never interleave their lines.
+    await Promise.all(
+      [...byMonth].map(([month, text]) => writeDurably(join(dir, `observed-${month}.log`), text, 'a')),
+    );
+  }
+
+  observations(query: ObservationQuery): Promise<ObservedMark[]> {
+    return readObservations(query, (month, wanted) => this.readMarks(month, wanted));
+  }
+
+  async overridesBetween(from: number, to: number): Promise<OverrideSpan[]> {
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, 'savings', 'overrides.jsonl'), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const byId = new Map<string, OverrideSpan>();
+    const removals = new Map<string, string>();
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      let doc: Partial<OverrideSpan>;
+      try {
+        doc = JSON.parse(line);
+      } catch {
+        continue; // torn by a crash mid-write: that line only
+      }
+      if (typeof doc.id !== 'string') continue;
+      if (doc.removedAt !== undefined && doc.from === undefined) {
+        const earlier = removals.get(doc.id);
+        // Two processes removing at once: the first removal ended it.
+        if (!earlier || doc.removedAt < earlier) removals.set(doc.id, doc.removedAt);
+      } else if (Array.isArray(doc.targets) && doc.from && doc.until && doc.state) {
+        byId.set(doc.id, doc as OverrideSpan);
+      }
+    }
+    const spans: OverrideSpan[] = [];
+    for (const [id, span] of byId) {
+      const kept = spanIfOverlapping(span, removals.get(id), from, to);
+      if (kept) spans.push(kept);
+    }
+    return spans;
+  }
+
+  private async keepOverrideForSavings(override: Override): Promise<void> {
+    const span = overrideSpanOf(override);
+    // The newline first, as for marks: a line torn by a crash never swallows the next.
+    await writeDurably(join(await this.savingsDir(), 'overrides.jsonl'), `\n${JSON.stringify(span)}`, 'a');
+  }
+
+  private async overrideRemovedForSavings(id: string): Promise<void> {
+    const line = JSON.stringify({ id, removedAt: new Date(this.now()).toISOString() });
+    await writeDurably(join(await this.savingsDir(), 'overrides.jsonl'), `\n${line}`, 'a');
+  }
+
+  private savingsReady: Promise<string> | undefined;
+
+  private savingsDir(): Promise<string> {
+    const dir = join(this.dir, 'savings');
+    this.savingsReady ??= mkdir(dir, { recursive: true }).then(
+      () => dir,
+      (error: unknown) => {
+        this.savingsReady = undefined;
+        throw error;
+      },
+    );
+    return this.savingsReady;
+  }
+
+  private async readMarks(month: string, wanted: ReadonlySet<string>): Promise<ObservedMark[]> {
+    try {
+      return parseMarkLines(
+        await readFile(join(this.dir, 'savings', `observed-${month}.log`), 'utf8'),
+        wanted,
+      );
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
   }
 }
 

@@ -167,6 +167,27 @@ describe('desired spans over a range: what the week view and savings draw', () =
     ]);
   });
 
+  it('ends a span where its edge leaves the 35-day look-back, for that target only', () => {
+    // face-search: one start a year (Jan 1); orders-sync: a window every weekday.
+    const config = configWith([
+      {
+        id: 'yearly',
+        targets: ['face-search'],
+        timezone: 'UTC',
+        actions: [{ do: 'start', cron: '0 0 1 1 *' }],
+      },
+      window('office', 'Mon-Fri 08:00-20:00', ['orders-sync']),
+    ]);
+    const spans = desiredSpans(config, at('2027-01-20T00:00:00Z'), at('2027-03-01T00:00:00Z'));
+    expect(spans.get('face-search')!.map((s) => [s.from, s.to, s.edge?.state])).toEqual([
+      ['2027-01-20T00:00:00.000Z', '2027-02-05T00:00:00.000Z', 'running'],
+      ['2027-02-05T00:00:00.000Z', '2027-03-01T00:00:00.000Z', undefined],
+    ]);
+    const office = spans.get('orders-sync')!;
+    expect(office).toHaveLength(2 * 28 + 1); // 28 weekdays from Wed Jan 20 to Fri Feb 26, two edges each
+    expect(office.every((s) => s.edge !== undefined)).toBe(true);
+  });
+
   it('agrees with latestEdges at every minute of a DST week in Berlin (a 23-hour day)', () => {
     const config = configWith([
       { ...window('office', 'Mon-Sun 01:00-03:30'), timezone: 'Europe/Berlin' },

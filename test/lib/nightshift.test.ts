@@ -92,13 +92,16 @@ describe('the Nightshift stack', () => {
     });
   });
 
-  it('lets the scheduler invoke exactly the tick function and write to the DLQ', () => {
+  it('lets the scheduler invoke exactly the tick and savings functions and write to the DLQ', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
             Action: 'lambda:InvokeFunction',
-            Resource: { 'Fn::GetAtt': [logicalId(stack.nightshift.tickFunction), 'Arn'] },
+            Resource: [
+              { 'Fn::GetAtt': [logicalId(stack.nightshift.tickFunction), 'Arn'] },
+              { 'Fn::GetAtt': [logicalId(stack.nightshift.savingsFunction), 'Arn'] },
+            ],
           }),
           Match.objectLike({ Action: Match.arrayWith(['sqs:SendMessage']) }),
         ]),
@@ -106,18 +109,18 @@ describe('the Nightshift stack', () => {
     });
   });
 
-  it('runs three Node.js 24 arm64 functions with explicit log groups', () => {
+  it('runs four Node.js 24 arm64 functions with explicit log groups', () => {
     const functions = template.findResources('AWS::Lambda::Function', {
       Properties: { Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' },
     });
-    expect(Object.keys(functions)).toHaveLength(3);
+    expect(Object.keys(functions)).toHaveLength(4);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.any(String) });
       expect(fn.Properties.Environment?.Variables?.NODE_OPTIONS ?? '--enable-source-maps').toBe(
         '--enable-source-maps',
       );
     }
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 4);
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 5);
   });
 
   it('reserves one concurrent tick and gives the runtime Lambdas their settings', () => {
@@ -146,6 +149,7 @@ describe('the Nightshift stack', () => {
       'DELETE /v1/overrides/{id}',
       'GET /v1/status',
       'GET /v1/history',
+      'GET /v1/savings',
       '$default',
     ]) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
@@ -310,10 +314,42 @@ describe('the Nightshift stack', () => {
       'Upstream latency by kind and action',
       'Tick health',
       'Overrides and targets out of sync',
+      'Hours held off per day (all targets)',
+      'Hours held off per day, by target',
     ])
       expect(body).toContain(title);
-    for (const metric of ['OverridesActive', 'TargetsOutOfSync', 'OverridesExpiring'])
+    for (const metric of ['OverridesActive', 'TargetsOutOfSync', 'OverridesExpiring', 'HoursHeldOff'])
       expect(body).toContain(metric);
+    // Per target: a search over the target dimension, summed by day.
+    expect(body).toMatch(
+      /SEARCH\('\{Nightshift,service,target\} MetricName=[^']*HoursHeldOff[^']*', 'Sum', 86400\)/,
+    );
+  });
+
+  it('publishes HoursHeldOff five minutes past each hour, reading the table and the config only', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(5 * * * ? *)',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: {
+        Arn: { 'Fn::GetAtt': [logicalId(stack.nightshift.savingsFunction), 'Arn'] },
+        Input: JSON.stringify({ scheduledTime: '<aws.scheduler.scheduled-time>' }),
+        RetryPolicy: { MaximumEventAgeInSeconds: 3000, MaximumRetryAttempts: 5 },
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalId(stack.nightshift.savingsFunction) },
+      MaximumEventAgeInSeconds: 3600,
+      MaximumRetryAttempts: 2,
+    });
+    const policies = template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: Match.stringLikeRegexp('SavingsFunctionServiceRole') }] },
+    });
+    const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const actions = statements.flatMap((st: { Action: string | string[] }) => [st.Action].flat());
+    expect(actions).toEqual(
+      expect.arrayContaining(['dynamodb:Query', 'dynamodb:PutItem', 'appconfig:GetLatestConfiguration']),
+    );
+    expect(actions.filter((a: string) => a.startsWith('secretsmanager:'))).toEqual([]);
   });
 
   it('exports the ids that config push and pull read', () => {

@@ -112,9 +112,24 @@ const enforceEveryMinutes = z
   .max(1440)
   .describe('With reconcile "enforce": how often to check for drift (default 15)');
 
+const cost = z
+  .strictObject({
+    perHour: z
+      .number()
+      .nonnegative('must be zero or more')
+      .max(1_000_000_000)
+      .describe('What the target costs per hour while it runs, e.g. 1.5'),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 currency code in capitals, e.g. "CNY", "EUR", "USD"')
+      .describe('ISO 4217 currency code, e.g. "CNY"'),
+  })
+  .describe('What the target costs while running: `nightshift savings` reports the cost avoided');
+
 const targetBase = {
   account: name,
   description: z.string().optional(),
+  cost: cost.optional(),
   reconcile: reconcileMode.optional(),
   enforceEveryMinutes: enforceEveryMinutes.optional(),
 };

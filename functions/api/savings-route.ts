@@ -1,0 +1,47 @@
+import { parseIsoInstant } from '../engine/overrides.ts';
+import { monthStart, SavingsRequestError, savingsReport, zoneOfConfig } from '../engine/savings-report.ts';
+import { type ApiRequest, type ApiResponse, HttpError, json } from './router.ts';
+import type { StateRouteDeps } from './state-routes.ts';
+
+/**
+ * `GET /v1/savings?from=&to=&target=a,b` (signed; the router authenticates first): the savings
+ * report. `from` defaults to the start of this month in the config's zone, `to` to now; both are
+ * ISO 8601 instants with a zone. 400 for a bad range, 404 for an unknown target.
+ */
+export async function savings(request: ApiRequest, deps: StateRouteDeps): Promise<ApiResponse> {
+  const { query } = request;
+  const instant = (name: 'from' | 'to', fallback: number): number => {
+    const text = query[name];
+    if (text === undefined || text === '') return fallback;
+    const ms = parseIsoInstant(text);
+    if (ms === undefined)
+      throw new HttpError(
+        400,
+        'bad_request',
+        `${name} must be an ISO 8601 instant with a zone, got "${text}"`,
+      );
+    return ms;
+  };
+  const from = instant('from', monthStart(zoneOfConfig(deps.config), deps.now));
+  const to = instant('to', deps.now);
+  const targets = query.target ? query.target.split(',').filter((t) => t !== '') : undefined;
+  try {
+    const report = await savingsReport({
+      config: deps.config,
+      ledger: deps.ledger,
+      from,
+      to,
+      now: deps.now,
+      ...(targets && targets.length > 0 ? { targets } : {}),
+    });
+    return json(200, report);
+  } catch (error) {
+    if (error instanceof SavingsRequestError)
+      throw new HttpError(
+        error.reason === 'not-found' ? 404 : 400,
+        error.reason === 'not-found' ? 'not_found' : 'bad_request',
+        error.message,
+      );
+    throw error;
+  }
+}

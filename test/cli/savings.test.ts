@@ -1,0 +1,78 @@
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiRig, startApiRig, WEBHOOK_KEY } from '../helpers/api.ts';
+import { runCli } from '../helpers/cli.ts';
+
+describe('nightshift savings', () => {
+  let api: ApiRig;
+  let server: Server;
+  let url: string;
+  let configFile: string;
+  const cli = (args: string[], env: Record<string, string> = {}) =>
+    runCli(['savings', '--config', configFile, ...args], { now: () => new Date(api.now), env });
+
+  beforeAll(async () => {
+    api = await startApiRig(); // now: Monday 2027-03-29 05:00 UTC
+    await api.ledger.recordObservations([
+      { target: 'orders-sync', at: Date.parse('2027-03-26T20:00:00.000Z'), state: 'paused' },
+    ]);
+    configFile = join(api.ledger.dir, 'schedule.json');
+    writeFileSync(configFile, JSON.stringify(api.config));
+    // The router behind a plain HTTP server, as serve and API Gateway put it.
+    server = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const target = req.url ?? '/';
+      const parsed = new URL(target, 'http://localhost');
+      const answer = await api.router.handle({
+        method: req.method ?? 'GET',
+        path: parsed.pathname,
+        target,
+        query: Object.fromEntries(parsed.searchParams),
+        headers: req.headers as Record<string, string>,
+        body: Buffer.concat(chunks),
+      });
+      res.writeHead(answer.status, answer.headers).end(answer.body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await api.close();
+  });
+
+  it('reads the state folder, or a running API with --url: the same report', async () => {
+    const local = await cli(['--state', api.ledger.dir, '--json', '--target', 'orders-sync']);
+    expect(local.stderr).toBe('');
+    const report = JSON.parse(local.stdout);
+    expect(report).toMatchObject({ from: '2027-03-01T00:00:00.000Z', to: '2027-03-29T05:00:00.000Z' });
+    expect(report.targets).toEqual([expect.objectContaining({ target: 'orders-sync', heldOffHours: 57 })]);
+    const remote = await cli(['--url', url, '--json', '--target', 'orders-sync'], {
+      NIGHTSHIFT_WEBHOOK_KEY: WEBHOOK_KEY,
+    });
+    expect(remote.stderr).toBe('');
+    expect(JSON.parse(remote.stdout)).toEqual(report);
+  });
+
+  it.each([
+    [['--json', '--csv'], 'give --json or --csv, not both'],
+    [['--target', 'nope'], 'unknown target "nope"'],
+    [['--from', '2027-03-10', '--to', '2027-03-01'], 'must be later than --from'],
+    [['--from', '2025-01-01'], 'at most 400 days'],
+    [['--from', 'last week'], '--from must be an ISO 8601 instant'],
+  ])('%j is bad usage (exit 2)', async (args, message) => {
+    const run = await cli(['--state', api.ledger.dir, ...args]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+  });
+
+  it('an API refusal is bad usage too', async () => {
+    const run = await cli(['--url', url, '--from', '2025-01-01'], { NIGHTSHIFT_WEBHOOK_KEY: WEBHOOK_KEY });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('400 bad_request: a savings range may span at most 400 days');
+  });
+});
