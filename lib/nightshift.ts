@@ -32,6 +32,7 @@ import {
   MAIN_FIELDS,
 } from '../functions/handlers/bundle-options.ts';
 import { ConfigFileError } from '../functions/stores/local-config.ts';
+import { NightshiftEvents } from './notifications.ts';
 
 export interface NightshiftProps {
   /** The schedule config, validated at synth. Default `config/schedule.json`. */
@@ -93,6 +94,8 @@ export class Nightshift extends Construct {
   readonly webhookSecretName: string;
   readonly accountSecretPrefix: string;
   readonly dashboard: cloudwatch.Dashboard;
+  /** The event bus, the event stream, the delivery queue and function (see lib/notifications.ts). */
+  readonly events: NightshiftEvents;
 
   constructor(scope: Construct, id: string, props: NightshiftProps = {}) {
     super(scope, id);
@@ -118,6 +121,8 @@ export class Nightshift extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: props.ledgerRemovalPolicy ?? RemovalPolicy.RETAIN,
+      // The stream is the events' outbox: every outcome and override change recorded is announced.
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
     });
 
     // ---- secrets ----
@@ -488,6 +493,20 @@ export class Nightshift extends Construct {
           }),
         ],
       ],
+    });
+
+    // ---- events and notifications ----
+    this.events = new NightshiftEvents(this, 'Events', {
+      table: this.table,
+      alarmTopic: this.alarmTopic,
+      makeFunction: fn,
+      environment: environmentVariables,
+      configArn,
+      sinkSecretNames: Object.values(this.config.notifications?.sinks ?? {}).map((sink) => sink.secret),
+      prefixedSecretsArn,
+      secretPrefix: this.accountSecretPrefix,
+      tickFunction: this.tickFunction,
+      dashboard: this.dashboard,
     });
 
     // ---- outputs, read by `nightshift config push/pull` ----

@@ -3,6 +3,7 @@ import { calendarDataEnding } from '../engine/calendar/holidays.ts';
 import { activeOverrides, expiringOverrides } from '../engine/overrides.ts';
 import { type ReconcileSummary, reconcile } from '../engine/reconcile.ts';
 import { outOfSyncTargets } from '../engine/status.ts';
+import { announceTick } from '../events/aws-tick-events.ts';
 import { logEntry } from '../observability/log-fields.ts';
 import { awsContext } from './aws-context.ts';
 import { recordCalendarMetrics, recordResultMetrics } from './metrics.ts';
@@ -52,6 +53,7 @@ export const handler = async (
     const now = Math.max(to, Date.now());
     // Overrides beat every schedule: without them nothing may be decided, so a read failure throws.
     const overrides = await ctx.ledger.overrides(now);
+    const ledgerFailures: { target: string; error: string }[] = [];
     const summary = await reconcile({
       config,
       from: to - MINUTE,
@@ -63,11 +65,23 @@ export const handler = async (
       owner: `lambda:${context?.awsRequestId ?? 'local'}`,
       maxLatenessMs: ctx.settings.maxLatenessMinutes * MINUTE,
       ...(remainingMs ? { remainingMs, leaseMs: context!.getRemainingTimeInMillis() + LEASE_MARGIN_MS } : {}),
-      onLedgerError: (error, target) =>
+      onLedgerError: (error, target) => {
+        ledgerFailures.push({ target, error: String(error) });
         log.error('ledger write failed: nothing is done on this target until it can record', {
           target,
           error: String(error),
-        }),
+        });
+      },
+    });
+    // Upcoming changes, overrides ended, warnings: into the ledger's journal, never failing the tick.
+    await announceTick(ctx.ledger, log, {
+      config,
+      from: to - MINUTE,
+      to,
+      now,
+      overrides,
+      warnings: summary.warnings,
+      ledgerFailures,
     });
     for (const entry of summary.entries) logEntry(log, entry);
     recordResultMetrics(

@@ -27,6 +27,8 @@ import {
   type TargetRecord,
 } from '../engine/ledger.ts';
 import { currentOverrides, type Override } from '../engine/overrides.ts';
+import type { CloudEvent } from '../events/cloudevent.ts';
+import { appendEvents, type OutboxPosition, type OutboxRead, readOutbox } from '../notify/file-outbox.ts';
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 const TARGET_VERSIONS_KEPT = 10;
@@ -496,6 +498,23 @@ export class FileLedger implements Ledger {
       },
     );
     return this.ready;
+  }
+
+  // ---- events (notifications): the event journal beside the history, both read as an outbox ----
+
+  /**
+   * Appends events that are not history entries (upcoming changes, overrides ended, warnings) to
+   * `events.jsonl`; the notifier delivers them with the history's outcomes.
+   */
+  async appendEvents(events: readonly CloudEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.init();
+    await appendEvents(this.dir, events);
+  }
+
+  /** The history entries and journal events appended since `from` (see `notify/file-outbox.ts`). */
+  readOutbox(from: OutboxPosition | undefined): Promise<OutboxRead> {
+    return readOutbox(this.dir, this.historyFiles, from);
   }
 }
 

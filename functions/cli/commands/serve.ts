@@ -10,6 +10,7 @@ import { HuaweiUpstream } from '../../huawei/upstream.ts';
 import { clockFromEnv } from '../../local/clock.ts';
 import { startDemo } from '../../local/demo.ts';
 import { LocalRuntime } from '../../local/runtime.ts';
+import { setUpLocalNotifications } from '../../notify/local-setup.ts';
 import { createLog } from '../../observability/powertools-log.ts';
 import { readConfigFile } from '../../stores/local-config.ts';
 import { FileLedger } from '../../stores/local-ledger.ts';
@@ -37,7 +38,8 @@ Options:
   --secrets FILE    JSON object of secret names to values (default $NIGHTSHIFT_SECRETS_FILE)
   --state DIR       ledger, history and cursor (default .nightshift/)
   --simulate        start the built-in Huawei Cloud simulator, point every account at it and
-                    generate demo secrets (written to DIR/demo-secrets.json)
+                    generate demo secrets (written to DIR/demo-secrets.json); notification
+                    sinks still read their secrets from --secrets
   --catch-up MIN    how late a due action is still carried out: 1 to 1440 (default 60); older
                     ones are recorded as missed (0 is refused: it would miss everything)
 ${COMMON_HELP}
@@ -97,13 +99,34 @@ tick on a scaled clock.`,
     const demo = simulate ? await startDemo(initial, stateDir) : undefined;
     const secrets: SecretSource = demo ? demo.secrets : new FileSecretSource(resolve(io.cwd, secretsFile!));
     const upstream = new HuaweiUpstream({ secrets, http: httpSettings });
-    const runtime = new LocalRuntime({
+    const ledger = new FileLedger(stateDir, () => clock.now());
+    // With --simulate the accounts get demo secrets; the sinks' secrets come from --secrets.
+    const sinkSecrets = demo && secretsFile ? new FileSecretSource(resolve(io.cwd, secretsFile)) : secrets;
+    let runtime: LocalRuntime | undefined;
+    let notifications: Awaited<ReturnType<typeof setUpLocalNotifications>>;
+    try {
+      notifications = await setUpLocalNotifications({
+        initial,
+        config: () => runtime?.currentConfig ?? initial,
+        stateDir,
+        ledger,
+        secrets: sinkSecrets,
+        clock,
+        log,
+        print,
+      });
+    } catch (error) {
+      await upstream.close();
+      await demo?.simulator.stop();
+      throw error;
+    }
+    runtime = new LocalRuntime({
       configPath: path,
       ...(demo ? { transformConfig: demo.transform } : {}),
       port,
       host,
       ...timeouts,
-      ledger: new FileLedger(stateDir, () => clock.now()),
+      ledger,
       stateDir,
       secrets,
       upstream,
@@ -111,6 +134,7 @@ tick on a scaled clock.`,
       log,
       print,
       maxCatchUpMinutes: catchUp,
+      onTick: notifications.onTick,
     });
     let url: string;
     try {
@@ -121,6 +145,7 @@ tick on a scaled clock.`,
       await demo?.simulator.stop();
       throw listenError(error, host, port);
     }
+    notifications.notifier.start();
     printBanner(print, {
       url,
       path,
@@ -128,6 +153,7 @@ tick on a scaled clock.`,
       webhookSecret: initial.webhook.secret,
       example: exampleAction(initial),
       demo: demo && { url: demo.simulator.url, secretsFile: demo.secretsFile },
+      notify: notifications.summary,
     });
     const next = due(runtime.currentConfig, clock.now(), clock.now() + 24 * 3600_000).slice(0, 8);
     print(
@@ -156,6 +182,7 @@ tick on a scaled clock.`,
     await waitForSignal(io);
     print('stopping: finishing in-flight work');
     await runtime.stop();
+    await notifications.notifier.stop();
     // A tick cut short by the grace period may still have a call in flight: do not wait for it.
     await Promise.race([upstream.close(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
     await demo?.simulator.stop();
@@ -175,11 +202,13 @@ function printBanner(
     webhookSecret: string;
     example: string;
     demo: { url: string; secretsFile: string } | undefined;
+    notify?: string | undefined;
   },
 ): void {
   print(`Nightshift is serving ${info.url}`);
   print(`  config  ${info.path} (re-read on change)`);
   print(`  state   ${info.stateDir}`);
+  if (info.notify) print(`  notify  ${info.notify}`);
   if (info.demo) print(`  upstream: the built-in simulator at ${info.demo.url} (every account points at it)`);
   print('');
   print(`  curl ${info.url}/v1/health`);
