@@ -83,7 +83,11 @@ export class NightshiftEvents extends Construct {
     this.publishFunction = props.makeFunction('events', {
       timeout: Duration.seconds(30),
       memorySize: 256,
-      environment: { NIGHTSHIFT_EVENT_BUS: this.bus.eventBusName, POWERTOOLS_SERVICE_NAME: 'nightshift' },
+      environment: {
+        NIGHTSHIFT_EVENT_BUS: this.bus.eventBusName,
+        POWERTOOLS_SERVICE_NAME: 'nightshift',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
     });
     this.bus.grantPutEventsTo(this.publishFunction);
     this.publishFunction.addEventSource(

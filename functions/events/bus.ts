@@ -36,7 +36,7 @@ export async function putOnBus(
   for (const chunk of chunks(events)) {
     let todo = chunk;
     for (let attempt = 1; todo.length > 0 && attempt <= ATTEMPTS; attempt++) {
-      if (attempt > 1) await sleep(100 * 2 ** attempt);
+      if (attempt > 1) await sleep(50 * 2 ** attempt);
       try {
         const answer = await client.send(
           new PutEventsCommand({ Entries: todo.map((event) => busEntry(event, busName)) }),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CloudEvent, isCloudEvent } from '../events/cloudevent.ts';
 import type { DeliveryStore, PendingEvent, SinkGate, Turn } from './dispatch.ts';
@@ -52,14 +52,23 @@ async function names(dir: string): Promise<string[]> {
 }
 
 const fileId = (id: string) => encodeURIComponent(id);
-const pendingName = (at: number, id: string) =>
-  `${String(Math.max(0, Math.floor(at))).padStart(15, '0')}-${fileId(id)}.json`;
-const idOfPending = (name: string) => decodeURIComponent(name.slice(16, -'.json'.length));
+
+/** Events enqueued together, in one file: one durable write per sink and round, not one per event. */
+interface Batch {
+  enqueuedAt: number;
+  events: CloudEvent[];
+}
+
+let batchSeq = 0;
+const batchName = (at: number) =>
+  `${String(Math.max(0, Math.floor(at))).padStart(15, '0')}-${process.pid}-${String(++batchSeq).padStart(6, '0')}.json`;
 
 /**
  * The delivery store in the state folder, `DIR/notify/sinks/<sink>/`:
- * - `pending/<enqueuedAt>-<id>.json`: an event waiting for the sink (oldest first by name);
- * - `sent/<id>`: an empty marker per event the sink got, kept two days, so a repeat is refused;
+ * - `pending/<enqueuedAt>-<n>.json`: events waiting for the sink, as enqueued together (oldest
+ *   first by name); a batch is rewritten without the events sent, and goes when it is empty;
+ * - `sent/<id>`: an empty marker per event the sink got (or gave up), kept two days, so a repeat
+ *   is refused;
  * - `gate.json`: when the next message may go, the failures in a row and the last problem;
  * - `dead/<id>.json`: events given up (past 24 hours, or the sink left the config), with why.
  * One process at a time writes it (the notifier holds the folder's lease).
@@ -71,38 +80,57 @@ export class FileDeliveryStore implements DeliveryStore {
     return join(this.dir, 'sinks', encodeURIComponent(sink));
   }
 
-  async enqueue(sink: string, events: readonly CloudEvent[], now: number): Promise<string[]> {
-    if (events.length === 0) return [];
-    const dir = this.sinkDir(sink);
-    const pendingDir = join(dir, 'pending');
-    await mkdir(pendingDir, { recursive: true });
-    const waiting = new Set((await names(pendingDir)).filter((n) => n.endsWith('.json')).map(idOfPending));
-    const added: string[] = [];
-    for (const event of events) {
-      if (waiting.has(event.id) || added.includes(event.id)) continue;
-      if (await exists(join(dir, 'sent', fileId(event.id)))) continue;
-      const entry: PendingEvent = { event, enqueuedAt: now };
-      await writeDurably(join(pendingDir, pendingName(now, event.id)), JSON.stringify(entry));
-      added.push(event.id);
-    }
-    if (added.length > 0) await syncDir(pendingDir);
-    return added;
-  }
-
-  async pending(sink: string, limit: number): Promise<PendingEvent[]> {
+  private async batches(sink: string): Promise<{ name: string; batch: Batch }[]> {
     const pendingDir = join(this.sinkDir(sink), 'pending');
-    const files = (await names(pendingDir)).filter((n) => n.endsWith('.json')).sort();
-    const out: PendingEvent[] = [];
-    for (const name of files) {
-      if (out.length >= limit) break;
-      const entry = await readJson<PendingEvent>(join(pendingDir, name));
-      if (entry && isCloudEvent(entry.event)) out.push(entry);
+    const out: { name: string; batch: Batch }[] = [];
+    for (const name of (await names(pendingDir)).filter((n) => n.endsWith('.json')).sort()) {
+      const batch = await readJson<Batch>(join(pendingDir, name));
+      if (batch && Array.isArray(batch.events)) out.push({ name, batch });
       else await this.quarantine(pendingDir, name);
     }
     return out;
   }
 
-  /** A pending file that cannot be read is moved aside (named in the dead folder), never retried. */
+  private async sentIds(sink: string): Promise<Set<string>> {
+    return new Set((await names(join(this.sinkDir(sink), 'sent'))).map((n) => decodeURIComponent(n)));
+  }
+
+  async enqueue(sink: string, events: readonly CloudEvent[], now: number): Promise<string[]> {
+    if (events.length === 0) return [];
+    const dir = this.sinkDir(sink);
+    const pendingDir = join(dir, 'pending');
+    await mkdir(pendingDir, { recursive: true });
+    const known = await this.sentIds(sink);
+    for (const { batch } of await this.batches(sink)) for (const e of batch.events) known.add(e.id);
+    const fresh: CloudEvent[] = [];
+    for (const event of events) {
+      if (known.has(event.id)) continue;
+      known.add(event.id);
+      fresh.push(event);
+    }
+    if (fresh.length === 0) return [];
+    await writeDurably(
+      join(pendingDir, batchName(now)),
+      JSON.stringify({ enqueuedAt: now, events: fresh } satisfies Batch),
+    );
+    await syncDir(pendingDir);
+    return fresh.map((e) => e.id);
+  }
+
+  async pending(sink: string, limit: number): Promise<PendingEvent[]> {
+    // A batch rewritten after its markers were made may still hold events sent: they are not pending.
+    const sent = await this.sentIds(sink);
+    const out: PendingEvent[] = [];
+    for (const { batch } of await this.batches(sink)) {
+      for (const event of batch.events) {
+        if (out.length >= limit) return out;
+        if (isCloudEvent(event) && !sent.has(event.id)) out.push({ event, enqueuedAt: batch.enqueuedAt });
+      }
+    }
+    return out;
+  }
+
+  /** A pending file that cannot be read is moved aside (into the dead folder), never retried. */
   private async quarantine(pendingDir: string, name: string): Promise<void> {
     const dead = join(pendingDir, '..', 'dead');
     await mkdir(dead, { recursive: true });
@@ -123,36 +151,50 @@ export class FileDeliveryStore implements DeliveryStore {
     _now: number,
   ): Promise<void> {
     const dir = this.sinkDir(sink);
-    if (sent.length > 0) {
-      // Markers first: should the process stop between the two steps, the event is not sent again.
-      const sentDir = join(dir, 'sent');
-      await mkdir(sentDir, { recursive: true });
-      for (const id of sent) await (await open(join(sentDir, fileId(id)), 'w')).close();
-      await syncDir(sentDir);
-      const wanted = new Set(sent);
-      const pendingDir = join(dir, 'pending');
-      for (const name of await names(pendingDir))
-        if (name.endsWith('.json') && wanted.has(idOfPending(name)))
-          await rm(join(pendingDir, name), { force: true });
-    }
+    await this.markDone(sink, sent);
     await mkdir(dir, { recursive: true });
     await writeDurably(join(dir, 'gate.json'), JSON.stringify(gate));
   }
 
-  async giveUp(sink: string, events: readonly PendingEvent[], reason: string, now: number): Promise<void> {
+  /**
+   * Markers first, then the batches lose those events: should the process stop in between, the
+   * markers say they were sent, and they are not sent again.
+   */
+  private async markDone(sink: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
     const dir = this.sinkDir(sink);
-    const dead = join(dir, 'dead');
+    const sentDir = join(dir, 'sent');
+    await mkdir(sentDir, { recursive: true });
+    for (const id of ids) await (await open(join(sentDir, fileId(id)), 'w')).close();
+    await syncDir(sentDir);
+    const done = new Set(ids);
+    const pendingDir = join(dir, 'pending');
+    for (const { name, batch } of await this.batches(sink)) {
+      if (!batch.events.some((e) => done.has(e.id))) continue;
+      const rest = batch.events.filter((e) => !done.has(e.id));
+      if (rest.length === 0) await rm(join(pendingDir, name), { force: true });
+      else
+        await writeDurably(
+          join(pendingDir, name),
+          JSON.stringify({ ...batch, events: rest } satisfies Batch),
+        );
+    }
+    await syncDir(pendingDir);
+  }
+
+  async giveUp(sink: string, events: readonly PendingEvent[], reason: string, now: number): Promise<void> {
+    const dead = join(this.sinkDir(sink), 'dead');
     await mkdir(dead, { recursive: true });
-    const gone = new Set(events.map((p) => p.event.id));
     for (const p of events)
       await writeDurably(
         join(dead, `${fileId(p.event.id)}.json`),
         JSON.stringify({ ...p, reason, gaveUpAt: new Date(now).toISOString() }),
       );
-    const pendingDir = join(dir, 'pending');
-    for (const name of await names(pendingDir))
-      if (name.endsWith('.json') && gone.has(idOfPending(name)))
-        await unlink(join(pendingDir, name)).catch(() => undefined);
+    // Marked done like a sent event: a repeat of a given-up event is not tried for another day.
+    await this.markDone(
+      sink,
+      events.map((p) => p.event.id),
+    );
   }
 
   /** Sinks with events waiting, configured or not (a removed sink's events are given up). */
@@ -165,7 +207,7 @@ export class FileDeliveryStore implements DeliveryStore {
     return out;
   }
 
-  /** Removes sent markers older than two days and stray temporary files. */
+  /** Removes sent markers older than two days. */
   async prune(): Promise<number> {
     let removed = 0;
     for (const sink of await names(join(this.dir, 'sinks'))) {
@@ -180,14 +222,5 @@ export class FileDeliveryStore implements DeliveryStore {
       }
     }
     return removed;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -51,6 +51,7 @@ export class MemoryDeliveryStore implements DeliveryStore {
     const state = this.of(sink);
     const gone = new Set(events.map((p) => p.event.id));
     state.pending = state.pending.filter((p) => !gone.has(p.event.id));
+    for (const id of gone) state.sent.add(id);
     for (const p of events) this.dead.push({ sink, event: p.event, reason });
   }
 

@@ -103,18 +103,19 @@ describe('the Nightshift stack', () => {
     });
   });
 
-  it('runs three Node.js 24 arm64 functions with explicit log groups', () => {
+  it('runs five Node.js 24 arm64 functions with explicit log groups', () => {
     const functions = template.findResources('AWS::Lambda::Function', {
       Properties: { Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' },
     });
-    expect(Object.keys(functions)).toHaveLength(3);
+    // tick, api, validate-config, and the events' publisher and delivery (lib/notifications.ts)
+    expect(Object.keys(functions)).toHaveLength(5);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.any(String) });
       expect(fn.Properties.Environment?.Variables?.NODE_OPTIONS ?? '--enable-source-maps').toBe(
         '--enable-source-maps',
       );
     }
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 4);
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 6);
   });
 
   it('reserves one concurrent tick and gives the runtime Lambdas their settings', () => {
@@ -257,9 +258,13 @@ describe('the Nightshift stack', () => {
       '5xx',
       'ActionsFailed',
       'ActionsMissed',
+      // the tick's dead letters, and the events' (lib/notifications.ts)
+      'ApproximateNumberOfMessagesVisible',
       'ApproximateNumberOfMessagesVisible',
       'CalendarDataEnding',
       'Errors',
+      // events late reaching the bus
+      'IteratorAge',
     ]);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'Nightshift',
