@@ -40,7 +40,7 @@ export type DeliveryState = 'sent' | 'dead';
 export class DynamoDeliveryStore implements DeliveryStore {
   constructor(
     private readonly client: DynamoDBClient,
-    private readonly table: string,
+    readonly table: string,
   ) {}
 
   private key(sink: string, sk: string): Record<string, AttributeValue> {

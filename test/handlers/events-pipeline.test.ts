@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -17,6 +18,7 @@ import { handler as tick } from '../../functions/handlers/tick.ts';
 import { DynamoDeliveryStore } from '../../functions/notify/dynamo-store.ts';
 import { HttpSinkPoster } from '../../functions/notify/post.ts';
 import { silentLog } from '../../functions/observability/log.ts';
+import { createLog } from '../../functions/observability/powertools-log.ts';
 import { DynamoLedger } from '../../functions/stores/dynamodb-ledger.ts';
 import { MemorySecretSource } from '../../functions/stores/secrets.ts';
 import { type AwsRig, startAwsRig } from '../helpers/aws-env.ts';
@@ -87,6 +89,7 @@ describe('the AWS path: tick → ledger stream → bus → queue → delivery', 
     sqs.on(ChangeMessageVisibilityCommand).resolves({});
     sqs.on(SendMessageCommand).resolves({ MessageId: 'm' });
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     return secrets;
   }
 
@@ -380,6 +383,43 @@ describe('the delivery function', () => {
       },
     ]);
     receivers.webhook.failNext = 0;
+  });
+
+  it('no URL, token or signing secret in its logs, its ledger items or its dead letters (sentinels)', async () => {
+    const now = { ms: Date.now() };
+    const { ctx, secrets } = await context(now);
+    const lines: string[] = [];
+    const log = createLog({
+      stream: new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    });
+    const logged = { ...ctx, log };
+    receivers.webhook.failNext = 1000;
+    const record = recordOf('s-1');
+    await deliverBatch(sqsEvent([record]), logged, 'c1');
+    now.ms += 24 * 60 * MINUTE + MINUTE;
+    await deliverBatch(sqsEvent([record]), logged, 'c2');
+    receivers.webhook.failNext = 0;
+    const places = [
+      ...lines,
+      JSON.stringify(await itemsOf(dynamo, ctx.store.table, '')),
+      JSON.stringify(sqs.calls().map((c) => c.args[0].input)),
+    ].join('\n');
+    expect(lines.some((l) => l.includes('notification not delivered'))).toBe(true);
+    const sentinels = Object.values(
+      secrets as Record<string, { url: string; key?: string; signSecret?: string }>,
+    ).flatMap((v) => [
+      new URL(v.url).pathname,
+      ...new URL(v.url).searchParams.values(),
+      v.key ?? '',
+      v.signSecret ?? '',
+    ]);
+    for (const sentinel of sentinels.filter((x) => x.includes('SENTINEL')))
+      expect(places).not.toContain(sentinel);
   });
 
   it('a burst in one batch is one message per sink, and a message that is not an event goes to the DLQ', async () => {
