@@ -10,6 +10,7 @@ import { LocalNotifier } from '../functions/notify/notifier.ts';
 import { silentLog } from '../functions/observability/log.ts';
 import { FileLedger } from '../functions/stores/local-ledger.ts';
 import { MemorySecretSource } from '../functions/stores/secrets.ts';
+import { historyEntry } from '../test/helpers/entries.ts';
 import { notificationsFor, SINK_KINDS, startReceivers } from '../test/helpers/sink-receivers.ts';
 import { type BenchResult, timeIt } from './measure.ts';
 import { syntheticDocument } from './plan.ts';
@@ -96,21 +97,9 @@ async function benchBurst(): Promise<number> {
   // Wait for the notifier to take the lease and its starting position.
   while (!(await ledger.readOutbox(undefined).then(() => true))) await sleep(10);
   await sleep(200);
-  const entries: HistoryEntry[] = Object.keys(targets).map((target, i) => ({
-    id: `burst-${i}`,
-    recordedAt: new Date().toISOString(),
-    trigger: 'tick',
-    schedule: 'office',
-    result: {
-      target,
-      kind: 'vias-task',
-      action: 'stop',
-      ok: false,
-      status: 'failed',
-      attempts: 1,
-      durationMs: 1,
-    },
-  }));
+  const entries: HistoryEntry[] = Object.keys(targets).map((target, i) =>
+    historyEntry(`burst-${i}`, { target }, { recordedAt: new Date().toISOString() }),
+  );
   const started = performance.now();
   await ledger.record(entries);
   while (

@@ -32,6 +32,7 @@ import {
   MAIN_FIELDS,
 } from '../functions/handlers/bundle-options.ts';
 import { ConfigFileError } from '../functions/stores/local-config.ts';
+import { nightshiftCount } from './metrics.ts';
 import { NightshiftEvents } from './notifications.ts';
 
 export interface NightshiftProps {
@@ -376,14 +377,7 @@ export class Nightshift extends Construct {
     });
     if (props.alarmEmail)
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
-    const metric = (metricName: string) =>
-      new cloudwatch.Metric({
-        namespace: 'Nightshift',
-        metricName,
-        dimensionsMap: { service: 'nightshift' },
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      });
+    const metric = nightshiftCount;
     // Figures the tick reports each minute (a count at that minute, not events): the highest wins.
     const gauge = (metricName: string, label: string) =>
       new cloudwatch.Metric({

@@ -13,6 +13,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { HandlerName } from '../functions/handlers/bundle-options.ts';
+import { nightshiftCount } from './metrics.ts';
 
 export interface NightshiftEventsProps {
   /** The ledger: its stream is the outbox (it must have NEW_AND_OLD_IMAGES). */
@@ -201,21 +202,13 @@ export class NightshiftEvents extends Construct {
       }),
       15 * 60_000,
     );
-    const metric = (metricName: string) =>
-      new cloudwatch.Metric({
-        namespace: 'Nightshift',
-        metricName,
-        dimensionsMap: { service: 'nightshift' },
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      });
     props.dashboard?.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Notifications',
         left: [
-          metric('NotificationsSent'),
-          metric('NotificationsFailed'),
-          metric('NotificationsDeadLettered'),
+          nightshiftCount('NotificationsSent'),
+          nightshiftCount('NotificationsFailed'),
+          nightshiftCount('NotificationsDeadLettered'),
         ],
         right: [this.deadLetterQueue.metricApproximateNumberOfMessagesVisible()],
         width: 24,

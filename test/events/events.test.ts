@@ -7,27 +7,17 @@ import { tickEvents } from '../../functions/events/tick-events.ts';
 import { upcomingChanges } from '../../functions/events/upcoming.ts';
 import { sinksFor } from '../../functions/notify/routing.ts';
 import { configWith } from '../helpers/config.ts';
+import { historyEntry } from '../helpers/entries.ts';
 
 const MINUTE = 60_000;
 const at = (iso: string) => Date.parse(iso);
 
-const entry = (result: Partial<HistoryEntry['result']>, extra: Partial<HistoryEntry> = {}): HistoryEntry => ({
-  id: 'e1',
-  recordedAt: '2027-03-29T20:00:03.000Z',
-  trigger: 'tick',
-  schedule: 'office',
-  result: {
-    target: 'orders-sync',
-    kind: 'drs-job',
-    action: 'pause',
-    ok: true,
-    status: 'succeeded',
-    attempts: 1,
-    durationMs: 10,
-    ...result,
-  },
-  ...extra,
-});
+const entry = (result: Partial<HistoryEntry['result']>, extra: Partial<HistoryEntry> = {}): HistoryEntry =>
+  historyEntry(
+    'e1',
+    { target: 'orders-sync', kind: 'drs-job', action: 'pause', ok: true, status: 'succeeded', ...result },
+    extra,
+  );
 
 const override = (fields: Partial<Override> = {}): Override => ({
   id: 'ovr-00000001',

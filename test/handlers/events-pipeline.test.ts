@@ -32,6 +32,7 @@ import {
 } from '../helpers/aws-events.ts';
 import { rawConfig } from '../helpers/config.ts';
 import { type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
+import { historyEntry } from '../helpers/entries.ts';
 import { schedulerEvent } from '../helpers/events.ts';
 import { PROJECT } from '../helpers/simulator.ts';
 import { notificationsFor, SINK_KINDS, startReceivers } from '../helpers/sink-receivers.ts';
@@ -245,20 +246,8 @@ describe('the events function', () => {
   it('entries the bus keeps refusing are reported from their record on, so the stream delivers them again', async () => {
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const ledger = new DynamoLedger(dynamo.client, { tableName: 'ledger' });
-    const entry = (id: string) => ({
-      id,
-      recordedAt: new Date().toISOString(),
-      trigger: 'tick' as const,
-      result: {
-        target: 'face-search',
-        kind: 'vias-task' as const,
-        action: 'stop' as const,
-        ok: true,
-        status: 'succeeded' as const,
-        attempts: 1,
-        durationMs: 1,
-      },
-    });
+    const entry = (id: string) =>
+      historyEntry(id, { ok: true, status: 'succeeded' }, { recordedAt: new Date().toISOString() });
     await ledger.record([entry('h1'), entry('h2')]);
     const items = (await itemsOf(dynamo, 'ledger', 'HIST#')).sort((a, b) =>
       JSON.parse(a.entry!.S!).id.localeCompare(JSON.parse(b.entry!.S!).id),
@@ -319,21 +308,7 @@ describe('the delivery function', () => {
   }
 
   const failedEvent = (id: string) =>
-    eventOfEntry({
-      id,
-      recordedAt: new Date().toISOString(),
-      trigger: 'tick',
-      schedule: 'office',
-      result: {
-        target: 'face-search',
-        kind: 'vias-task',
-        action: 'stop',
-        ok: false,
-        status: 'failed',
-        attempts: 1,
-        durationMs: 1,
-      },
-    });
+    eventOfEntry(historyEntry(id, {}, { recordedAt: new Date().toISOString() }));
   const recordOf = (id: string) =>
     sqsRecordOf({
       Source: 'nightshift',

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HuaweiSimulator } from '../../functions/local/simulator.ts';
 import { rawConfig } from '../helpers/config.ts';
+import { until } from '../helpers/entries.ts';
 import { runNightshift, type Served, spawnServe } from '../helpers/process.ts';
 import { PROJECT, TOKEN } from '../helpers/simulator.ts';
 import { notificationsFor, SINK_KINDS, type SinkKind, startReceivers } from '../helpers/sink-receivers.ts';
@@ -66,14 +67,6 @@ async function world(options: {
     },
   };
 }
-
-const until = async (check: () => boolean, timeoutMs: number, what: string) => {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-};
 
 const stopFails = {
   kind: 'respond' as const,

@@ -15,27 +15,19 @@ import { silentLog } from '../../functions/observability/log.ts';
 import { MemorySecretSource } from '../../functions/stores/secrets.ts';
 import { configWith } from '../helpers/config.ts';
 import { type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
+import { historyEntry } from '../helpers/entries.ts';
 
 const MINUTE = 60_000;
 const T0 = Date.parse('2027-03-29T20:00:00Z');
 
 const failure = (i: number): CloudEvent =>
-  eventOfEntry({
-    id: `ev-${i}`,
-    recordedAt: new Date(T0).toISOString(),
-    trigger: 'tick',
-    schedule: 'office',
-    result: {
-      target: `t${i}`,
-      kind: 'vias-task',
-      action: 'stop',
-      ok: false,
-      status: 'failed',
-      errorCode: 'NIGHTSHIFT.NETWORK',
-      attempts: 1,
-      durationMs: 1,
-    },
-  });
+  eventOfEntry(
+    historyEntry(
+      `ev-${i}`,
+      { target: `t${i}`, errorCode: 'NIGHTSHIFT.NETWORK' },
+      { recordedAt: new Date(T0).toISOString() },
+    ),
+  );
 
 /** A sink service that answers as scripted (200 by default) and records what it got. */
 class FakePoster implements SinkPoster {

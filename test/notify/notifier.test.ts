@@ -11,33 +11,13 @@ import { silentLog } from '../../functions/observability/log.ts';
 import { FileLedger } from '../../functions/stores/local-ledger.ts';
 import { MemorySecretSource } from '../../functions/stores/secrets.ts';
 import { configWith } from '../helpers/config.ts';
+import { historyEntry, until } from '../helpers/entries.ts';
 import { SinkReceiver } from '../helpers/sink-receivers.ts';
 
 const MINUTE = 60_000;
 
-const entry = (id: string, at: number): HistoryEntry => ({
-  id,
-  recordedAt: new Date(at).toISOString(),
-  trigger: 'tick',
-  schedule: 'office',
-  result: {
-    target: 'face-search',
-    kind: 'vias-task',
-    action: 'stop',
-    ok: true,
-    status: 'succeeded',
-    attempts: 1,
-    durationMs: 1,
-  },
-});
-
-const until = async (check: () => boolean, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
+const entry = (id: string, at: number): HistoryEntry =>
+  historyEntry(id, { ok: true, status: 'succeeded' }, { recordedAt: new Date(at).toISOString() });
 
 describe('the local notifier', () => {
   const hook = new SinkReceiver('webhook', 'notifier-tenant-0001', 'notifier-key-0001');
