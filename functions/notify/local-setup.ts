@@ -59,6 +59,7 @@ export async function setUpLocalNotifications(options: {
     isOwnerGone: ownerGone,
     ...(options.poster ? { poster: options.poster } : {}),
   });
+  await notifier.prepare();
   let checked = options.initial;
   const onTick = async (tick: TickReport) => {
     if (sinksOf(tick.config).length === 0) return;

@@ -79,6 +79,17 @@ export class LocalNotifier {
     this.poster = options.poster ?? new HttpSinkPoster();
   }
 
+  /**
+   * Before the first tick: on the first start ever, the reading position is the history's current
+   * end, fixed now, so outcomes the first ticks record (a catch-up) are not taken for old news.
+   */
+  async prepare(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    if (await readJson<Cursor>(join(this.dir, 'cursor.json'))) return;
+    const { position } = await this.options.ledger.readOutbox(undefined);
+    await writeDurably(join(this.dir, 'cursor.json'), JSON.stringify({ outbox: position } satisfies Cursor));
+  }
+
   start(): void {
     this.loop ??= this.run();
   }
@@ -207,8 +218,11 @@ export class LocalNotifier {
         await this.fallback.enqueue(sink, list, now);
       }
     }
-    this.cursor = { outbox: read.position };
-    await writeDurably(join(this.dir, 'cursor.json'), JSON.stringify(this.cursor));
+    // Written only when it moved: an idle folder is not synced twice a second.
+    if (JSON.stringify(read.position) !== JSON.stringify(this.cursor!.outbox)) {
+      this.cursor = { outbox: read.position };
+      await writeDurably(join(this.dir, 'cursor.json'), JSON.stringify(this.cursor));
+    }
     if (snapshot !== this.snapshot) {
       this.snapshot = snapshot;
       await writeDurably(join(this.dir, 'overrides.json'), JSON.stringify(snapshot));
