@@ -44,6 +44,10 @@ Options:
                     ones are recorded as missed (0 is refused: it would miss everything)
 ${COMMON_HELP}
 
+Notifications (the config's "notifications"): every sink's secret is checked at start, and a
+missing or malformed one stops serve (exit 1); deliveries run beside the tick, never in it, and
+print a line each (see docs/notifications.md).
+
 Logs are JSON lines on stderr; stdout has a readable line per action.
 Test and demo hooks: NIGHTSHIFT_CLOCK_START (ISO) and NIGHTSHIFT_CLOCK_SPEED (factor) run the
 tick on a scaled clock.`,

@@ -82,6 +82,26 @@ describe('the notifications block', () => {
     ]);
   });
 
+  it('the JSON Schemas (for editors, and draft-04 for AppConfig) know the block', async () => {
+    const { default: Ajv } = await import('ajv-draft-04');
+    const { configJsonSchemaDraft4Text } = await import('../../../functions/engine/config/json-schema.ts');
+    const validate = new Ajv({ strict: false }).compile(JSON.parse(configJsonSchemaDraft4Text()));
+    const document = rawConfig([], {
+      notifications: {
+        pageUrl: 'https://nightshift.example.com/',
+        sinks: { oncall: { type: 'slack', secret: 'nightshift/slack' } },
+        routes: [{ sink: 'oncall', events: ['nightshift.override.*'], targets: ['replication'] }],
+      },
+    });
+    expect(validate(document)).toBe(true);
+    expect(
+      validate({ ...document, notifications: { sinks: { x: { type: 'telegram', secret: 's' } } } }),
+    ).toBe(false);
+    expect(validate({ ...document, notifications: { routes: [{ sink: 'x', channel: '#ops' }] } })).toBe(
+      false,
+    );
+  });
+
   it('warns about a sink no route uses', () => {
     const config = configWith([], { notifications: { sinks: { idle: { type: 'slack', secret: 's' } } } });
     expect(notificationWarnings(config)).toEqual([
