@@ -31,7 +31,10 @@ describe('events and notifications on AWS', () => {
   const id = (construct: { node: { defaultChild?: unknown } }) =>
     stack.getLogicalId(construct.node.defaultChild as never);
   beforeAll(() => {
-    stack = new NightshiftStack(fastApp(), 'Nightshift', { env: ENV, configPath: configWithSinks() });
+    // cdk-nag runs at this synth: any finding not acknowledged (with a reason) would throw here.
+    const app = fastApp();
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    stack = new NightshiftStack(app, 'Nightshift', { env: ENV, configPath: configWithSinks() });
     template = Template.fromStack(stack);
   }, 60_000);
 
@@ -193,10 +196,7 @@ describe('events and notifications on AWS', () => {
       expect(outputs.some((key) => key.includes(name))).toBe(true);
   });
 
-  it('cdk-nag finds nothing unacknowledged with sinks configured', () => {
-    const app = fastApp();
-    new NightshiftStack(app, 'Nightshift', { env: ENV, configPath: configWithSinks() });
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-    expect(() => app.synth()).not.toThrow();
-  }, 60_000);
+  it('cdk-nag finds nothing unacknowledged with sinks configured (checked at the synth above)', () => {
+    expect(template.findResources('AWS::Events::EventBus')).not.toEqual({});
+  });
 });
