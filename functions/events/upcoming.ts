@@ -1,16 +1,15 @@
 import type { Config } from '../engine/config/schema.ts';
 import { activeOverride, type OverrideRule } from '../engine/decision.ts';
-import { latestEdges } from '../engine/desired.ts';
+import { type Edge, latestEdges, latestEdgesAhead } from '../engine/desired.ts';
 import { due } from '../engine/planner.ts';
 import type { UpcomingChange } from './make.ts';
 
 const MINUTE = 60_000;
 
 /**
- * `latestEdges` keeps an incremental replay per config object, advanced minute by minute by the
- * tick at "now". The look ahead runs `upcomingMinutes` later, so it gets a replay of its own (on a
- * shallow copy of the config, made once per config): sharing one would send it back and forth
- * and replay from scratch every tick.
+ * When the tick's own replay cannot be looked ahead from (a catch-up, a late Lambda tick), the
+ * look ahead keeps a replay of its own, on a shallow copy of the config made once per config:
+ * sharing the tick's would send it back and forth and replay from scratch every tick.
  */
 const ahead = new WeakMap<Config, Config>();
 function lookAheadConfig(config: Config): Config {
@@ -47,9 +46,11 @@ export function upcomingChanges(options: UpcomingOptions): UpcomingChange[] {
   const start = options.from + shift;
   const end = options.to + shift;
   if (end <= start || due(config, start, end).length === 0) return [];
-  const copy = lookAheadConfig(config);
-  const before = latestEdges(copy, start);
-  const after = latestEdges(copy, end);
+  // From the tick's replay (which reconcile has just brought to "now"): 15 minutes of rows.
+  const [before, after] = (latestEdgesAhead(config, [start, end]) ?? [
+    latestEdges(lookAheadConfig(config), start),
+    latestEdges(lookAheadConfig(config), end),
+  ]) as [Map<string, Edge>, Map<string, Edge>];
   const changes: UpcomingChange[] = [];
   for (const [target, edge] of after) {
     const at = Date.parse(edge.at);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { latestEdges, latestEdgesAhead } from '../../functions/engine/desired.ts';
 import type { HistoryEntry } from '../../functions/engine/ledger.ts';
 import type { Override } from '../../functions/engine/overrides.ts';
 import { EVENT_TYPES, typeMatches } from '../../functions/events/cloudevent.ts';
@@ -108,6 +109,31 @@ describe('upcoming changes', () => {
       },
     ]);
     expect(look('2027-03-29T19:46:00Z')).toEqual([]);
+  });
+
+  it('from the tick’s own replay (as reconcile leaves it at the minute) the same, and it stays put', () => {
+    const tick = configWith(
+      [{ id: 'office', targets: ['orders-sync'], timezone: 'UTC', window: 'Mon-Fri 08:00-20:00' }],
+      { timezone: 'UTC' },
+    );
+    const look = (iso: string) => {
+      expect(latestEdges(tick, at(iso)).get('orders-sync')?.state).toBe('running');
+      expect(latestEdgesAhead(tick, [at(iso) + 15 * MINUTE])).toHaveLength(1);
+      return upcomingChanges({
+        config: tick,
+        overrides: [],
+        from: at(iso) - MINUTE,
+        to: at(iso),
+        now: at(iso),
+        minutesAhead: 15,
+      });
+    };
+    expect(look('2027-03-29T19:44:00Z')).toEqual([]);
+    expect(look('2027-03-29T19:45:00Z')).toMatchObject([
+      { target: 'orders-sync', at: '2027-03-29T20:00:00Z', state: 'paused' },
+    ]);
+    expect(look('2027-03-29T19:46:00Z')).toEqual([]);
+    expect(latestEdgesAhead(tick, [at('2027-03-29T19:40:00Z')])).toBeUndefined();
   });
 
   it('says nothing of a change an override holds back, or when upcomingMinutes is 0', () => {
