@@ -2,34 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CloudEvent, isCloudEvent } from '../events/cloudevent.ts';
+import { syncFolder, writeDurably } from '../stores/local-ledger.ts';
 import type { DeliveryStore, PendingEvent, SinkGate, Turn } from './dispatch.ts';
 
 /** Sent markers are kept this long (real time): long enough to refuse any repeat of an event. */
 const SENT_KEEP_MS = 48 * 3600_000;
 
-/** Writes a file whole and durably: a temporary file, fsync, rename into place. */
-export async function writeDurably(path: string, text: string): Promise<void> {
+/** Writes a file whole and durably, then renames it into place: readers see all of it or none. */
+export async function replaceDurably(path: string, text: string): Promise<void> {
   const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
-  const handle = await open(tmp, 'w', 0o600);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await writeDurably(tmp, text);
   await rename(tmp, path);
-}
-
-/** fsync of a folder, so the names created or removed in it survive a crash. */
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch {
-    // Some file systems refuse fsync on a folder; the files themselves were synced.
-  } finally {
-    await handle.close();
-  }
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {
@@ -109,11 +92,11 @@ export class FileDeliveryStore implements DeliveryStore {
       fresh.push(event);
     }
     if (fresh.length === 0) return [];
-    await writeDurably(
+    await replaceDurably(
       join(pendingDir, batchName(now)),
       JSON.stringify({ enqueuedAt: now, events: fresh } satisfies Batch),
     );
-    await syncDir(pendingDir);
+    await syncFolder(pendingDir);
     return fresh.map((e) => e.id);
   }
 
@@ -153,7 +136,7 @@ export class FileDeliveryStore implements DeliveryStore {
     const dir = this.sinkDir(sink);
     await this.markDone(sink, sent);
     await mkdir(dir, { recursive: true });
-    await writeDurably(join(dir, 'gate.json'), JSON.stringify(gate));
+    await replaceDurably(join(dir, 'gate.json'), JSON.stringify(gate));
   }
 
   /**
@@ -166,7 +149,7 @@ export class FileDeliveryStore implements DeliveryStore {
     const sentDir = join(dir, 'sent');
     await mkdir(sentDir, { recursive: true });
     for (const id of ids) await (await open(join(sentDir, fileId(id)), 'w')).close();
-    await syncDir(sentDir);
+    await syncFolder(sentDir);
     const done = new Set(ids);
     const pendingDir = join(dir, 'pending');
     for (const { name, batch } of await this.batches(sink)) {
@@ -174,19 +157,19 @@ export class FileDeliveryStore implements DeliveryStore {
       const rest = batch.events.filter((e) => !done.has(e.id));
       if (rest.length === 0) await rm(join(pendingDir, name), { force: true });
       else
-        await writeDurably(
+        await replaceDurably(
           join(pendingDir, name),
           JSON.stringify({ ...batch, events: rest } satisfies Batch),
         );
     }
-    await syncDir(pendingDir);
+    await syncFolder(pendingDir);
   }
 
   async giveUp(sink: string, events: readonly PendingEvent[], reason: string, now: number): Promise<void> {
     const dead = join(this.sinkDir(sink), 'dead');
     await mkdir(dead, { recursive: true });
     for (const p of events)
-      await writeDurably(
+      await replaceDurably(
         join(dead, `${fileId(p.event.id)}.json`),
         JSON.stringify({ ...p, reason, gaveUpAt: new Date(now).toISOString() }),
       );

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Config } from '../engine/config/schema.ts';
 import { publishTickEvents } from '../events/tick-events.ts';
 import type { Clock } from '../local/clock.ts';
-import { ownerGone, type TickReport } from '../local/runtime.ts';
+import { Owners } from '../local/owners.ts';
+import type { TickReport } from '../local/runtime.ts';
 import type { Log } from '../observability/log.ts';
 import type { FileLedger } from '../stores/local-ledger.ts';
 import type { SecretSource } from '../stores/secrets.ts';
@@ -47,6 +46,8 @@ export async function setUpLocalNotifications(options: {
     throw new NotificationSetupError(
       `${problems.length} notification sink${problems.length === 1 ? '' : 's'} cannot be used:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
     );
+  // Unique per process start; a holder on this host that no longer runs is known at once.
+  const owners = new Owners('notify');
   const notifier = new LocalNotifier({
     stateDir: options.stateDir,
     ledger: options.ledger,
@@ -55,8 +56,8 @@ export async function setUpLocalNotifications(options: {
     clock: options.clock,
     log: options.log,
     print: options.print,
-    owner: `serve@${hostname()}#${process.pid}#${randomUUID().slice(0, 8)}`,
-    isOwnerGone: ownerGone,
+    owner: owners.process,
+    isOwnerGone: owners.isGone,
     ...(options.poster ? { poster: options.poster } : {}),
   });
   await notifier.prepare();

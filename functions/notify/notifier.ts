@@ -10,7 +10,7 @@ import type { FileLedger } from '../stores/local-ledger.ts';
 import type { SecretSource } from '../stores/secrets.ts';
 import { type DeliverDeps, type DeliveryStore, deliverTurn, type TurnOutcome } from './dispatch.ts';
 import { type OutboxPosition, rotateEvents } from './file-outbox.ts';
-import { FileDeliveryStore, writeDurably } from './file-store.ts';
+import { FileDeliveryStore, replaceDurably } from './file-store.ts';
 import { FolderLease } from './folder-lease.ts';
 import { MemoryDeliveryStore } from './memory-store.ts';
 import { HttpSinkPoster, type SinkPoster } from './post.ts';
@@ -25,7 +25,7 @@ export interface NotifierOptions {
   clock: Clock;
   log: Log;
   print: (line: string) => void;
-  /** `serve@<host>#<pid>#<random>`, so a holder that no longer runs is known at once. */
+  /** Unique per process start (see local/owners.ts), so a holder that no longer runs is known at once. */
   owner: string;
   isOwnerGone: (owner: string) => boolean;
   /** How often (real ms) the outbox is read and the sinks looked at. Default 500. */
@@ -87,7 +87,10 @@ export class LocalNotifier {
     await mkdir(this.dir, { recursive: true });
     if (await readJson<Cursor>(join(this.dir, 'cursor.json'))) return;
     const { position } = await this.options.ledger.readOutbox(undefined);
-    await writeDurably(join(this.dir, 'cursor.json'), JSON.stringify({ outbox: position } satisfies Cursor));
+    await replaceDurably(
+      join(this.dir, 'cursor.json'),
+      JSON.stringify({ outbox: position } satisfies Cursor),
+    );
   }
 
   start(): void {
@@ -166,7 +169,7 @@ export class LocalNotifier {
       // The first start: begin at the current ends (what was recorded before is not news).
       const { position } = await this.options.ledger.readOutbox(undefined);
       this.cursor = { outbox: position };
-      await writeDurably(join(this.dir, 'cursor.json'), JSON.stringify(this.cursor));
+      await replaceDurably(join(this.dir, 'cursor.json'), JSON.stringify(this.cursor));
     }
     this.snapshot = (await readJson<Snapshot>(join(this.dir, 'overrides.json'))) ?? { known: {} };
     for (const sink of await this.store.sinksWithPending()) this.due.set(sink, 0);
@@ -221,11 +224,11 @@ export class LocalNotifier {
     // Written only when it moved: an idle folder is not synced twice a second.
     if (JSON.stringify(read.position) !== JSON.stringify(this.cursor!.outbox)) {
       this.cursor = { outbox: read.position };
-      await writeDurably(join(this.dir, 'cursor.json'), JSON.stringify(this.cursor));
+      await replaceDurably(join(this.dir, 'cursor.json'), JSON.stringify(this.cursor));
     }
     if (snapshot !== this.snapshot) {
       this.snapshot = snapshot;
-      await writeDurably(join(this.dir, 'overrides.json'), JSON.stringify(snapshot));
+      await replaceDurably(join(this.dir, 'overrides.json'), JSON.stringify(snapshot));
     }
   }
 

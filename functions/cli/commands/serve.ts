@@ -103,7 +103,13 @@ tick on a scaled clock.`,
     const demo = simulate ? await startDemo(initial, stateDir) : undefined;
     const secrets: SecretSource = demo ? demo.secrets : new FileSecretSource(resolve(io.cwd, secretsFile!));
     const upstream = new HuaweiUpstream({ secrets, http: httpSettings });
-    const ledger = new FileLedger(stateDir, () => clock.now());
+    const ledger = new FileLedger(stateDir, () => clock.now(), {
+      // Moved aside, named, and the rest goes on: that target is reconciled from its status.
+      onDamage: (damage) => {
+        log.error('state folder: a damaged file was moved aside', { ...damage });
+        print(`warning: damaged ${damage.path} moved to ${damage.movedTo} (${damage.reason})`);
+      },
+    });
     // With --simulate the accounts get demo secrets; the sinks' secrets come from --secrets.
     const sinkSecrets = demo && secretsFile ? new FileSecretSource(resolve(io.cwd, secretsFile)) : secrets;
     let runtime: LocalRuntime | undefined;
