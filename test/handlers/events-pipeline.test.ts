@@ -174,6 +174,34 @@ describe('the AWS path: tick → ledger stream → bus → queue → delivery', 
     expect(await itemsOf(rig.dynamo, process.env.NIGHTSHIFT_TABLE_NAME!, 'EVT#')).toHaveLength(1);
   });
 
+  it('a status query refused (a missing permission) becomes nightshift.status.unreadable, naming the permission', async () => {
+    await rigWithSinks([
+      {
+        id: 'nightly',
+        targets: ['face-search'],
+        timezone: 'UTC',
+        actions: [{ do: 'stop', cron: '* * * * *' }],
+      },
+    ]);
+    rig.sim.addViasTask(PROJECT, 'task-1', 'RUNNING');
+    rig.sim.script(
+      { method: 'GET', path: '/tasks/task-1' },
+      [{ kind: 'respond', status: 403, body: { error_code: 'APIGW.0302', error_msg: 'SIM: not allowed' } }],
+      { repeat: true },
+    );
+    await tick(schedulerEvent(new Date(Math.floor(Date.now() / MINUTE) * MINUTE).toISOString()));
+    const journal = await itemsOf(rig.dynamo, process.env.NIGHTSHIFT_TABLE_NAME!, 'EVT#');
+    expect(journal.map((item) => JSON.parse(item.event!.S!))).toContainEqual(
+      expect.objectContaining({
+        type: 'nightshift.status.unreadable',
+        subject: 'face-search',
+        data: expect.objectContaining({
+          permission: expect.stringContaining('GET /v2/{project_id}/tasks/{task_id}'),
+        }),
+      }),
+    );
+  });
+
   it('when the ledger cannot take the tick’s events, the tick puts them on the bus itself', async () => {
     const now = Date.now();
     const close = new Date(Math.floor(now / MINUTE) * MINUTE + 15 * MINUTE);
