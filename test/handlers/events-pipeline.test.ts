@@ -94,8 +94,8 @@ describe('the AWS path: tick → ledger stream → bus → queue → delivery', 
     return secrets;
   }
 
-  it('a failed scheduled stop becomes a CloudEvent on the bus and one message at every sink, once', async () => {
-    // Prepare: the stop due this minute fails upstream.
+  /** face-search (task-1) is running, and a schedule stops it every minute. */
+  async function rigWithRunningTaskStoppedEveryMinute() {
     await rigWithSinks([
       {
         id: 'nightly',
@@ -105,6 +105,11 @@ describe('the AWS path: tick → ledger stream → bus → queue → delivery', 
       },
     ]);
     rig.sim.addViasTask(PROJECT, 'task-1', 'RUNNING');
+  }
+
+  it('a failed scheduled stop becomes a CloudEvent on the bus and one message at every sink, once', async () => {
+    // Prepare: the stop due this minute fails upstream.
+    await rigWithRunningTaskStoppedEveryMinute();
     rig.sim.script({ method: 'PUT', path: '/action/stop' }, [
       { kind: 'respond', status: 400, body: { error_code: 'VIAS.40021001', error_msg: 'SIM: cannot stop' } },
     ]);
@@ -175,15 +180,7 @@ describe('the AWS path: tick → ledger stream → bus → queue → delivery', 
   });
 
   it('a status query refused (a missing permission) becomes nightshift.status.unreadable, naming the permission', async () => {
-    await rigWithSinks([
-      {
-        id: 'nightly',
-        targets: ['face-search'],
-        timezone: 'UTC',
-        actions: [{ do: 'stop', cron: '* * * * *' }],
-      },
-    ]);
-    rig.sim.addViasTask(PROJECT, 'task-1', 'RUNNING');
+    await rigWithRunningTaskStoppedEveryMinute();
     rig.sim.script(
       { method: 'GET', path: '/tasks/task-1' },
       [{ kind: 'respond', status: 403, body: { error_code: 'APIGW.0302', error_msg: 'SIM: not allowed' } }],
