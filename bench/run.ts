@@ -1,6 +1,7 @@
 import { benchBundles } from './bundles.ts';
 import { benchCli } from './cli.ts';
 import { report } from './measure.ts';
+import { benchNotify } from './notify.ts';
 import { benchPlan } from './plan.ts';
 import { benchReconcile } from './reconcile.ts';
 import { benchSavings } from './savings.ts';
@@ -12,6 +13,7 @@ const sections = [
   { title: 'Upstream throughput (simulator over loopback)', run: benchUpstream },
   { title: 'Reconciliation ticks (simulator over loopback, local ledger)', run: benchReconcile },
   { title: 'Savings over a year (500 targets)', run: benchSavings },
+  { title: 'Notifications', run: benchNotify },
   { title: 'Lambda bundles (esbuild, minified ESM)', run: benchBundles },
   { title: 'CLI and tick cold start (whole processes)', run: benchCli },
 ];

@@ -49,6 +49,8 @@ import {
 } from '../functions/handlers/bundle-options.ts';
 import { ConfigFileError } from '../functions/stores/local-config.ts';
 import { PLACEHOLDER_SECRET } from '../functions/stores/secrets.ts';
+import { nightshiftCount } from './metrics.ts';
+import { NightshiftEvents } from './notifications.ts';
 
 export interface NightshiftProps {
   /** The schedule config, validated at synth. Default `config/schedule.json`. */
@@ -112,6 +114,8 @@ export class Nightshift extends Construct {
   readonly webhookSecretName: string;
   readonly accountSecretPrefix: string;
   readonly dashboard: cloudwatch.Dashboard;
+  /** The event bus, the event stream, the delivery queue and function (see lib/notifications.ts). */
+  readonly events: NightshiftEvents;
 
   constructor(scope: Construct, id: string, props: NightshiftProps = {}) {
     super(scope, id);
@@ -144,6 +148,8 @@ export class Nightshift extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: props.ledgerRemovalPolicy ?? RemovalPolicy.RETAIN,
+      // The stream is the events' outbox: every outcome and override change recorded is announced.
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
     });
 
     // ---- secrets ----
@@ -434,14 +440,7 @@ export class Nightshift extends Construct {
     });
     if (props.alarmEmail)
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
-    const metric = (metricName: string) =>
-      new cloudwatch.Metric({
-        namespace: 'Nightshift',
-        metricName,
-        dimensionsMap: { service: 'nightshift' },
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      });
+    const metric = nightshiftCount;
     // Figures the tick reports each minute (a count at that minute, not events): the highest wins.
     const gauge = (metricName: string, label: string) =>
       new cloudwatch.Metric({
@@ -578,6 +577,20 @@ export class Nightshift extends Construct {
           }),
         ],
       ],
+    });
+
+    // ---- events and notifications ----
+    this.events = new NightshiftEvents(this, 'Events', {
+      table: this.table,
+      alarmTopic: this.alarmTopic,
+      makeFunction: fn,
+      environment: environmentVariables,
+      configArn,
+      sinkSecretNames: Object.values(this.config.notifications?.sinks ?? {}).map((sink) => sink.secret),
+      prefixedSecretsArn,
+      secretPrefix: this.accountSecretPrefix,
+      tickFunction: this.tickFunction,
+      dashboard: this.dashboard,
     });
 
     // ---- outputs, read by `nightshift config push/pull` ----

@@ -62,6 +62,11 @@ const commands: CommandEntry[] = [
     load: async () => (await import('./commands/calendar.ts')).calendarCommand,
   },
   {
+    name: 'notify',
+    summary: 'send a test message through a notification sink (notify test --sink NAME)',
+    load: async () => (await import('./commands/notify.ts')).notifyCommand,
+  },
+  {
     name: 'history',
     summary: 'what Nightshift did, newest first',
     load: async () => (await import('./commands/history.ts')).historyCommand,

@@ -238,6 +238,27 @@ class LevelTracker {
     this.asOf = instant;
     return live(this.levels, instant);
   }
+
+  /**
+   * The latest edges at later instants (ascending), replayed on a copy of the levels from where
+   * this tracker stands, which stays put. Undefined when an instant is before where it stands, or
+   * more than a day past it.
+   */
+  ahead(instants: readonly number[]): Map<string, Edge>[] | undefined {
+    if (this.asOf === undefined) return undefined;
+    const levels = new Map<string, TargetLevel>();
+    for (const [target, level] of this.levels) levels.set(target, { ...level, open: new Set(level.open) });
+    let asOf = this.asOf;
+    const out: Map<string, Edge>[] = [];
+    for (const t of instants) {
+      const instant = Math.floor(t / MINUTE_MS) * MINUTE_MS;
+      if (instant < asOf || instant - asOf > DAY_MS) return undefined;
+      if (instant > asOf) replay(this.config, levels, due(this.config, asOf, instant));
+      asOf = instant;
+      out.push(live(levels, instant));
+    }
+    return out;
+  }
 }
 
 const trackers = new WeakMap<Config, LevelTracker>();
@@ -370,3 +391,18 @@ export function explainRows(
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+// ---- looking ahead (notifications: the changes coming up) ----
+
+/**
+ * `latestEdges` at later instants (ascending) without moving the tick's incremental replay: a
+ * copy of its levels is replayed over the minutes in between (15 minutes ahead costs 15 minutes
+ * of plan rows, not a replay from scratch). Undefined when there is no replay for this config at
+ * or within a day before the first instant.
+ */
+export function latestEdgesAhead(
+  config: Config,
+  instants: readonly number[],
+): Map<string, Edge>[] | undefined {
+  return trackers.get(config)?.ahead(instants);
+}

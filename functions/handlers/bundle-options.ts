@@ -3,7 +3,7 @@
  * measured is the bundle deployed: minified ESM for Node.js 22, tree-shaken, with a `require`
  * shim for the CommonJS dependencies.
  */
-export const HANDLERS = ['tick', 'api', 'validate-config', 'savings'] as const;
+export const HANDLERS = ['tick', 'api', 'validate-config', 'savings', 'events', 'deliver'] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 
 export const BUNDLE_TARGET = 'node22';

@@ -3,6 +3,7 @@ import { calendarDataEnding } from '../engine/calendar/holidays.ts';
 import { activeOverrides, expiringOverrides } from '../engine/overrides.ts';
 import { type ReconcileSummary, reconcile } from '../engine/reconcile.ts';
 import { outOfSyncTargets } from '../engine/status.ts';
+import { announceTick } from '../events/aws-tick-events.ts';
 import { logEntry } from '../observability/log-fields.ts';
 import { awsContext } from './aws-context.ts';
 import { recordCalendarMetrics, recordResultMetrics } from './metrics.ts';
@@ -54,6 +55,7 @@ export const handler = async (
     // Those ended since the evaluated minute began still judge a DRS end due in it.
     const readOverrides = () => ctx.ledger.overrides(to - MINUTE);
     const overrides = await readOverrides();
+    const ledgerFailures: { target: string; error: string }[] = [];
     const summary = await reconcile({
       config,
       from: to - MINUTE,
@@ -69,11 +71,23 @@ export const handler = async (
       onWarning: (warning) => log.warn(warning.code, { ...warning }),
       maxLatenessMs: ctx.settings.maxLatenessMinutes * MINUTE,
       ...(remainingMs ? { remainingMs, leaseMs: context!.getRemainingTimeInMillis() + LEASE_MARGIN_MS } : {}),
-      onLedgerError: (error, target) =>
+      onLedgerError: (error, target) => {
+        ledgerFailures.push({ target, error: String(error) });
         log.error('ledger write failed: nothing is done on this target until it can record', {
           target,
           error: String(error),
-        }),
+        });
+      },
+    });
+    // Upcoming changes, overrides ended, warnings: into the ledger's journal, never failing the tick.
+    await announceTick(ctx.ledger, log, {
+      config,
+      from: to - MINUTE,
+      to,
+      now,
+      overrides,
+      warnings: summary.warnings,
+      ledgerFailures,
     });
     for (const entry of summary.entries) logEntry(log, entry);
     recordResultMetrics(

@@ -10,7 +10,7 @@ import type { Config } from '../engine/config/schema.ts';
 import { ConfigError } from '../engine/config/validate.ts';
 import type { Upstream } from '../engine/executor.ts';
 import type { HistoryEntry } from '../engine/ledger.ts';
-import { expiringOverrides } from '../engine/overrides.ts';
+import { expiringOverrides, type Override } from '../engine/overrides.ts';
 import { type ReconcileSummary, reconcile } from '../engine/reconcile.ts';
 import type { Log } from '../observability/log.ts';
 import { logEntry } from '../observability/log-fields.ts';
@@ -57,6 +57,21 @@ export interface RuntimeOptions {
   shutdownGraceMs?: number;
   /** Time an API request may take, upstream calls included, as on AWS. Default 30 s. */
   requestBudgetMs?: number;
+  /**
+   * Heard after every tick (notifications: upcoming changes, overrides ended, warnings, ledger
+   * failures). Must not throw; it runs before the cursor moves on, so it must be quick.
+   */
+  onTick?: (tick: TickReport) => Promise<void>;
+}
+
+/** What a tick did, for the `onTick` hook. */
+export interface TickReport {
+  config: Config;
+  from: number;
+  to: number;
+  overrides: Override[];
+  summary: ReconcileSummary;
+  ledgerFailures: { target: string; error: string }[];
 }
 
 /** The first wait after a failed tick; it doubles per failure in a row, up to a minute. */
@@ -339,10 +354,12 @@ export class LocalRuntime {
       );
     }
     const owner = this.owners.begin('tick');
+    const ledgerFailures: TickReport['ledgerFailures'] = [];
+    const config = this.config;
     let summary: ReconcileSummary;
     try {
       summary = await reconcile({
-        config: this.config,
+        config,
         from,
         now: minute,
         overrides,
@@ -363,15 +380,18 @@ export class LocalRuntime {
           log.warn(warning.code, { ...warning });
           print(`warning: ${warning.target}: ${warning.message}`);
         },
-        onLedgerError: (error, target) =>
+        onLedgerError: (error, target) => {
+          ledgerFailures.push({ target, error: String(error) });
           log.error('ledger write failed: nothing is done on this target until it can record', {
             target,
             error: String(error),
-          }),
+          });
+        },
       });
     } finally {
       this.owners.end(owner);
     }
+    await this.options.onTick?.({ config, from, to: minute, overrides, summary, ledgerFailures });
     if (summary.looked > 0 || summary.entries.length > 0 || summary.ledgerErrors > 0)
       log.info('tick', { ...summary, entries: undefined });
     if (summary.ledgerErrors > 0)

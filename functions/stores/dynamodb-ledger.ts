@@ -35,6 +35,7 @@ import {
   readObservations,
   spanIfOverlapping,
 } from '../engine/savings.ts';
+import type { CloudEvent } from '../events/cloudevent.ts';
 import { observedMarks, stateAt } from './observed-marks.ts';
 
 const DAY_S = 86_400;
@@ -560,6 +561,37 @@ export class DynamoLedger implements Ledger {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
   }
+
+  // ---- events (notifications): the event journal beside the history ----
+
+  /**
+   * Writes events that are not history entries (upcoming changes, overrides ended, warnings) as
+   * `EVT#<id>` / `EVT` items: the table's stream carries them, like history items, to the event
+   * bus. An id already written is not written again, so a redelivered tick announces nothing twice.
+   */
+  async appendEvents(events: readonly CloudEvent[]): Promise<void> {
+    const ttl = n(Math.floor(this.now() / 1000) + EVENT_TTL_S);
+    await Promise.all(
+      events.map(async (event) => {
+        try {
+          await this.client.send(
+            new PutItemCommand({
+              TableName: this.options.tableName,
+              Item: {
+                pk: s(`${EVENT_PK_PREFIX}${event.id}`),
+                sk: s('EVT'),
+                event: s(JSON.stringify(event)),
+                ttl,
+              },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            }),
+          );
+        } catch (error) {
+          if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+        }
+      }),
+    );
+  }
 }
 
 const OVERRIDE_LOG_PK = 'OVERRIDE-LOG';
@@ -568,6 +600,10 @@ const OVERRIDE_LOG_PK = 'OVERRIDE-LOG';
 function isItemTooLarge(error: unknown): boolean {
   return (error as Error).name === 'ValidationException' && /item size/i.test((error as Error).message ?? '');
 }
+
+/** Journal events live two days: the stream has carried them within minutes. */
+const EVENT_TTL_S = 2 * DAY_S;
+export const EVENT_PK_PREFIX = 'EVT#';
 
 const BATCH_GET_LIMIT = 100;
 const OVERRIDE_PK = 'OVERRIDE';

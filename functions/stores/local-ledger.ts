@@ -24,6 +24,8 @@ import {
   readObservations,
   spanIfOverlapping,
 } from '../engine/savings.ts';
+import type { CloudEvent } from '../events/cloudevent.ts';
+import { appendEvents, type OutboxPosition, type OutboxRead, readOutbox } from '../notify/file-outbox.ts';
 import { markLine, observedMarks, parseMarkLines } from './observed-marks.ts';
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
@@ -70,7 +72,7 @@ async function readJson<T>(path: string): Promise<T | undefined> {
  * Writes a file whole and durably: its data is on disk (fsync) before the caller links or
  * renames it into place, so a power cut never leaves a named file with missing data.
  */
-async function writeDurably(path: string, data: string, flag = 'w'): Promise<void> {
+export async function writeDurably(path: string, data: string, flag = 'w'): Promise<void> {
   const handle = await open(path, flag);
   try {
     await handle.writeFile(data);
@@ -81,7 +83,7 @@ async function writeDurably(path: string, data: string, flag = 'w'): Promise<voi
 }
 
 /** Makes a folder's entries (a new name, a rename) durable. */
-async function syncFolder(dir: string): Promise<void> {
+export async function syncFolder(dir: string): Promise<void> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(dir, 'r');
@@ -781,6 +783,23 @@ export class FileLedger implements Ledger {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
+  }
+
+  // ---- events (notifications): the event journal beside the history, both read as an outbox ----
+
+  /**
+   * Appends events that are not history entries (upcoming changes, overrides ended, warnings) to
+   * `events.jsonl`; the notifier delivers them with the history's outcomes.
+   */
+  async appendEvents(events: readonly CloudEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.init();
+    await appendEvents(this.dir, events);
+  }
+
+  /** The history entries and journal events appended since `from` (see `notify/file-outbox.ts`). */
+  readOutbox(from: OutboxPosition | undefined): Promise<OutboxRead> {
+    return readOutbox(this.dir, this.historyFiles, from);
   }
 }
 

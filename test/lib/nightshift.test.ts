@@ -109,18 +109,19 @@ describe('the Nightshift stack', () => {
     });
   });
 
-  it('runs four Node.js 24 arm64 functions with explicit log groups', () => {
+  it('runs six Node.js 24 arm64 functions with explicit log groups', () => {
     const functions = template.findResources('AWS::Lambda::Function', {
       Properties: { Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' },
     });
-    expect(Object.keys(functions)).toHaveLength(4);
+    // tick, api, validate-config, savings, and the events' publisher and delivery (lib/notifications.ts)
+    expect(Object.keys(functions)).toHaveLength(6);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.any(String) });
       expect(fn.Properties.Environment?.Variables?.NODE_OPTIONS ?? '--enable-source-maps').toBe(
         '--enable-source-maps',
       );
     }
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 5);
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 7);
   });
 
   it('reserves one concurrent tick and gives the runtime Lambdas their settings', () => {
@@ -275,9 +276,13 @@ describe('the Nightshift stack', () => {
       '5xx',
       'ActionsFailed',
       'ActionsMissed',
+      // the tick's dead letters, and the events' (lib/notifications.ts)
+      'ApproximateNumberOfMessagesVisible',
       'ApproximateNumberOfMessagesVisible',
       'CalendarDataEnding',
       'Errors',
+      // events late reaching the bus
+      'IteratorAge',
     ]);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'Nightshift',

@@ -11,6 +11,7 @@ import { type ClockSetting, clockSettingFromEnv, publishClock, scaledClock } fro
 import { startDemo } from '../../local/demo.ts';
 import { DROPPED_MESSAGE } from '../../local/dropped-overrides.ts';
 import { LocalRuntime } from '../../local/runtime.ts';
+import { setUpLocalNotifications } from '../../notify/local-setup.ts';
 import type { Log } from '../../observability/log.ts';
 import { createLog } from '../../observability/powertools-log.ts';
 import { textLog } from '../../observability/text-log.ts';
@@ -47,12 +48,17 @@ Options:
                     with --secrets, that file is used as it is. The simulator accepts every
                     credential in the file. DIR/simulator-config.json is the config as run,
                     for nightshift run --config.
+                    Notification sinks read their secrets from --secrets.
   --catch-up MIN    how late a due action is still carried out: 1 to 1440 (default 60); older
                     ones are recorded as missed (0 is refused: it would miss everything)
   --tz ZONE         the zone of the times in readable lines (default: the config's "timezone")
   --log-format F    text: warnings and errors as readable lines on stderr (the default on a
                     terminal); json: every log line as JSON on stderr (the default otherwise)
 ${COMMON_HELP}
+
+Notifications (the config's "notifications"): every sink's secret is checked at start, and a
+missing or malformed one stops serve (exit 1); deliveries run beside the tick, never in it, and
+print a line each (see docs/notifications.md).
 
 Stdout has a readable line per action, naming the schedule or override behind it.
 Demo clock: NIGHTSHIFT_CLOCK_START (ISO) and NIGHTSHIFT_CLOCK_SPEED (factor) run the runtime on a
@@ -118,19 +124,40 @@ the same two variables follows it.`,
       : undefined;
     const secrets: SecretSource = demo ? demo.secrets : new FileSecretSource(resolve(io.cwd, secretsFile!));
     const upstream = new HuaweiUpstream({ secrets, http: httpSettings });
-    const runtime = new LocalRuntime({
+    const ledger = new FileLedger(stateDir, () => clock.now(), {
+      // Moved aside, named, and the rest goes on: that target is reconciled from its status.
+      onDamage: (damage) => {
+        log.error('state folder: a damaged file was moved aside', { ...damage });
+        print(`warning: damaged ${damage.path} moved to ${damage.movedTo} (${damage.reason})`);
+      },
+    });
+    // With --simulate the accounts get demo secrets; the sinks' secrets come from --secrets.
+    const sinkSecrets = demo && secretsFile ? new FileSecretSource(resolve(io.cwd, secretsFile)) : secrets;
+    let runtime: LocalRuntime | undefined;
+    let notifications: Awaited<ReturnType<typeof setUpLocalNotifications>>;
+    try {
+      notifications = await setUpLocalNotifications({
+        initial,
+        config: () => runtime?.currentConfig ?? initial,
+        stateDir,
+        ledger,
+        secrets: sinkSecrets,
+        clock,
+        log,
+        print,
+      });
+    } catch (error) {
+      await upstream.close();
+      await demo?.simulator.stop();
+      throw error;
+    }
+    runtime = new LocalRuntime({
       configPath: path,
       ...(demo ? { transformConfig: demo.transform } : {}),
       port,
       host,
       ...timeouts,
-      ledger: new FileLedger(stateDir, () => clock.now(), {
-        // Moved aside, named, and the rest goes on: that target is reconciled from its status.
-        onDamage: (damage) => {
-          log.error('state folder: a damaged file was moved aside', { ...damage });
-          print(`warning: damaged ${damage.path} moved to ${damage.movedTo} (${damage.reason})`);
-        },
-      }),
+      ledger,
       stateDir,
       secrets,
       upstream,
@@ -139,6 +166,7 @@ the same two variables follows it.`,
       print,
       zone,
       maxCatchUpMinutes: catchUp,
+      onTick: notifications.onTick,
     });
     let url: string;
     try {
@@ -149,6 +177,7 @@ the same two variables follows it.`,
       await demo?.stop();
       throw listenError(error, host, port);
     }
+    notifications.notifier.start();
     printBanner(print, {
       url,
       path,
@@ -163,6 +192,7 @@ the same two variables follows it.`,
         generated: demo.generated,
       },
       clock: clockSetting && `${wallClock(clock.now(), zone)} ${zone}, ${clockSetting.speed}x real time`,
+      notify: notifications.summary,
     });
     const next = due(runtime.currentConfig, clock.now(), clock.now() + 24 * 3600_000).slice(0, 8);
     print(
@@ -191,6 +221,7 @@ the same two variables follows it.`,
     await waitForSignal(io);
     print('stopping: finishing in-flight work');
     await runtime.stop();
+    await notifications.notifier.stop();
     // A tick cut short by the grace period may still have a call in flight: do not wait for it.
     await Promise.race([upstream.close(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
     await demo?.stop();
@@ -212,6 +243,7 @@ function printBanner(
     example: string;
     demo: { url: string; secretsFile: string; configFile: string; generated: boolean } | undefined;
     clock: string | undefined;
+    notify?: string | undefined;
   },
 ): void {
   const shown = (file: string) => {
@@ -228,6 +260,7 @@ function printBanner(
       `  secrets ${shown(info.demo.secretsFile)}${info.demo.generated ? ' (generated; edit an account entry to try another secret form)' : ''}`,
     );
   }
+  if (info.notify) print(`  notify  ${info.notify}`);
   print('');
   print(`  curl ${info.url}/v1/health`);
   if (info.demo) {

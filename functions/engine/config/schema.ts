@@ -5,6 +5,7 @@ import { compileWindow } from '../calendar/window.ts';
 import { closestTimeZone, isValidTimeZone } from '../calendar/zone.ts';
 import { DRS_JOB_ID, DRS_JOB_ID_RULE } from '../ids.ts';
 import { ACTIONS } from '../kinds.ts';
+import { notificationsSchema } from './notifications.ts';
 
 /**
  * The one schema of the schedule config. Structure and per-field syntax live here; rules that
@@ -226,6 +227,7 @@ export const configSchema = z
       .strictObject({ secret: z.string().min(1).default('nightshift/webhook') })
       .default({ secret: 'nightshift/webhook' })
       .describe('The secret whose value {"key": ...} signs HTTP API requests'),
+    notifications: notificationsSchema.optional(),
   })
   .describe('Nightshift schedule config');
 

@@ -4,6 +4,7 @@ import type { TimeRule } from '../calendar/rule.ts';
 import { compileWindow } from '../calendar/window.ts';
 import { KIND_ACTIONS, kindSupports, TARGET_KINDS, type TargetKind } from '../kinds.ts';
 import { didYouMean } from '../suggest.ts';
+import { checkNotifications } from './notifications.ts';
 import { type Config, configSchema } from './schema.ts';
 
 export interface ConfigIssue {
@@ -297,6 +298,7 @@ function crossCheck(input: unknown): ConfigIssue[] {
       for (const key of ['open', 'closed'] as const) checkAction(schedule[key], at(key));
     }
   });
+  checkNotifications(root, add, suggest);
   return issues;
 }
 
