@@ -3,7 +3,7 @@ import { desiredOf, type OverrideRule } from './decision.ts';
 import { edgesOf, latestEdges } from './desired.ts';
 import type { TargetRef, Upstream } from './executor.ts';
 import type { TargetKind } from './kinds.ts';
-import type { Ledger } from './ledger.ts';
+import type { Ledger, TargetRecord } from './ledger.ts';
 import { due } from './planner.ts';
 import type { Observation, TargetState } from './states.ts';
 
@@ -25,6 +25,21 @@ export interface TargetStatus {
   nextEdge?: { at: string; state: TargetState; schedule: string };
   /** Why `observed` is null, when it is. */
   note?: string;
+  // ---- from the ledger's record of the target, when it is about the desired state above ----
+  /** The desired state was seen reached (or, without a status query, the call succeeded). */
+  reached?: boolean;
+  /** Looks that did not reach it yet: with `nextCheckAt`, the pending retries. */
+  tries?: number;
+  /** The state cannot be reached (a DRS job that has ended): no retry until a new edge. */
+  final?: boolean;
+  /** When the tick last looked (read status, or called). */
+  lastCheckAt?: string;
+  /** When the tick looks again, while the state is not reached. */
+  nextCheckAt?: string;
+  /** When the last state-changing call was made. */
+  lastAttemptAt?: string;
+  /** With `live: false`: `observed` is the record's, as read at this instant. */
+  observedAt?: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -39,6 +54,13 @@ export interface StatusOptions {
   now: number;
   /** Target names (default: every target of the config, in config order). */
   targets?: readonly string[];
+  /**
+   * `true` (default): read each target's status upstream now. `false`: no upstream call; what the
+   * tick last read and recorded stands in (`observed`, `observedAt`), and a target is in sync when
+   * the ledger knows its desired state was reached: what a page viewed every minute shows
+   * without sending Huawei a status query per target per view.
+   */
+  live?: boolean;
 }
 
 /**
@@ -52,7 +74,8 @@ export async function targetStatuses(options: StatusOptions): Promise<TargetStat
   const names = options.targets ?? Object.keys(config.targets);
   const edges = latestEdges(config, now);
   const desired = new Map(names.map((name) => [name, desiredOf(name, edges.get(name), overrides, now)]));
-  const toRead = names.filter((name) => desired.get(name)?.state !== 'hands-off');
+  const live = options.live ?? true;
+  const toRead = live ? names.filter((name) => desired.get(name)?.state !== 'hands-off') : [];
   const refs: TargetRef[] = toRead.map((name) => {
     const target = config.targets[name]!;
     return {
@@ -76,7 +99,11 @@ export async function targetStatuses(options: StatusOptions): Promise<TargetStat
     const record = records.get(name);
     let inSync: boolean;
     let note: string | undefined;
-    if (!want || want.state === 'hands-off') {
+    const held = record?.desired === want?.state && record?.since === want?.since;
+    if (!live && want && want.state !== 'hands-off') {
+      inSync = held && record!.reached;
+      if (!record) note = 'not looked at yet';
+    } else if (!want || want.state === 'hands-off') {
       inSync = true;
       if (want) note = 'hands-off: not read (no upstream call of any kind)';
     } else if (read === null) {
@@ -98,14 +125,32 @@ export async function targetStatuses(options: StatusOptions): Promise<TargetStat
       desired: want?.state ?? null,
       since: want?.since ?? null,
       because: want?.because ?? null,
-      observed: observation?.text ?? null,
+      observed: live ? (observation?.text ?? null) : (record?.observed ?? null),
       ...(observation ? { observedState: observation.state } : {}),
       inSync,
       ...(want?.override ? { override: want.override } : {}),
       ...(edge ? { nextEdge: { at: edge.at, state: edge.state, schedule: edge.schedule } } : {}),
       ...(note ? { note } : {}),
+      ...(record && want && held ? recordFields(record) : {}),
+      ...(!live && record?.lastCheckAt && record.observed !== undefined
+        ? { observedAt: record.lastCheckAt }
+        : {}),
     };
   });
+}
+
+/** What the ledger's record says about reaching the desired state it is about. */
+function recordFields(
+  record: TargetRecord,
+): Pick<TargetStatus, 'reached' | 'tries' | 'final' | 'lastCheckAt' | 'nextCheckAt' | 'lastAttemptAt'> {
+  return {
+    reached: record.reached,
+    tries: record.tries,
+    ...(record.final ? { final: true } : {}),
+    ...(record.lastCheckAt ? { lastCheckAt: record.lastCheckAt } : {}),
+    ...(record.nextCheckAt && !record.reached ? { nextCheckAt: record.nextCheckAt } : {}),
+    ...(record.lastAttemptAt ? { lastAttemptAt: record.lastAttemptAt } : {}),
+  };
 }
 
 /** The first edge after `now` of each named target, looking ahead a day at a time. */
