@@ -60,6 +60,11 @@ const commands: CommandEntry[] = [
     summary: 'what Nightshift did, newest first',
     load: async () => (await import('./commands/history.ts')).historyCommand,
   },
+  {
+    name: 'open',
+    summary: 'print a one-time sign-in link to the page (week, status, overrides, history)',
+    load: async () => (await import('./commands/open.ts')).openCommand,
+  },
 ];
 
 /** Set by the CLI build (esbuild `define`); absent when the CLI runs from the sources. */
