@@ -1,6 +1,7 @@
 import { benchBundles } from './bundles.ts';
 import { benchCli } from './cli.ts';
 import { report } from './measure.ts';
+import { benchPage } from './page.ts';
 import { benchPlan } from './plan.ts';
 import { benchReconcile } from './reconcile.ts';
 import { benchUpstream } from './upstream.ts';
@@ -12,6 +13,7 @@ const sections = [
   { title: 'Reconciliation ticks (simulator over loopback, local ledger)', run: benchReconcile },
   { title: 'Lambda bundles (esbuild, minified ESM)', run: benchBundles },
   { title: 'CLI and tick cold start (whole processes)', run: benchCli },
+  { title: 'The page (GET /, 200 targets, local ledger)', run: benchPage },
 ];
 
 let ok = true;

@@ -1,4 +1,5 @@
 import type { Config } from './config/schema.ts';
+import { expandTargetNames } from './config/validate.ts';
 import { desiredOf, type OverrideRule } from './decision.ts';
 import { edgesOf, latestEdges } from './desired.ts';
 import type { TargetRef, Upstream } from './executor.ts';
@@ -160,7 +161,14 @@ function nextEdges(
   now: number,
 ): Map<string, { at: string; state: TargetState; schedule: string }> {
   const found = new Map<string, { at: string; state: TargetState; schedule: string }>();
-  const wanted = new Set(names);
+  // Only targets an enabled schedule names can have an edge: the others would keep the look
+  // ahead going for all of its 35 days, a plan of the whole config per day, on every view.
+  const scheduled = new Set<string>();
+  for (const schedule of config.schedules)
+    if (schedule.enabled)
+      for (const name of expandTargetNames(schedule.targets, config.targets, config.groups))
+        scheduled.add(name);
+  const wanted = new Set(names.filter((name) => scheduled.has(name)));
   for (let day = 0; day < LOOKAHEAD_DAYS && found.size < wanted.size; day++) {
     const from = now + day * DAY_MS;
     for (const [target, edges] of edgesOf(config, due(config, from, from + DAY_MS))) {

@@ -14,6 +14,7 @@ import { expiringOverrides } from '../engine/overrides.ts';
 import { type ReconcileSummary, reconcile } from '../engine/reconcile.ts';
 import type { Log } from '../observability/log.ts';
 import { logEntry } from '../observability/log-fields.ts';
+import { preparePage } from '../page/routes.ts';
 import { readConfigFile } from '../stores/local-config.ts';
 import type { FileLedger } from '../stores/local-ledger.ts';
 import type { SecretSource } from '../stores/secrets.ts';
@@ -141,7 +142,20 @@ export class LocalRuntime {
     );
     await this.maintain();
     this.loop = this.tickLoop();
+    this.preparePage();
     return this.url;
+  }
+
+  /** The page's week and warnings of the config in force, worked out before anyone asks. */
+  private preparePage(): void {
+    const config = this.config;
+    setImmediate(() => {
+      try {
+        preparePage(config, this.options.clock.now());
+      } catch (error) {
+        this.options.log.warn('page not prepared', { error: String(error) });
+      }
+    });
   }
 
   private async maintain(): Promise<void> {
@@ -202,6 +216,7 @@ export class LocalRuntime {
         schedules: this.config.schedules.length,
       });
       this.options.print(`config reloaded: ${this.config.schedules.length} schedules`);
+      this.preparePage();
     } catch (error) {
       const issues = error instanceof ConfigError ? error.issues : undefined;
       this.options.log.error('config change refused; the last good config stays in force', {

@@ -432,6 +432,17 @@ async function historyOf(
   };
 }
 
+/**
+ * Works out, ahead of the first view, what the page needs of a config that does not change from
+ * view to view: this week's desired spans and calendar skips in the config's zone, and the
+ * warnings. `serve` calls it when a config is loaded, so the first page opened answers as fast as
+ * the next ones.
+ */
+export function preparePage(config: Config, now: number): void {
+  weekView({ config, overrides: [], now, zone: config.timezone ?? 'UTC' });
+  warningsOf(config, now);
+}
+
 const warningCache = new WeakMap<Config, { hour: number; warnings: { path: string; message: string }[] }>();
 
 /** The config's validation warnings and calendar data ending soon; worked out once an hour. */

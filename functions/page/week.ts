@@ -110,15 +110,42 @@ export interface SkipMark {
 }
 
 const DAY_MIN = 1440;
-const planners = new WeakMap<Config, Planner>();
 
-function plannerOf(config: Config): Planner {
-  let planner = planners.get(config);
-  if (!planner) {
-    planner = new Planner(config);
-    planners.set(config, planner);
+interface WeekPlan {
+  spans: ReturnType<typeof desiredSpans>;
+  skipped: ReturnType<Planner['skippedByCalendar']>;
+}
+
+/** Weeks of one config already worked out: the most looked at are this week and its neighbours. */
+const KEPT_WEEKS = 8;
+const plans = new WeakMap<Config, { planner: Planner; weeks: Map<string, WeekPlan> }>();
+
+/**
+ * The engine's desired spans and calendar skips over `[from, to)`, kept per config object: they
+ * depend on nothing else (not on `now`, not on overrides), and a view every minute would otherwise
+ * replay the 35-day look-back each time.
+ */
+function weekPlan(config: Config, from: number, to: number): WeekPlan {
+  let entry = plans.get(config);
+  if (!entry) {
+    entry = { planner: new Planner(config), weeks: new Map() };
+    plans.set(config, entry);
   }
-  return planner;
+  const key = `${from}/${to}`;
+  let plan = entry.weeks.get(key);
+  if (plan) {
+    // Most recently used last: the first is the one to drop.
+    entry.weeks.delete(key);
+  } else {
+    plan = {
+      spans: desiredSpans(config, from, to, Object.keys(config.targets)),
+      // The planner reports (from, to]: one minute earlier is [from, to).
+      skipped: entry.planner.skippedByCalendar(from - MINUTE_MS, to - MINUTE_MS),
+    };
+    if (entry.weeks.size >= KEPT_WEEKS) entry.weeks.delete(entry.weeks.keys().next().value!);
+  }
+  entry.weeks.set(key, plan);
+  return plan;
 }
 
 export function weekView(options: WeekOptions): WeekView {
@@ -139,7 +166,7 @@ export function weekView(options: WeekOptions): WeekView {
   const dayAt = (t: number) => days.find((d) => t >= d.from && t < d.to);
 
   const names = Object.keys(config.targets);
-  const spans = desiredSpans(config, from, to, names);
+  const { spans, skipped } = weekPlan(config, from, to);
   const rows = new Map<string, TargetRow>();
   for (const name of names) {
     const target = config.targets[name]!;
@@ -163,8 +190,8 @@ export function weekView(options: WeekOptions): WeekView {
     });
   }
 
-  // Holidays: the rows a calendar kept from firing, as the planner reports them ((from, to] there).
-  for (const row of plannerOf(config).skippedByCalendar(from - MINUTE_MS, to - MINUTE_MS)) {
+  // Holidays: the rows a calendar kept from firing.
+  for (const row of skipped) {
     const at = Date.parse(row.at);
     addNote(dayAt(at), 'holiday', row.skipped, row.schedule);
     for (const target of row.targets)
