@@ -137,7 +137,9 @@ export function page(status: number, body: string, headers: Record<string, strin
       'cache-control': 'no-store',
       'content-security-policy': PAGE_CSP,
       'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
+      // Never to another origin (a sign-in token is in a URL); same-origin keeps the Origin header
+      // on form posts, which no-referrer would turn into "null".
+      'referrer-policy': 'same-origin',
       'x-frame-options': 'DENY',
       'cross-origin-opener-policy': 'same-origin',
       ...headers,
@@ -380,8 +382,18 @@ async function renderMain(
 
   const overrides = await ledger.overrides(now);
   const live = extras.live === true;
+  const weekShown = weekView({ config, overrides, now, zone, ...(week ? { week } : {}) });
   const [statuses, history] = await Promise.all([
-    targetStatuses({ config, overrides, upstream: deps.upstream, ledger, now, live }),
+    targetStatuses({
+      config,
+      overrides,
+      upstream: deps.upstream,
+      ledger,
+      now,
+      live,
+      // In the week's order: grouped as in the config.
+      targets: weekShown.groups.flatMap((g) => g.rows.map((r) => r.target)),
+    }),
     historyOf(ledger, { target, result, page: hpage }),
   ]);
   const body = renderPage({
@@ -395,7 +407,7 @@ async function renderMain(
     nonce: randomBytes(18).toString('base64url'),
     link,
     view: shown,
-    week: weekView({ config, overrides, now, zone, ...(week ? { week } : {}) }),
+    week: weekShown,
     statuses,
     live,
     overrides,

@@ -65,7 +65,7 @@ export function documentOf(title: string, body: Html, options: { script?: boolea
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${title}</title>
 <link rel="icon" href="data:,">
 <style>${raw(PAGE_STYLE)}</style>

@@ -47,7 +47,7 @@ describe('the page: sign-in, sessions and the override forms', () => {
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).not.toContain('unsafe-inline');
     expect(csp).not.toMatch(/https?:/);
-    expect(answer.headers['referrer-policy']).toBe('no-referrer');
+    expect(answer.headers['referrer-policy']).toBe('same-origin');
     expect(answer.headers['x-content-type-options']).toBe('nosniff');
   });
 
