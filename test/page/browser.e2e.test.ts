@@ -19,6 +19,7 @@ import { PROJECT, TOKEN } from '../helpers/simulator.ts';
 
 /** What the callbacks run inside the page see of it (the tests are type-checked without the DOM lib). */
 declare const document: { activeElement: { id: string; textContent: string | null } | null };
+declare const window: { scrollY: number; scrollTo(x: number, y: number): void };
 
 const START = '2027-03-26T18:30:00Z';
 const SPEED = 120;
@@ -76,6 +77,17 @@ describe('the page in Chromium against serve on the simulator, scaled clock', ()
     });
     c.on('page', watch);
     return c;
+  };
+  /** A section as it looks on the page (the sticky header not over it): a clip of the whole page. */
+  const shoot = async (p: Page, selector: string, file: string) => {
+    await p.evaluate(() => window.scrollTo(0, 0));
+    const box = await p
+      .locator(selector)
+      .evaluate((e) => {
+        const r = e.getBoundingClientRect();
+        return { y: r.top + window.scrollY, height: r.height };
+      });
+    await p.screenshot({ path: join(OUTPUT, file), fullPage: true, clip: { x: 0, y: Math.max(0, box.y - 12), width: 1360, height: box.height + 24 } });
   };
   const pausedJobs = () =>
     sim
@@ -230,7 +242,7 @@ describe('the page in Chromium against serve on the simulator, scaled clock', ()
       expect.stringMatching(/@/),
       'Remove',
     ]);
-    await page.locator('#overrides').screenshot({ path: join(OUTPUT, 'overrides.png') });
+    await shoot(page, '#overrides', 'overrides.png');
   });
 
   it('the week: every target, its bands, the 23-hour Sunday in Berlin, the CN holiday, the override and now', async () => {
@@ -302,7 +314,7 @@ describe('the page in Chromium against serve on the simulator, scaled clock', ()
     expect(await shade.getAttribute('data-to')).toBe('2027-03-26T22:00Z');
     expect(await shade.locator('title').textContent()).toMatch(/until Fri 26 Mar 23:00: release tonight/);
     expect(await page.locator('.overlay line.now').count()).toBe(1);
-    await page.screenshot({ path: join(OUTPUT, 'week.png'), fullPage: false });
+    await shoot(page, '#week', 'week.png');
     if (process.env.NIGHTSHIFT_README_SCREENSHOT === '1') {
       mkdirSync(join(process.cwd(), 'docs', 'images'), { recursive: true });
       copyFileSync(join(OUTPUT, 'week.png'), README_PNG);
@@ -368,7 +380,7 @@ describe('the page in Chromium against serve on the simulator, scaled clock', ()
     const status = page.locator('#status tr[data-target="orders-sync"] td');
     expect(await status.nth(0).textContent()).toBe('running');
     expect(await status.nth(4).textContent()).toBe(overrideId);
-    await page.locator('#status').screenshot({ path: join(OUTPUT, 'status.png') });
+    await shoot(page, '#status', 'status.png');
   });
 
   it('removing the override hands orders-sync back to its schedule: paused at the next tick; the history lists the outcomes', async () => {
