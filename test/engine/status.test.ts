@@ -29,6 +29,17 @@ const ledger = () => {
   return new FileLedger(dir, () => NOW);
 };
 
+const fromLedger = (l: FileLedger, targets?: string[]) =>
+  targetStatuses({
+    config,
+    overrides: [],
+    upstream: noUpstream,
+    ledger: l,
+    now: NOW,
+    live: false,
+    ...(targets ? { targets } : {}),
+  });
+
 describe('targetStatuses from the ledger alone (live: false), as the page shows them', () => {
   it('reads nothing upstream: observed, reached, tries and the next look come from the target records', async () => {
     const l = ledger();
@@ -54,14 +65,7 @@ describe('targetStatuses from the ledger alone (live: false), as the page shows 
       lastAttemptAt: '2027-03-29T09:56:00Z',
       observed: 'PAUSING',
     });
-    const statuses = await targetStatuses({
-      config,
-      overrides: [],
-      upstream: noUpstream,
-      ledger: l,
-      now: NOW,
-      live: false,
-    });
+    const statuses = await fromLedger(l);
     expect(statuses.find((s) => s.target === 'orders-sync')).toEqual({
       target: 'orders-sync',
       kind: 'drs-job',
@@ -108,27 +112,11 @@ describe('targetStatuses from the ledger alone (live: false), as the page shows 
       lastCheckAt: '2027-03-29T07:59:00Z',
       observed: 'PAUSED',
     });
-    const [status] = await targetStatuses({
-      config,
-      overrides: [],
-      upstream: noUpstream,
-      ledger: l,
-      now: NOW,
-      live: false,
-      targets: ['orders-sync'],
-    });
+    const [status] = await fromLedger(l, ['orders-sync']);
     expect(status).toMatchObject({ desired: 'running', observed: 'PAUSED', inSync: false });
     expect(status).not.toHaveProperty('reached');
     expect(status).not.toHaveProperty('tries');
-    const [never] = await targetStatuses({
-      config,
-      overrides: [],
-      upstream: noUpstream,
-      ledger: l,
-      now: NOW,
-      live: false,
-      targets: ['billing-sync'],
-    });
+    const [never] = await fromLedger(l, ['billing-sync']);
     expect(never).toMatchObject({
       desired: 'running',
       observed: null,
