@@ -181,10 +181,7 @@ async function authorizedForm(
   scope: 'any' | 'write',
 ): Promise<{ auth: Auth; form: URLSearchParams }> {
   const form = formOf(request);
-  const site = request.headers['sec-fetch-site'];
-  const origin = request.headers.origin;
-  if ((site !== undefined && site !== 'same-origin') || (origin !== undefined && !sameHost(origin, request)))
-    throw new HttpError(403, 'forbidden', 'This form came from another site: nothing was changed.');
+  sameOriginOnly(request);
   const auth = await sessionOf(request, deps);
   if (!auth)
     throw new HttpError(
@@ -205,6 +202,17 @@ async function authorizedForm(
       'This session is read-only: nothing was changed. Sign in with a link made without --read-only to change overrides.',
     );
   return { auth, form };
+}
+
+/**
+ * Refuses a form another site made the browser send (`Sec-Fetch-Site` and `Origin`, when the
+ * browser sends them; tools such as curl send neither and are judged by session and token alone).
+ */
+function sameOriginOnly(request: ApiRequest): void {
+  const site = request.headers['sec-fetch-site'];
+  const origin = request.headers.origin;
+  if ((site !== undefined && site !== 'same-origin') || (origin !== undefined && !sameHost(origin, request)))
+    throw new HttpError(403, 'forbidden', 'This form came from another site: nothing was changed.');
 }
 
 function sameHost(origin: string, request: ApiRequest): boolean {
@@ -271,7 +279,10 @@ async function signInForm(request: ApiRequest, deps: PageDeps, base: string): Pr
 
 /** `POST /signin`: uses the link up and sets the session cookie. */
 async function signIn(request: ApiRequest, deps: PageDeps, base: string): Promise<ApiResponse> {
-  const check = await checkToken(formOf(request).get('token') ?? '', deps);
+  const form = formOf(request);
+  // Another site could otherwise sign a visitor in to a session of its own choosing.
+  sameOriginOnly(request);
+  const check = await checkToken(form.get('token') ?? '', deps);
   if (!check.ok) return refusedLink(check.reason, base);
   const { claims } = check;
   if (!(await deps.ledger.useSignInLink(hashOf(claims.id), claims.exp))) return refusedLink('used', base);

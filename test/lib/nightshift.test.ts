@@ -172,7 +172,10 @@ describe('the Nightshift stack', () => {
       'POST /overrides/remove',
     ]) {
       // The router checks the session itself, as it checks signatures on the /v1 routes.
-      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey, AuthorizationType: 'NONE' });
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: routeKey,
+        AuthorizationType: 'NONE',
+      });
       expect(targetOf(routeKey), routeKey).toBe(targetOf('POST /v1/overrides'));
     }
     expect(targetOf('GET /')).toMatch(/integrations/);

@@ -69,11 +69,12 @@ describe('the page in Chromium against serve on the simulator, scaled clock', ()
     });
     return p;
   };
-  const newContext = async () => {
+  const newContext = async (options: { javaScriptEnabled?: boolean } = {}) => {
     const c = await browser.newContext({
       viewport: { width: 1360, height: 900 },
       timezoneId: 'America/New_York',
       locale: 'en-GB',
+      ...options,
     });
     c.on('page', watch);
     return c;
@@ -81,13 +82,15 @@ describe('the page in Chromium against serve on the simulator, scaled clock', ()
   /** A section as it looks on the page (the sticky header not over it): a clip of the whole page. */
   const shoot = async (p: Page, selector: string, file: string) => {
     await p.evaluate(() => window.scrollTo(0, 0));
-    const box = await p
-      .locator(selector)
-      .evaluate((e) => {
-        const r = e.getBoundingClientRect();
-        return { y: r.top + window.scrollY, height: r.height };
-      });
-    await p.screenshot({ path: join(OUTPUT, file), fullPage: true, clip: { x: 0, y: Math.max(0, box.y - 12), width: 1360, height: box.height + 24 } });
+    const box = await p.locator(selector).evaluate((e) => {
+      const r = e.getBoundingClientRect();
+      return { y: r.top + window.scrollY, height: r.height };
+    });
+    await p.screenshot({
+      path: join(OUTPUT, file),
+      fullPage: true,
+      clip: { x: 0, y: Math.max(0, box.y - 12), width: 1360, height: box.height + 24 },
+    });
   };
   const pausedJobs = () =>
     sim
@@ -368,6 +371,30 @@ describe('the page in Chromium against serve on the simulator, scaled clock', ()
         .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-override'))),
     ).toEqual([overrideId]);
     await reader.close();
+  });
+
+  it('reads without JavaScript: sign-in, the week, the status and the history filter are plain HTML', async () => {
+    const opened = await runCli(['open', '--url', origin, '--as', 'lynx', '--read-only'], {
+      env: {
+        NIGHTSHIFT_WEBHOOK_KEY: WEBHOOK_KEY,
+        NIGHTSHIFT_CLOCK_START: clock.now().toISOString(),
+        NIGHTSHIFT_CLOCK_SPEED: String(SPEED),
+      },
+    });
+    const plain = await newContext({ javaScriptEnabled: false });
+    const p = await plain.newPage();
+    await p.goto(opened.stdout.trim());
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.waitForURL(`${origin}/`);
+    expect(await p.locator('.week .row[data-target]').count()).toBe(5);
+    expect(await p.locator('#status tbody tr').count()).toBe(5);
+    // Without the script there is no browser zone to offer: the config's and UTC.
+    expect(await p.locator('#tz option').allTextContents()).toEqual(['Asia/Shanghai (config)', 'UTC']);
+    await p.selectOption('#h-target', 'billing-sync');
+    await p.getByRole('button', { name: 'Filter' }).click();
+    await p.waitForURL(/target=billing-sync/);
+    expect(await p.locator('#h-target option:checked').textContent()).toBe('billing-sync');
+    await plain.close();
   });
 
   it('the tick honours the override: at 20:00 in Berlin billing-sync is paused, orders-sync is not', async () => {

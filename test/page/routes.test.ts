@@ -74,6 +74,14 @@ describe('the page: sign-in, sessions and the override forms', () => {
     expect(cookieOf(again)).toBeUndefined();
     expect((await handle('GET', '/signin', { query: { token } })).body).toContain('already used');
 
+    // Another site cannot sign a visitor in, even with a good link (a session of its choosing).
+    const fromElsewhere = await handle('POST', '/signin', {
+      form: { token: link() },
+      headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+    });
+    expect(fromElsewhere.status).toBe(403);
+    expect(cookieOf(fromElsewhere)).toBeUndefined();
+
     const https = await handle('POST', '/signin', {
       form: { token: link() },
       headers: { 'x-forwarded-proto': 'https' },
