@@ -18,7 +18,7 @@ import { selectTargets, TargetSelectionError } from '../engine/targets.ts';
 import { type Log, silentLog } from '../observability/log.ts';
 import { logFields } from '../observability/log-fields.ts';
 import { redact, rememberSecret } from '../observability/redact.ts';
-import { PAGE_PATHS, servePage } from '../page/routes.ts';
+import { PAGE_PATHS } from '../page/paths.ts';
 import type { SecretSource } from '../stores/secrets.ts';
 import { CLOCK_WINDOW_SECONDS, SIGNATURE_HEADER, verifySignature } from './signature.ts';
 import * as state from './state-routes.ts';
@@ -213,6 +213,7 @@ export class Router {
     if (request.body.length > MAX_BODY_BYTES) {
       throw new HttpError(413, 'payload_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`);
     }
+    const { servePage } = await import('../page/routes.ts');
     return servePage(request, path, {
       config: await this.deps.config(),
       ledger: this.deps.ledger,

@@ -14,7 +14,6 @@ import { expiringOverrides } from '../engine/overrides.ts';
 import { type ReconcileSummary, reconcile } from '../engine/reconcile.ts';
 import type { Log } from '../observability/log.ts';
 import { logEntry } from '../observability/log-fields.ts';
-import { preparePage } from '../page/routes.ts';
 import { readConfigFile } from '../stores/local-config.ts';
 import type { FileLedger } from '../stores/local-ledger.ts';
 import type { SecretSource } from '../stores/secrets.ts';
@@ -149,13 +148,9 @@ export class LocalRuntime {
   /** The page's week and warnings of the config in force, worked out before anyone asks. */
   private preparePage(): void {
     const config = this.config;
-    setImmediate(() => {
-      try {
-        preparePage(config, this.options.clock.now());
-      } catch (error) {
-        this.options.log.warn('page not prepared', { error: String(error) });
-      }
-    });
+    import('../page/routes.ts')
+      .then(({ preparePage }) => preparePage(config, this.options.clock.now()))
+      .catch((error: unknown) => this.options.log.warn('page not prepared', { error: String(error) }));
   }
 
   private async maintain(): Promise<void> {

@@ -41,15 +41,9 @@ import { fullDateTimeIn } from './zone-time.ts';
  * `GET /` (the page), `GET` and `POST /signin` (a sign-in link, shown, then exchanged for a
  * session cookie), `POST /signout`, and the override forms `POST /overrides` and
  * `POST /overrides/remove`. Without a session the page shows a sign-in notice and no data;
- * changes need a write session and the session's CSRF token, from this origin.
+ * changes need a write session and the session's CSRF token, from this origin. (Their paths:
+ * paths.ts.)
  */
-export const PAGE_PATHS: ReadonlySet<string> = new Set([
-  '/',
-  '/signin',
-  '/signout',
-  '/overrides',
-  '/overrides/remove',
-]);
 
 export interface PageDeps {
   config: Config;

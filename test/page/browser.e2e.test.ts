@@ -12,8 +12,8 @@ import { PROJECT, TOKEN } from '../helpers/simulator.ts';
 
 /**
  * The page in a real browser (Debian's Chromium through playwright-core), against a real `serve`
- * process on the simulator, its clock 120 times real time from Friday 26 March 2027 18:30 UTC
- * (19:30 in Berlin, where office hours end at 20:00; Sunday is the 23-hour day of the change to
+ * process on the simulator, its clock 120 times real time from Friday 26 March 2027 18:20 UTC
+ * (19:20 in Berlin, where office hours end at 20:00; Sunday is the 23-hour day of the change to
  * summer time). The override is made from the form before 19:00 UTC, and the tick must honour it.
  */
 
@@ -21,7 +21,7 @@ import { PROJECT, TOKEN } from '../helpers/simulator.ts';
 declare const document: { activeElement: { id: string; textContent: string | null } | null };
 declare const window: { scrollY: number; scrollTo(x: number, y: number): void };
 
-const START = '2027-03-26T18:30:00Z';
+const START = '2027-03-26T18:20:00Z';
 const SPEED = 120;
 const WEBHOOK_KEY = 'browser-test-webhook-key-0123456789';
 /** Screenshots land here (git-ignored); NIGHTSHIFT_README_SCREENSHOT=1 also refreshes the README's. */
