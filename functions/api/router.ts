@@ -76,6 +76,12 @@ export interface RouterDeps {
   log?: Log;
   /** Called with the results of each action request: metrics. */
   onResults?: (results: readonly ActionResult[]) => void;
+  /** Who acts, for leases: this process or container; each request adds its own id. */
+  owner?: string;
+  /** Whether a lease's owner is known to have stopped (see the local runtime). */
+  isOwnerGone?: (owner: string) => boolean;
+  /** Called when an override was created or removed here: `serve` tells its running tick. */
+  onOverridesChanged?: () => void;
 }
 
 /** A JSON body checked against its schema; 400 `bad_request` naming the first problem. */
@@ -171,7 +177,9 @@ export class Router {
       case '/v1/overrides':
         allow('GET, POST');
         return this.stateRoute(request, (deps) =>
-          request.method === 'POST' ? state.createOverride(request, deps) : state.listOverrides(deps),
+          request.method === 'POST'
+            ? this.idempotentChange(request, requestId, () => state.createOverride(request, deps))
+            : state.listOverrides(deps),
         );
       case '/v1/status':
         allow('GET');
@@ -183,7 +191,11 @@ export class Router {
         const override = /^\/v1\/overrides\/([^/]+)$/.exec(path);
         if (override) {
           allow('DELETE');
-          return this.stateRoute(request, (deps) => state.deleteOverride(safeDecode(override[1]!), deps));
+          return this.stateRoute(request, (deps) =>
+            this.idempotentChange(request, requestId, () =>
+              state.deleteOverride(safeDecode(override[1]!), deps),
+            ),
+          );
         }
         throw new HttpError(404, 'not_found', `no route ${request.method} ${path}`);
       }
@@ -366,32 +378,8 @@ export class Router {
     }
 
     const idempotencyKey = request.headers['idempotency-key'];
-    if (idempotencyKey !== undefined) {
-      if (idempotencyKey.length === 0 || idempotencyKey.length > 255) {
-        throw new HttpError(400, 'bad_request', 'Idempotency-Key must be 1 to 255 characters');
-      }
-      const fingerprint = createHash('sha256').update(request.body).digest('hex');
-      // Held just beyond this request's deadline: a request that dies in flight frees its key.
-      const budget = request.deadline === undefined ? DEFAULT_IN_PROGRESS_MS : request.deadline - Date.now();
-      const begun = await this.deps.ledger.beginIdempotent(idempotencyKey, fingerprint, {
-        inProgressMs: Math.max(0, budget) + IN_PROGRESS_MARGIN_MS,
-      });
-      if (begun.kind === 'replay') return replay(begun.answer);
-      if (begun.kind === 'in-progress') {
-        throw new HttpError(
-          409,
-          'idempotency_in_progress',
-          'a request with this Idempotency-Key is still running',
-        );
-      }
-      if (begun.kind === 'mismatch') {
-        throw new HttpError(
-          422,
-          'idempotency_mismatch',
-          'this Idempotency-Key was used with a different request',
-        );
-      }
-    }
+    const begun = await this.beginIdempotent(request);
+    if (begun) return begun;
 
     // Whether upstream may have been called: from then on the key is never released at once,
     // whatever fails, since a retry would act a second time.
@@ -423,9 +411,23 @@ export class Router {
           names.filter((n) => !handsOff.has(n)).map((target) => ({ target, action: body.action })),
           {
             upstream,
+            ledger: this.deps.ledger,
+            owner: `${this.deps.owner ?? 'api'}/${requestId}`,
+            trigger: 'http',
+            now: () => this.now(),
+            requestId,
+            ...(body.reason === undefined ? {} : { reason: body.reason }),
             dryRun: body.dryRun ?? false,
             force: body.force ?? false,
             ...(workDeadline === undefined ? {} : { deadline: workDeadline }),
+            overrides: () => this.deps.ledger.overrides(this.now()),
+            ...(this.deps.isOwnerGone ? { isOwnerGone: this.deps.isOwnerGone } : {}),
+            onLedgerError: (error, target) =>
+              this.log.error('ledger write failed during an on-demand action', {
+                requestId,
+                target,
+                error: redact(describe(error)),
+              }),
           },
         ),
         // A backstop for work the upstream deadline does not cover (a secret read that hangs).
@@ -441,8 +443,12 @@ export class Router {
     // Counted before anything else can fail, so an on-demand failure always reaches the alarm.
     this.deps.onResults?.(results);
     try {
+      // Calls and their outcomes are recorded by carryOut as they happen (one entry per call);
+      // what it did not see is recorded here: dry runs and targets left alone for hands-off.
       await this.deps.ledger.record(
-        results.map((result) => this.historyEntry(result, requestId, body.reason)),
+        results
+          .filter((result) => result.status === 'dry-run' || result.errorCode === ErrorCode.handsOff)
+          .map((result) => this.historyEntry(result, requestId, body.reason)),
       );
     } catch (error) {
       // The actions happened: the caller gets their results, and the log has every one of them.
@@ -455,6 +461,75 @@ export class Router {
       this.log.info('action', { trigger: 'http', requestId, ...logFields(result) });
     const answer = answerOf(results);
     if (idempotencyKey !== undefined) await this.keepAnswer(idempotencyKey, answer, requestId);
+    return answer;
+  }
+
+  /**
+   * Starts an idempotent request when it carries an `Idempotency-Key`: a repeat of a finished one
+   * gets its first answer (returned here), one still running 409, the key with another request
+   * 422. The fingerprint covers method, path and body, so one key never matches two requests.
+   */
+  private async beginIdempotent(request: ApiRequest): Promise<ApiResponse | undefined> {
+    const idempotencyKey = request.headers['idempotency-key'];
+    if (idempotencyKey === undefined) return undefined;
+    if (idempotencyKey.length === 0 || idempotencyKey.length > 255) {
+      throw new HttpError(400, 'bad_request', 'Idempotency-Key must be 1 to 255 characters');
+    }
+    const fingerprint = createHash('sha256')
+      .update(`${request.method} ${request.path}\n`)
+      .update(request.body)
+      .digest('hex');
+    // Held just beyond this request's deadline: a request that dies in flight frees its key.
+    const budget = request.deadline === undefined ? DEFAULT_IN_PROGRESS_MS : request.deadline - Date.now();
+    const begun = await this.deps.ledger.beginIdempotent(idempotencyKey, fingerprint, {
+      inProgressMs: Math.max(0, budget) + IN_PROGRESS_MARGIN_MS,
+    });
+    if (begun.kind === 'replay') return replay(begun.answer);
+    if (begun.kind === 'in-progress') {
+      throw new HttpError(
+        409,
+        'idempotency_in_progress',
+        'a request with this Idempotency-Key is still running',
+      );
+    }
+    if (begun.kind === 'mismatch') {
+      throw new HttpError(
+        422,
+        'idempotency_mismatch',
+        'this Idempotency-Key was used with a different request',
+      );
+    }
+    return undefined;
+  }
+
+  /**
+   * A route that changes the ledger (create or remove an override), made idempotent: a repeat
+   * with the same Idempotency-Key gets the first answer and changes nothing again. A request
+   * that fails before it changed anything frees its key, so it can be sent again.
+   */
+  private async idempotentChange(
+    request: ApiRequest,
+    requestId: string,
+    change: () => Promise<ApiResponse>,
+  ): Promise<ApiResponse> {
+    const key = request.headers['idempotency-key'];
+    const begun = await this.beginIdempotent(request);
+    if (begun) return begun;
+    let answer: ApiResponse;
+    try {
+      answer = await change();
+    } catch (error) {
+      if (key !== undefined) {
+        if (error instanceof HttpError) {
+          // A refusal is an answer too: a repeat gets the same refusal, whatever happens meanwhile.
+          const refusal = json(error.status, { error: { code: error.code, message: error.message } });
+          await this.keepAnswer(key, refusal, requestId);
+        } else await this.deps.ledger.abandonIdempotent(key).catch(() => undefined);
+      }
+      throw error;
+    }
+    this.deps.onOverridesChanged?.();
+    if (key !== undefined) await this.keepAnswer(key, answer, requestId);
     return answer;
   }
 

@@ -1,17 +1,8 @@
 import * as z from 'zod';
 import type { Config } from '../engine/config/schema.ts';
-import { ErrorCode } from '../engine/error-codes.ts';
-import type { ActionResult, Upstream } from '../engine/executor.ts';
-import type { Action } from '../engine/kinds.ts';
+import type { Upstream } from '../engine/executor.ts';
 import type { Ledger } from '../engine/ledger.ts';
-import {
-  activeOverrides,
-  makeOverride,
-  OVERRIDE_STATES,
-  type Override,
-  OverrideError,
-  parseIsoInstant,
-} from '../engine/overrides.ts';
+import { makeOverride, OVERRIDE_STATES, OverrideError, parseIsoInstant } from '../engine/overrides.ts';
 import { targetStatuses } from '../engine/status.ts';
 import type { Log } from '../observability/log.ts';
 import { type ApiRequest, type ApiResponse, HttpError, json, parseBody } from './router.ts';
@@ -119,43 +110,4 @@ export async function history(request: ApiRequest, deps: StateRouteDeps): Promis
   return json(200, { entries: entries.reverse() });
 }
 
-/** The targets among `names` under an active hands-off override, with that override. */
-export async function handsOffTargets(
-  ledger: Ledger,
-  names: readonly string[],
-  now: number,
-): Promise<Map<string, Override>> {
-  const found = new Map<string, Override>();
-  const active = activeOverrides(await ledger.overrides(now), now).filter((o) => o.state === 'hands-off');
-  for (const name of names) {
-    const override = active.find((o) => o.targets.includes(name));
-    if (override) found.set(name, override);
-  }
-  return found;
-}
-
-/** The results in request order: those carried out, and a refusal without a call for hands-off ones. */
-export function withHandsOff(
-  names: readonly string[],
-  called: readonly ActionResult[],
-  handsOff: ReadonlyMap<string, Override>,
-  config: Config,
-  action: string,
-): ActionResult[] {
-  let next = 0;
-  return names.map((name) => {
-    const override = handsOff.get(name);
-    if (!override) return called[next++]!;
-    return {
-      target: name,
-      kind: config.targets[name]!.kind,
-      action: action as Action,
-      ok: false,
-      status: 'skipped',
-      errorCode: ErrorCode.handsOff,
-      errorMessage: `${name} is hands-off (override ${override.id} until ${override.until}: ${override.reason}); nothing was called`,
-      attempts: 0,
-      durationMs: 0,
-    };
-  });
-}
+export { handsOffTargets, withHandsOff } from '../engine/on-demand.ts';

@@ -29,6 +29,10 @@ export const ErrorCode = {
   outcomeUnknown: 'NIGHTSHIFT.OUTCOME_UNKNOWN',
   /** The caller's deadline came first: the call was not made, or its outcome is unknown. */
   deadline: 'NIGHTSHIFT.DEADLINE',
+  /** A call decided but not sent: an override came, or the deadline passed, before it went out. */
+  notSent: 'NIGHTSHIFT.NOT_SENT',
+  /** Another process or request is acting on the target right now. */
+  busy: 'NIGHTSHIFT.BUSY',
   /** An on-demand action on a target under a hands-off override: no call made. */
   handsOff: 'NIGHTSHIFT.HANDS_OFF',
   /** A request named a target the config does not have. */

@@ -50,9 +50,19 @@ export interface UpstreamItem extends TargetRef {
 export interface PerformOptions {
   /**
    * Epoch milliseconds (real clock) by which every outcome must be known: no call, retry or wait
-   * runs past it. A call it cuts short fails with `ErrorCode.deadline` (outcome unknown).
+   * runs past it, and no request is sent after it. A call it cuts short fails with
+   * `ErrorCode.deadline` (outcome unknown when `attempts > 0`; not sent when 0).
    */
   deadline?: number;
+  /** Aborts the work: nothing is sent after it fires; requests under way are cut short. */
+  signal?: AbortSignal;
+  /**
+   * Asked for each item at the moment its request is about to be sent (its connection slot and
+   * credentials ready): `false` and it is not sent (outcome `ErrorCode.notSent`). The engine
+   * writes the call's lease and in-flight record here, so that a call is marked in flight only
+   * when it goes out. For a DRS batch it is asked for each job; jobs refused leave the batch.
+   */
+  admit?: (index: number) => Promise<boolean>;
 }
 
 /** Carries actions out upstream and reads status; never throws for one target's failure. */
@@ -152,18 +162,7 @@ export async function execute(
   });
 
   if (pending.length > 0) {
-    const toResult = (item: UpstreamItem, outcome: Outcome): ActionResult => ({
-      target: item.target,
-      kind: item.config.kind,
-      action: item.action,
-      ok: outcome.ok,
-      status: outcome.ok ? 'succeeded' : 'failed',
-      ...(outcome.httpStatus === undefined ? {} : { httpStatus: outcome.httpStatus }),
-      ...(outcome.errorCode === undefined ? {} : { errorCode: outcome.errorCode }),
-      ...(outcome.errorMessage === undefined ? {} : { errorMessage: outcome.errorMessage }),
-      attempts: outcome.attempts,
-      durationMs: outcome.durationMs,
-    });
+    const toResult = resultOf;
     const outcomes = await options.upstream.perform(
       pending.map((p) => p.item),
       (i, outcome) => settle(pending[i]!.index, toResult(pending[i]!.item, outcome)),
@@ -186,6 +185,22 @@ export async function execute(
         'no result',
       ),
   );
+}
+
+/** A call's outcome as a result of the contract's shape. */
+export function resultOf(item: UpstreamItem, outcome: Outcome): ActionResult {
+  return {
+    target: item.target,
+    kind: item.config.kind,
+    action: item.action,
+    ok: outcome.ok,
+    status: outcome.ok ? 'succeeded' : 'failed',
+    ...(outcome.httpStatus === undefined ? {} : { httpStatus: outcome.httpStatus }),
+    ...(outcome.errorCode === undefined ? {} : { errorCode: outcome.errorCode }),
+    ...(outcome.errorMessage === undefined ? {} : { errorMessage: outcome.errorMessage }),
+    attempts: outcome.attempts,
+    durationMs: outcome.durationMs,
+  };
 }
 
 function refused(

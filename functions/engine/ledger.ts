@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { TargetConfig } from './config/schema.ts';
 import type { ActionResult } from './executor.ts';
 import type { Action } from './kinds.ts';
 import type { Override } from './overrides.ts';
@@ -37,6 +38,8 @@ export interface HistoryEntry {
    */
   id: string;
   recordedAt: string;
+  /** For the entry of a call: when the call was sent (the same for its caller and a resolver). */
+  startedAt?: string;
   trigger: Trigger;
   schedule?: string;
   /** The override whose state was being reached. */
@@ -53,6 +56,39 @@ export interface HistoryEntry {
 }
 
 /**
+ * A call about to be sent, or sent and not yet recorded: written with the lease just before the
+ * call goes out, so that if its process stops, the next look resolves it by status, judged
+ * against what this call wanted.
+ */
+export interface InFlight {
+  /** The call's id, which is also the id of its one history entry. */
+  id: string;
+  action: Action;
+  /** The state this call wants. */
+  want: TargetState;
+  trigger: Trigger;
+  /** For a scheduled call: the desired state's edge and its schedule or override id. */
+  since?: string;
+  because?: string;
+  /** `because` is an override id. */
+  override?: boolean;
+  /** For a DRS end: the edge it ends the job at. */
+  occurrence?: string;
+  drift?: boolean;
+  /** Made while the status could not be read: its answer is the outcome. */
+  blind?: boolean;
+  /** The try within its desired state (1 for the first call). */
+  attempt: number;
+  startedAt: string;
+  owner: string;
+  /** The target as configured when the call was made: a later config change is a new target. */
+  ref?: TargetConfig;
+  /** On demand: the request and its reason. */
+  requestId?: string;
+  reason?: string;
+}
+
+/**
  * What the ledger knows about one target: the desired state it is bringing the target to, how
  * far it got, and the lease that lets one process at a time act on it. Written with
  * compare-and-set on `version`, so processes and Lambda containers never act on one target at
@@ -62,24 +98,38 @@ export interface TargetRecord {
   target: string;
   /** 1 for the first write; each write must name the version it replaces. */
   version: number;
+  /** What the record is about upstream (kind, project, ids): a change of it is a new target. */
+  identity?: string;
+  /** The target's config as a hash: a change starts the desired state afresh. */
+  configHash?: string;
   desired?: TargetState | 'hands-off';
   since?: string;
+  /** The schedule id, or the override id when `override` is set. */
   because?: string;
+  override?: boolean;
   /** The desired state was observed (or, for kinds without a status query, the call succeeded). */
   reached: boolean;
   /** The state cannot be reached (e.g. the DRS job has ended): no retry until a new edge. */
   final?: boolean;
-  /** Looks that did not reach the state, for the backoff. */
+  /** Looks that did not reach the state, for the backoff (reset by a new desired state). */
   tries: number;
+  /** State-changing calls made for this desired state. */
+  calls?: number;
+  /** The status could not be read for this desired state: one call, its answer the outcome. */
+  blind?: boolean;
   lastCheckAt?: string;
   nextCheckAt?: string;
   /** The upstream status text last read; null when the read failed. */
   observed?: string | null;
   lastAttemptAt?: string;
+  /** The last call's outcome, for status views. */
+  lastOutcome?: { at: string; action: Action; status: string; errorCode?: string };
+  /** The edge of the last DRS end handled (carried out, skipped or missed): each happens once. */
+  lastEnd?: string;
   /** While held by a live owner, nobody else reads or acts on the target. */
   lease?: { owner: string; until: string };
   /** A call made and not yet recorded: if its process stops, the next look resolves it by status. */
-  inFlight?: { action: Action; attempt: number; startedAt: string; owner: string };
+  inFlight?: InFlight;
 }
 
 /** Which history entries to read. */

@@ -1,25 +1,84 @@
 import type { Config } from './config/schema.ts';
 import { actionProblem } from './config/validate.ts';
-import { type ActionRequest, type ActionResult, execute, type TargetRef, type Upstream } from './executor.ts';
+import { activeOverride, type OverrideRule, policyOf } from './decision.ts';
+import { ErrorCode } from './error-codes.ts';
+import {
+  type ActionRequest,
+  type ActionResult,
+  execute,
+  resultOf,
+  type TargetRef,
+  type Upstream,
+  type UpstreamItem,
+} from './executor.ts';
 import { type Action, kindSupports } from './kinds.ts';
-import { type StatusRead, stateAfter } from './states.ts';
-import { judged } from './verify.ts';
+import type { HistoryEntry, Ledger, TargetRecord } from './ledger.ts';
+import { activeOverrides, type Override } from './overrides.ts';
+import { stateAfter, type TargetState } from './states.ts';
+import {
+  type Call,
+  concluded,
+  inFlightRecord,
+  leasedByOther,
+  notSent,
+  onDemand,
+  type TargetContext,
+} from './transition.ts';
 
 export interface OnDemandOptions {
   upstream: Upstream;
+  /** Where the lease, the call in flight and the history go: the same ledger the ticks use. */
+  ledger: Ledger;
+  /** This request's own actor id: leases name it. */
+  owner: string;
+  trigger: 'http' | 'cli';
+  /** The runtime's clock (a scaled one in demos). */
+  now: () => number;
+  requestId?: string;
+  reason?: string;
   dryRun?: boolean;
-  /** Make the call even when the target is already in the requested state. */
+  /** Make the call even when the target is already in the requested state, or hands-off. */
   force?: boolean;
   /** Epoch ms (real clock) for every read and call: see `PerformOptions.deadline`. */
   deadline?: number;
+  signal?: AbortSignal;
+  /** The overrides now: a hands-off override acknowledged mid-request stops the call. */
+  overrides?: () => Promise<readonly OverrideRule[]>;
+  /** Whether a lease's owner is known to have stopped. */
+  isOwnerGone?: (owner: string) => boolean;
+  /** Clock ms a lease holds the target; default 5 minutes. */
+  leaseMs?: number;
+  /** Real ms to wait for another actor's lease to end before answering busy. Default 5 s. */
+  waitForLeaseMs?: number;
   onResult?: (result: ActionResult) => void;
+  onLedgerError?: (error: unknown, target: string) => void;
+  /** Real time and waiting: `Date.now` and timers unless a simulation runs on a virtual clock. */
+  realNow?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
+interface Item {
+  index: number;
+  ref: TargetRef;
+  action: Action;
+  want: TargetState;
+  projectId: string;
+  record: TargetRecord | undefined;
+  ctx: TargetContext & { action: Action; want: TargetState };
+  call?: Call;
+  sent?: boolean;
+}
+
+const LEASE_POLL_MS = 200;
+
 /**
- * An action asked for now (`run`, `POST /v1/actions`, `trigger`), carried out the way
- * reconciliation does it: read the status first, and a target already in the requested state
- * gets `unchanged` and no call (unless `force`); otherwise one call, then a status read to verify.
- * A status read that fails does not stop the call: the result then carries `observed: null`.
+ * An action asked for now (`run`, `POST /v1/actions`, `trigger`), carried out by the protocol every
+ * path shares (transition.ts): the record read and any call a stopped process left in flight
+ * resolved; the status read, and a target already in the requested state gets `unchanged` and no
+ * call (unless `force`); otherwise the call's lease and in-flight record written just before it
+ * is sent, the call, a status read to verify, and the outcome recorded in the history. A status
+ * read that fails does not stop the call: the result then carries `observed: null`. Another
+ * actor's lease on a target is waited out briefly, then answered busy (`ErrorCode.busy`).
  */
 export async function carryOut(
   config: Config,
@@ -34,7 +93,7 @@ export async function carryOut(
   };
 
   // Requests the config refuses never reach upstream: execute() gives their refusal.
-  const valid: { index: number; ref: TargetRef; action: Action }[] = [];
+  const items: Item[] = [];
   const refused: number[] = [];
   requests.forEach((request, index) => {
     const target = Object.hasOwn(config.targets, request.target) ? config.targets[request.target] : undefined;
@@ -46,8 +105,34 @@ export async function carryOut(
       refused.push(index);
       return;
     }
+    const action = request.action as Action;
+    const want = stateAfter(target.kind, action);
     const account = { name: target.account, config: config.accounts[target.account]! };
-    valid.push({ index, ref: { target: request.target, config: target, account }, action: request.action });
+    items.push({
+      index,
+      ref: { target: request.target, config: target, account },
+      action,
+      want,
+      projectId: account.config.projectId,
+      record: undefined,
+      ctx: {
+        target: request.target,
+        config: target,
+        desired: { state: want, since: new Date(options.now()).toISOString(), because: 'request', action },
+        policy: policyOf(config, request.target, undefined),
+        now: options.now(),
+        owner: options.owner,
+        trigger: options.trigger,
+        maxLatenessMs: 0,
+        action,
+        want,
+        request: {
+          ...(options.requestId ? { id: options.requestId } : {}),
+          ...(options.reason ? { reason: options.reason } : {}),
+          ...(options.force ? { force: true } : {}),
+        },
+      },
+    });
   });
   if (refused.length > 0) {
     const answers = await execute(
@@ -57,46 +142,201 @@ export async function carryOut(
     );
     for (const [i, index] of refused.entries()) settle(index, answers[i]!);
   }
-  if (valid.length === 0) return results;
+  if (items.length === 0) return results;
 
-  const bounded = options.deadline === undefined ? {} : { deadline: options.deadline };
+  const ready = await waitForLeases(items, options);
+  for (const item of items.filter((i) => !ready.includes(i))) settle(item.index, busy(item, item.record!));
+  if (ready.length === 0) return results;
+
+  const bounds = {
+    ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
   const before = await options.upstream.observe(
-    valid.map((v) => v.ref),
-    bounded,
+    ready.map((i) => i.ref),
+    bounds,
   );
-  const toCall: { index: number; ref: TargetRef; action: Action; before: StatusRead | null }[] = [];
-  valid.forEach((v, i) => {
-    const read = before[i]!;
-    const desired = stateAfter(v.ref.config.kind, v.action);
-    if (!options.force && read?.observation?.state === desired) {
-      settle(v.index, {
-        target: v.ref.target,
-        kind: v.ref.config.kind,
-        action: v.action,
-        ok: true,
-        status: 'unchanged',
-        attempts: 0,
-        durationMs: 0,
-        desired,
-        observed: read.observation.text,
-      });
-    } else toCall.push({ ...v, before: read });
+  const owed: HistoryEntry[] = [];
+  const unchanged: { item: Item; entry: HistoryEntry; record: TargetRecord }[] = [];
+  const toCall: Item[] = [];
+  const looked = new Map<Item, TargetRecord>();
+  ready.forEach((item, i) => {
+    const decided = onDemand(item.record, item.ctx, before[i]!, item.projectId);
+    owed.push(...decided.entries);
+    looked.set(item, decided.record);
+    if (decided.unchanged) unchanged.push({ item, entry: decided.unchanged, record: decided.record });
+    else {
+      item.call = decided.call!;
+      toCall.push(item);
+    }
   });
+  const ledger = options.ledger;
+  const safely = async <T>(what: () => Promise<T>, target: string): Promise<{ value: T } | undefined> => {
+    try {
+      return { value: await what() };
+    } catch (error) {
+      options.onLedgerError?.(error, target);
+      return undefined;
+    }
+  };
+  await safely(() => ledger.record([...owed, ...unchanged.map((u) => u.entry)]), '(history)');
+  for (const { item, entry, record } of unchanged) {
+    settle(item.index, entry.result);
+    // Only the look's findings (a resolved call) need keeping.
+    if (record.inFlight !== item.record?.inFlight)
+      await safely(
+        () => ledger.putTarget({ ...record, version: (item.record?.version ?? 0) + 1 }),
+        item.ctx.target,
+      );
+  }
   if (toCall.length === 0) return results;
 
-  const called = await execute(
-    config,
-    toCall.map((c) => ({ target: c.ref.target, action: c.action })),
-    { upstream: options.upstream, ...bounded },
-  );
-  const after = await options.upstream.observe(
-    toCall.map((c) => c.ref),
-    bounded,
-  );
-  toCall.forEach((c, i) => {
-    const desired = stateAfter(c.ref.config.kind, c.action);
-    // Without a status query there is nothing to verify; with one, the read after is the truth.
-    settle(c.index, judged(called[i]!, c.before === null ? null : after[i], desired).result);
+  const leaseMs = options.leaseMs ?? 5 * 60_000;
+  const upstreamItems: UpstreamItem[] = toCall.map((item) => ({ ...item.ref, action: item.action }));
+  const admit = async (index: number): Promise<boolean> => {
+    const item = toCall[index]!;
+    if (!options.force && options.overrides) {
+      const overrides = await safely(options.overrides, item.ctx.target);
+      if (!overrides) return false;
+      if (activeOverride(overrides.value, item.ctx.target, options.now())?.state === 'hands-off')
+        return false;
+    }
+    const next = {
+      ...inFlightRecord(looked.get(item)!, item.call!, item.ctx, {
+        owner: options.owner,
+        until: options.now() + leaseMs,
+      }),
+      version: (item.record?.version ?? 0) + 1,
+    };
+    if (!(await safely(() => ledger.putTarget(next), item.ctx.target))?.value) return false;
+    item.record = next;
+    item.sent = true;
+    return true;
+  };
+  const outcomes = await options.upstream.perform(upstreamItems, undefined, { ...bounds, admit });
+  const sent = toCall.filter((item) => item.sent);
+  const verifies = sent.length
+    ? await options.upstream.observe(
+        sent.map((i) => i.ref),
+        bounds,
+      )
+    : [];
+  const entries: HistoryEntry[] = [];
+  const records: TargetRecord[] = [];
+  toCall.forEach((item, i) => {
+    const raw = resultOf(upstreamItems[i]!, outcomes[i]!);
+    if (!item.sent) {
+      settle(item.index, { ...raw, ...(raw.errorCode ? {} : { errorCode: ErrorCode.notSent }) });
+      return;
+    }
+    const verify = verifies[sent.indexOf(item)];
+    const outcome = concluded(
+      item.record!,
+      item.ctx,
+      raw,
+      verify?.error?.code === ErrorCode.deadline ? undefined : verify,
+    );
+    if (outcome === 'in-flight') {
+      // Cut off after it may have been sent: the next look resolves it by status.
+      settle(item.index, raw);
+    } else if (outcome === 'not-sent') {
+      settle(item.index, raw);
+      records.push({ ...notSent(item.record!), version: item.record!.version + 1 });
+    } else {
+      settle(item.index, outcome.entries[0]!.result);
+      entries.push(...outcome.entries);
+      records.push({ ...outcome.record, version: item.record!.version + 1 });
+    }
   });
+  // History first: if it cannot be written the calls stay in flight and a later look resolves them.
+  if (entries.length === 0 || (await safely(() => ledger.record(entries), '(history)')))
+    await Promise.all(records.map((record) => safely(() => ledger.putTarget(record), record.target)));
   return results;
+}
+
+/**
+ * Reads the records and waits (briefly) for other actors' leases to end; the items whose target
+ * is free to act on, each with its record.
+ */
+async function waitForLeases(items: Item[], options: OnDemandOptions): Promise<Item[]> {
+  const realNow = options.realNow ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const waitUntil = realNow() + (options.waitForLeaseMs ?? 5_000);
+  let pending = items;
+  const ready: Item[] = [];
+  for (;;) {
+    const records = await options.ledger.targets(pending.map((i) => i.ctx.target));
+    const still: Item[] = [];
+    for (const item of pending) {
+      const stored = records.get(item.ctx.target);
+      item.record = stored;
+      const lease = stored?.lease;
+      const gone = lease && options.isOwnerGone?.(lease.owner);
+      if (leasedByOther(stored, options.owner, options.now()) && !gone) still.push(item);
+      else {
+        if (gone && stored) item.record = { ...stored, lease: undefined };
+        ready.push(item);
+      }
+    }
+    pending = still;
+    const deadline = Math.min(waitUntil, options.deadline ?? Number.POSITIVE_INFINITY);
+    if (pending.length === 0 || realNow() + LEASE_POLL_MS >= deadline || options.signal?.aborted) break;
+    await sleep(LEASE_POLL_MS);
+  }
+  return ready;
+}
+
+function busy(item: Item, record: TargetRecord): ActionResult {
+  return {
+    target: item.ctx.target,
+    kind: item.ref.config.kind,
+    action: item.action,
+    ok: false,
+    status: 'failed',
+    errorCode: ErrorCode.busy,
+    errorMessage: `${item.ctx.target}: another process is acting on it (lease held by ${record.lease?.owner} until ${record.lease?.until}); nothing was called, try again shortly`,
+    attempts: 0,
+    durationMs: 0,
+  };
+}
+
+/** The targets among `names` under an active hands-off override, with that override. */
+export async function handsOffTargets(
+  ledger: Ledger,
+  names: readonly string[],
+  now: number,
+): Promise<Map<string, Override>> {
+  const found = new Map<string, Override>();
+  const active = activeOverrides(await ledger.overrides(now), now).filter((o) => o.state === 'hands-off');
+  for (const name of names) {
+    const override = active.find((o) => o.targets.includes(name));
+    if (override) found.set(name, override);
+  }
+  return found;
+}
+
+/** The results in request order: those carried out, and a refusal without a call for hands-off ones. */
+export function withHandsOff(
+  names: readonly string[],
+  called: readonly ActionResult[],
+  handsOff: ReadonlyMap<string, Override>,
+  config: Config,
+  action: string,
+): ActionResult[] {
+  let next = 0;
+  return names.map((name) => {
+    const override = handsOff.get(name);
+    if (!override) return called[next++]!;
+    return {
+      target: name,
+      kind: config.targets[name]!.kind,
+      action: action as Action,
+      ok: false,
+      status: 'skipped',
+      errorCode: ErrorCode.handsOff,
+      errorMessage: `${name} is hands-off (override ${override.id} until ${override.until}: ${override.reason}); nothing was called`,
+      attempts: 0,
+      durationMs: 0,
+    };
+  });
 }

@@ -26,13 +26,14 @@ export function awsContext(): AwsContext {
     const settings = awsSettingsFromEnv(process.env);
     const log = createLog();
     const secrets = new SecretsManagerSource({ maxAgeSeconds: settings.secretsMaxAgeSeconds });
+    const metrics = new Metrics({
+      namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Nightshift',
+      serviceName: 'nightshift',
+    });
     context = {
       settings,
       log,
-      metrics: new Metrics({
-        namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Nightshift',
-        serviceName: 'nightshift',
-      }),
+      metrics,
       // Clients read AWS_ENDPOINT_URL_<SERVICE> themselves, so local servers work unchanged.
       config: new AppConfigSource(new AppConfigDataClient({}), settings.appConfig, { log }),
       secrets,
@@ -40,6 +41,11 @@ export function awsContext(): AwsContext {
       ledger: new DynamoLedger(new DynamoDBClient({}), {
         tableName: settings.tableName,
         historyTtlDays: settings.historyTtlDays,
+        // A damaged item was moved aside; its target is reconciled from status. Loud, counted.
+        onDamage: (damage) => {
+          log.error('ledger item damaged: moved aside', { ...damage });
+          metrics.addMetric('LedgerDamaged', 'Count', 1);
+        },
       }),
     };
   }

@@ -51,16 +51,22 @@ export const handler = async (
     const config = await ctx.config.get();
     const now = Math.max(to, Date.now());
     // Overrides beat every schedule: without them nothing may be decided, so a read failure throws.
-    const overrides = await ctx.ledger.overrides(now);
+    // Those ended since the evaluated minute began still judge a DRS end due in it.
+    const readOverrides = () => ctx.ledger.overrides(to - MINUTE);
+    const overrides = await readOverrides();
     const summary = await reconcile({
       config,
       from: to - MINUTE,
       to,
       now,
       overrides,
+      // Read again during the pass: an override acknowledged meanwhile stops calls within a second.
+      refreshOverrides: readOverrides,
+      clock: () => Math.max(now, Date.now()),
       ledger: ctx.ledger,
       upstream: ctx.upstream,
       owner: `lambda:${context?.awsRequestId ?? 'local'}`,
+      onWarning: (warning) => log.warn(warning.code, { ...warning }),
       maxLatenessMs: ctx.settings.maxLatenessMinutes * MINUTE,
       ...(remainingMs ? { remainingMs, leaseMs: context!.getRemainingTimeInMillis() + LEASE_MARGIN_MS } : {}),
       onLedgerError: (error, target) =>
@@ -76,6 +82,12 @@ export const handler = async (
     );
     if (summary.ledgerErrors > 0) metrics.addMetric('LedgerErrors', 'Count', summary.ledgerErrors);
     if (summary.deferred > 0) metrics.addMetric('TargetsDeferred', 'Count', summary.deferred);
+    if (summary.warnings.length > 0)
+      metrics.addMetric(
+        'StatusUnreadable',
+        'Count',
+        summary.warnings.filter((w) => w.code === 'status.unreadable').length,
+      );
     const ending = calendarDataEnding(config, to);
     recordCalendarMetrics(metrics, ending.length);
     // Once an hour is enough to say it; the metric is there every minute.

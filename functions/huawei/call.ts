@@ -4,7 +4,7 @@ import type { StatusRead } from '../engine/states.ts';
 import { SecretError } from '../stores/secrets.ts';
 import { type Service, serviceBase } from './endpoints.ts';
 import { UpstreamError } from './errors.ts';
-import type { HttpClient, HttpResponse } from './http.ts';
+import type { Admit, HttpClient, HttpResponse } from './http.ts';
 import { requestAuth, secretValues } from './request-auth.ts';
 import type { AccountAuth, TokenProvider } from './tokens.ts';
 
@@ -13,6 +13,10 @@ export interface UpstreamContext {
   tokens: TokenProvider;
   /** Epoch ms (real clock): see `HttpRequest.deadline`. */
   deadline?: number;
+  /** See `HttpRequest.signal`. */
+  signal?: AbortSignal;
+  /** For the one state-changing call of this context: see `HttpRequest.admit`. */
+  admit?: Admit;
 }
 
 export interface AccountRef {
@@ -53,7 +57,18 @@ export async function authorizedCall(
   spec: ServiceCall,
 ): Promise<HttpResponse> {
   const url = `${serviceBase(account.config, spec.service)}${spec.path}`;
-  const send = (auth: AccountAuth) =>
+  // Admitted once, at the first send: the retry after a new token is the same call, with the
+  // body the admission settled on (a DRS batch may have lost jobs to it).
+  let body = spec.body;
+  const admit: Admit | undefined =
+    spec.changesState && ctx.admit
+      ? async () => {
+          const admitted = await ctx.admit!();
+          if (admitted && admitted.body !== undefined) body = admitted.body;
+          return admitted;
+        }
+      : undefined;
+  const send = (auth: AccountAuth, first: boolean) =>
     ctx.http.request({
       account: account.name,
       method: spec.method,
@@ -61,15 +76,17 @@ export async function authorizedCall(
       call: spec.call,
       ...requestAuth(auth, account.config.projectId, ctx.tokens.now),
       mask: secretValues(auth),
-      body: spec.body,
+      body,
       ...(spec.changesState ? { changesState: true } : {}),
       ...(ctx.deadline === undefined ? {} : { deadline: ctx.deadline }),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(first && admit ? { admit } : {}),
     });
   const auth = await ctx.tokens.auth(account.name, account.config, ctx.deadline);
-  const first = await send(auth);
+  const first = await send(auth, true);
   if (first.status !== 401) return first;
   const fresh = await ctx.tokens.refresh(account.name, account.config, auth, ctx.deadline);
-  const second = await send(fresh);
+  const second = await send(fresh, false);
   return { ...second, attempts: first.attempts + second.attempts };
 }
 

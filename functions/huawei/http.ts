@@ -57,7 +57,17 @@ export interface HttpRequest {
    * first the call fails with `ErrorCode.deadline` (or returns the last answer as it is).
    */
   deadline?: number;
+  /** Aborts the request: it is not sent after this fires; an attempt under way is cut short. */
+  signal?: AbortSignal;
+  /**
+   * Asked once, when the request is about to be sent for the first time (its connection slot is
+   * held): `false` and it is not sent (`ErrorCode.notSent`); an object may give the body to send
+   * instead. The engine records the call in flight here, so a call is marked only as it goes out.
+   */
+  admit?: Admit;
 }
+
+export type Admit = () => Promise<false | { body?: unknown }>;
 
 /**
  * Called for every attempt with the method, URL, headers (lower-case names) and the exact body
@@ -126,9 +136,10 @@ export class HttpClient {
     for (const value of req.mask ?? []) rememberSecret(value);
     const { maxRetries } = this.settings;
     const left = () => (req.deadline === undefined ? Number.POSITIVE_INFINITY : req.deadline - Date.now());
+    const state: AttemptState = { admitted: req.admit === undefined, body: req.body };
     for (let attempt = 1; ; attempt++) {
-      if (left() <= 0) throw deadlineError(req, attempt - 1);
-      const outcome = await this.attempt(req, attempt, left());
+      if (left() <= 0 || req.signal?.aborted) throw deadlineError(req, attempt - 1);
+      const outcome = await this.attempt(req, attempt, left(), state);
       if (outcome.kind === 'fatal') throw outcome.error;
       const last = attempt > maxRetries;
       if (outcome.kind === 'response') {
@@ -184,6 +195,7 @@ export class HttpClient {
     req: HttpRequest,
     attempt: number,
     leftMs: number,
+    state: AttemptState,
   ): Promise<
     | { kind: 'response'; response: RawResponse & { attempts: number } }
     | { kind: 'error'; error: UpstreamError }
@@ -191,18 +203,46 @@ export class HttpClient {
     | { kind: 'fatal'; error: UpstreamError }
   > {
     const release = await this.semaphore(req.account).acquire();
-    const abort = new AbortController();
-    // Waiting for a slot counts against the deadline too.
+    // Waiting for a slot counts against the deadline too: nothing is sent once it has passed.
     const left = req.deadline === undefined ? leftMs : req.deadline - Date.now();
+    if (left < MIN_ATTEMPT_MS || req.signal?.aborted) {
+      release();
+      return { kind: 'fatal', error: deadlineError(req, attempt - 1) };
+    }
+    if (!state.admitted) {
+      let admitted: Awaited<ReturnType<Admit>>;
+      try {
+        admitted = await req.admit!();
+      } catch {
+        // An admission that fails (the ledger could not record the call) is a refusal.
+        admitted = false;
+      }
+      if (!admitted) {
+        release();
+        return {
+          kind: 'fatal',
+          error: new UpstreamError(`${req.call}: not sent: it was called off just before it went out`, {
+            call: req.call,
+            code: ErrorCode.notSent,
+            attempts: 0,
+          }),
+        };
+      }
+      state.admitted = true;
+      if (admitted.body !== undefined) state.body = admitted.body;
+    }
+    const abort = new AbortController();
     const cutByDeadline = left < this.settings.timeoutMs;
     const timer = setTimeout(() => abort.abort(), Math.max(0, Math.min(this.settings.timeoutMs, left)));
+    const onAbort = () => abort.abort();
+    req.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const url = new URL(req.url);
       const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
       // Serialized once to bytes: what is signed is what is sent, byte for byte.
       let body: Buffer | undefined;
-      if (req.body !== undefined) {
-        body = Buffer.from(JSON.stringify(req.body), 'utf8');
+      if (state.body !== undefined) {
+        body = Buffer.from(JSON.stringify(state.body), 'utf8');
         headers['content-type'] = 'application/json';
       }
       if (req.sign) Object.assign(headers, req.sign({ method: req.method, url, headers, body }));
@@ -241,7 +281,7 @@ export class HttpClient {
         abort.signal.aborted ||
         error instanceof undiciErrors.HeadersTimeoutError ||
         error instanceof undiciErrors.BodyTimeoutError;
-      const deadline = timedOut && cutByDeadline;
+      const deadline = timedOut && (cutByDeadline || req.signal?.aborted === true);
       const message = deadline
         ? `${req.call}: no answer before the caller's deadline; the call may or may not have taken effect`
         : timedOut
@@ -258,9 +298,16 @@ export class HttpClient {
       };
     } finally {
       clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onAbort);
       release();
     }
   }
+}
+
+/** What one request's attempts share: whether it was admitted, and the body it goes out with. */
+interface AttemptState {
+  admitted: boolean;
+  body: unknown;
 }
 
 /** The body as text, or undefined when it is (or says it is) longer than `limit` bytes. */

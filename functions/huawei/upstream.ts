@@ -39,9 +39,8 @@ export class HuaweiUpstream implements Upstream {
     onOutcome?: (index: number, outcome: Outcome) => void,
     options: PerformOptions = {},
   ): Promise<Outcome[]> {
-    // One context per batch of work, so each carries its caller's deadline.
-    const ctx: UpstreamContext =
-      options.deadline === undefined ? this.ctx : { ...this.ctx, deadline: options.deadline };
+    // One context per batch of work, so each carries its caller's deadline and signal.
+    const ctx = this.contextFor(options);
     const outcomes: Outcome[] = new Array(items.length);
     const report = (index: number, raw: Outcome) => {
       // Bodies are scrubbed as they are read; this also covers messages built from anything else.
@@ -60,14 +59,18 @@ export class HuaweiUpstream implements Upstream {
         group.push(index);
         batches.set(key, group);
       } else {
-        tasks.push(this.timed(() => this.single(ctx, item)).then((o) => report(index, o)));
+        const admit = options.admit;
+        const own: UpstreamContext = admit
+          ? { ...ctx, admit: async () => ((await admit(index)) ? {} : false) }
+          : ctx;
+        tasks.push(this.timed(() => this.single(own, item)).then((o) => report(index, o)));
       }
     });
 
     for (const indexes of batches.values()) {
       for (let i = 0; i < indexes.length; i += DRS_BATCH_LIMIT) {
         const chunk = indexes.slice(i, i + DRS_BATCH_LIMIT);
-        tasks.push(this.drsChunk(ctx, items, chunk, report));
+        tasks.push(this.drsChunk(ctx, items, chunk, report, options.admit));
       }
     }
     await Promise.all(tasks);
@@ -79,8 +82,7 @@ export class HuaweiUpstream implements Upstream {
    * the others one call each, all concurrently. VIAS batch tasks have no status query (`null`).
    */
   async observe(items: readonly TargetRef[], options: PerformOptions = {}): Promise<(StatusRead | null)[]> {
-    const ctx: UpstreamContext =
-      options.deadline === undefined ? this.ctx : { ...this.ctx, deadline: options.deadline };
+    const ctx = this.contextFor(options);
     const reads: (StatusRead | null)[] = new Array(items.length).fill(null);
     const settle = async (indexes: number[], read: () => Promise<StatusRead[]>) => {
       try {
@@ -128,6 +130,14 @@ export class HuaweiUpstream implements Upstream {
     return reads;
   }
 
+  private contextFor(options: PerformOptions): UpstreamContext {
+    return {
+      ...this.ctx,
+      ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+      ...(options.signal ? { signal: options.signal } : {}),
+    };
+  }
+
   async close(): Promise<void> {
     await this.http.close();
   }
@@ -157,6 +167,7 @@ export class HuaweiUpstream implements Upstream {
     items: readonly UpstreamItem[],
     chunk: number[],
     report: (index: number, outcome: Outcome) => void,
+    admit?: (index: number) => Promise<boolean>,
   ): Promise<void> {
     const first = items[chunk[0]!]!;
     const jobs = chunk.map((i) => {
@@ -167,7 +178,13 @@ export class HuaweiUpstream implements Upstream {
     let byJob: Map<string, CallOutcome> | undefined;
     let error: CallOutcome | undefined;
     try {
-      byJob = await drsBatch(ctx, first.account, first.action as 'pause' | 'resume', jobs);
+      byJob = await drsBatch(
+        ctx,
+        first.account,
+        first.action as 'pause' | 'resume',
+        jobs,
+        admit ? (i) => admit(chunk[i]!) : undefined,
+      );
     } catch (e) {
       error = outcomeOfError(e);
     }

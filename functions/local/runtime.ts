@@ -3,7 +3,6 @@ import { unwatchFile, watchFile } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MAX_BODY_BYTES, Router } from '../api/router.ts';
 import type { Config } from '../engine/config/schema.ts';
@@ -18,33 +17,12 @@ import { readConfigFile } from '../stores/local-config.ts';
 import type { FileLedger } from '../stores/local-ledger.ts';
 import type { SecretSource } from '../stores/secrets.ts';
 import { type Clock, sleep } from './clock.ts';
+import { Owners } from './owners.ts';
 
 const MINUTE = 60_000;
 /** Real time a tick may take before it stops starting calls; the next tick continues. */
 const TICK_BUDGET_MS = 45_000;
 
-/** Leases name their owner: `serve@<host>#<pid>#<random>`. */
-function ownerId(): string {
-  return `serve@${hostname()}#${process.pid}#${randomUUID().slice(0, 8)}`;
-}
-
-/**
- * A lease of a `serve` process on this host that no longer runs (killed, crashed) is void at
- * once, instead of blocking its targets until the lease runs out.
- */
-export function ownerGone(owner: string): boolean {
-  const match = /^serve@(.+)#(\d+)#/.exec(owner);
-  if (!match || match[1] !== hostname()) return false;
-  const pid = Number(match[2]);
-  if (pid === process.pid) return owner !== SELF;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-const SELF = ownerId();
 /** Never look further back than this when catching up, however long the process was away. */
 const MAX_LOOKBACK_MS = 24 * 3600_000;
 
@@ -94,7 +72,12 @@ export class LocalRuntime {
   private currentTick: Promise<unknown> = Promise.resolve();
   private readonly router: Router;
   private readonly maxCatchUpMs: number;
-  private readonly owner = SELF;
+  /** Leases name an actor of this process: each tick pass and each HTTP request is its own. */
+  readonly owners = new Owners('serve');
+  /** Bumped when this process's API creates or removes an override: its running tick re-reads. */
+  private overridesVersion = 0;
+  /** The clock went back behind the cursor: said once per episode. */
+  private behindSince: number | undefined;
 
   constructor(private readonly options: RuntimeOptions) {
     this.maxCatchUpMs = (options.maxCatchUpMinutes ?? 60) * MINUTE;
@@ -105,6 +88,11 @@ export class LocalRuntime {
       ledger: options.ledger,
       now: () => options.clock.now(),
       log: options.log,
+      owner: this.owners.process,
+      isOwnerGone: this.owners.isGone,
+      onOverridesChanged: () => {
+        this.overridesVersion += 1;
+      },
     });
   }
 
@@ -255,7 +243,19 @@ export class LocalRuntime {
       if (next - MINUTE <= cursor) await clock.sleepUntil(next, this.stopping.signal);
       if (this.stopping.signal.aborted) break;
       const minute = floorMinute(clock.now());
-      if (minute <= cursor) continue;
+      if (minute <= cursor) {
+        // The clock went back (a restart with an older clock, a corrected host clock): the
+        // minutes up to the cursor were evaluated, so one-shot edges wait for it, but the states
+        // the schedules hold are still reconciled every minute.
+        if (minute < cursor) await this.behind(cursor, minute);
+        continue;
+      }
+      if (this.behindSince !== undefined) {
+        this.options.log.info('the clock has passed the cursor again: one-shot edges are evaluated again', {
+          cursor: new Date(cursor).toISOString(),
+        });
+        this.behindSince = undefined;
+      }
       const tick = this.tick(cursor, minute);
       this.currentTick = tick.catch(() => undefined);
       try {
@@ -277,7 +277,36 @@ export class LocalRuntime {
     }
   }
 
-  private async tick(cursor: number, minute: number): Promise<ReconcileSummary> {
+  /** A minute while the clock is behind the cursor: levels only (no one-shot edge is repeated). */
+  private async behind(cursor: number, minute: number): Promise<void> {
+    if (this.behindSince === undefined) {
+      this.behindSince = minute;
+      this.options.log.warn(
+        "the clock is behind the state folder's cursor: reconciling held states only until it passes it",
+        {
+          now: new Date(minute).toISOString(),
+          cursor: new Date(cursor).toISOString(),
+          behindMinutes: (cursor - minute) / MINUTE,
+        },
+      );
+      this.options.print(
+        `warning: the clock (${new Date(minute).toISOString()}) is behind the last evaluated minute (${new Date(cursor).toISOString()}); held states are still reconciled, one-shot edges resume after it`,
+      );
+    }
+    const tick = this.tick(minute, minute, { levelsOnly: true });
+    this.currentTick = tick.catch(() => undefined);
+    try {
+      await tick;
+    } catch (error) {
+      this.options.log.error('tick failed', { error: String(error) });
+    }
+  }
+
+  private async tick(
+    cursor: number,
+    minute: number,
+    mode: { levelsOnly?: boolean } = {},
+  ): Promise<ReconcileSummary> {
     const { log, print, clock } = this.options;
     let from = cursor;
     if (minute - from > MAX_LOOKBACK_MS) {
@@ -295,9 +324,11 @@ export class LocalRuntime {
       });
     }
     const started = Date.now();
-    // Read from the state folder each tick: an override added by any process is in force at once.
-    const overrides = await this.options.ledger.overrides(minute);
-    for (const o of expiringOverrides(overrides, from, minute)) {
+    // Read from the state folder each tick, and again during it: an override added by any process
+    // stops calls on its targets within a second. Those ended since `from` still judge DRS ends.
+    const readOverrides = () => this.options.ledger.overrides(mode.levelsOnly ? minute : from);
+    const overrides = await readOverrides();
+    for (const o of mode.levelsOnly ? [] : expiringOverrides(overrides, from, minute)) {
       log.warn('override ending in 30 minutes: the schedules take over again at its until', {
         override: o.id,
         targets: o.targets,
@@ -309,26 +340,40 @@ export class LocalRuntime {
         `override ${o.id} (${o.state} ${o.targets.join(', ')}) ends at ${o.until}: schedules take over then`,
       );
     }
-    const summary = await reconcile({
-      config: this.config,
-      from,
-      now: minute,
-      overrides,
-      ledger: this.options.ledger,
-      upstream: this.options.upstream,
-      owner: this.owner,
-      isOwnerGone: ownerGone,
-      maxLatenessMs: this.maxCatchUpMs,
-      // A live process never loses its lease mid-call: it outlasts the tick's whole budget.
-      leaseMs: Math.max(5 * MINUTE, (TICK_BUDGET_MS + 15_000) * clock.speed),
-      remainingMs: () => TICK_BUDGET_MS - (Date.now() - started),
-      onEntry: (entry) => this.report(entry),
-      onLedgerError: (error, target) =>
-        log.error('ledger write failed: nothing is done on this target until it can record', {
-          target,
-          error: String(error),
-        }),
-    });
+    const owner = this.owners.begin('tick');
+    let summary: ReconcileSummary;
+    try {
+      summary = await reconcile({
+        config: this.config,
+        from,
+        now: minute,
+        overrides,
+        refreshOverrides: readOverrides,
+        overridesVersion: () => this.overridesVersion,
+        clock: () => clock.now(),
+        signal: this.stopping.signal,
+        ledger: this.options.ledger,
+        upstream: this.options.upstream,
+        owner,
+        isOwnerGone: this.owners.isGone,
+        maxLatenessMs: this.maxCatchUpMs,
+        // A live process never loses its lease mid-call: it outlasts the tick's whole budget.
+        leaseMs: Math.max(5 * MINUTE, (TICK_BUDGET_MS + 15_000) * clock.speed),
+        remainingMs: () => TICK_BUDGET_MS - (Date.now() - started),
+        onEntry: (entry) => this.report(entry),
+        onWarning: (warning) => {
+          log.warn(warning.code, { ...warning });
+          print(`warning: ${warning.target}: ${warning.message}`);
+        },
+        onLedgerError: (error, target) =>
+          log.error('ledger write failed: nothing is done on this target until it can record', {
+            target,
+            error: String(error),
+          }),
+      });
+    } finally {
+      this.owners.end(owner);
+    }
     if (summary.looked > 0 || summary.entries.length > 0 || summary.ledgerErrors > 0)
       log.info('tick', { ...summary, entries: undefined });
     if (summary.ledgerErrors > 0)

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   type AttributeValue,
@@ -40,6 +40,8 @@ export const MAX_STORED_ANSWER_BYTES = 350_000;
 
 export interface DynamoLedgerOptions {
   tableName: string;
+  /** Told of every item found damaged: it was moved aside (`DAMAGED#...`) and the rest goes on. */
+  onDamage?: (damage: { key: string; movedTo: string; reason: string }) => void;
   /** How long history items live (TTL). Default 90 days. */
   historyTtlDays?: number;
   now?: () => number;
@@ -93,23 +95,56 @@ export class DynamoLedger implements Ledger {
     }
   }
 
+  /**
+   * Puts each entry under a key made from its id and, for a call, the instant it was sent: the
+   * caller and a later look that resolves the same call write the same key, and the put is
+   * conditional, so a failure between an entry and its record never makes a second item.
+   */
   async record(entries: readonly HistoryEntry[]): Promise<void> {
     const ttl = Math.floor(this.now() / 1000) + this.historyTtlS;
     await Promise.all(
-      entries.map((entry) =>
-        this.client.send(
-          new PutItemCommand({
-            TableName: this.options.tableName,
-            Item: {
-              pk: s(`HIST#${entry.recordedAt.slice(0, 10)}`),
-              sk: s(`${entry.recordedAt}#${randomUUID()}`),
-              entry: s(JSON.stringify(entry)),
-              ttl: n(ttl),
-            },
-          }),
-        ),
-      ),
+      entries.map(async (entry) => {
+        const anchor = entry.startedAt ?? entry.recordedAt;
+        try {
+          await this.client.send(
+            new PutItemCommand({
+              TableName: this.options.tableName,
+              Item: {
+                pk: s(`HIST#${anchor.slice(0, 10)}`),
+                sk: s(`${anchor}#${entry.id}`),
+                entry: s(JSON.stringify(entry)),
+                ttl: n(ttl),
+              },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            }),
+          );
+        } catch (error) {
+          // Already recorded (by this call's caller, or an earlier try): one item per entry.
+          if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+        }
+      }),
     );
+  }
+
+  /** Moves a damaged item aside (`DAMAGED#<pk>#<time>`), removes it, and reports it. */
+  private async quarantine(item: Record<string, AttributeValue>, reason: string): Promise<void> {
+    const key = `${item.pk!.S}|${item.sk!.S}`;
+    const movedTo = `DAMAGED#${item.pk!.S}#${new Date(this.now()).toISOString()}`;
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.options.tableName,
+        Item: {
+          ...item,
+          pk: s(movedTo),
+          sk: s(item.sk!.S!),
+          ttl: n(Math.floor(this.now() / 1000) + 30 * DAY_S),
+        },
+      }),
+    );
+    await this.client.send(
+      new DeleteItemCommand({ TableName: this.options.tableName, Key: { pk: item.pk!, sk: item.sk! } }),
+    );
+    this.options.onDamage?.({ key, movedTo, reason });
   }
 
   async history(options: HistoryQuery = {}): Promise<HistoryEntry[]> {
@@ -122,6 +157,7 @@ export class DynamoLedger implements Ledger {
       Date.parse(entry.recordedAt) >= since;
     // A filter would make DynamoDB's Limit count items it then drops: filter here instead.
     const filtering = options.target !== undefined || options.since !== undefined;
+    const ids = new Set<string>();
     for (let day = 0; day < HISTORY_LOOKBACK_DAYS && found.length < limit; day++) {
       const date = new Date(this.now() - day * DAY_S * 1000).toISOString().slice(0, 10);
       if (date < firstDay) break;
@@ -138,8 +174,17 @@ export class DynamoLedger implements Ledger {
           }),
         );
         for (const item of page.Items ?? []) {
-          const entry = JSON.parse(item.entry!.S!) as HistoryEntry;
-          entry.id ??= legacyEntryId(item.entry!.S!);
+          let entry: HistoryEntry;
+          try {
+            entry = JSON.parse(item.entry?.S ?? '') as HistoryEntry;
+            entry.id ??= legacyEntryId(item.entry!.S!);
+          } catch (error) {
+            await this.quarantine(item, `a history item that is not JSON: ${(error as Error).message}`);
+            continue;
+          }
+          // One per id: a legacy write may have stored an entry twice.
+          if (ids.has(entry.id)) continue;
+          ids.add(entry.id);
           if (found.length < limit && wanted(entry)) found.push(entry);
         }
         startKey = page.LastEvaluatedKey;
@@ -164,7 +209,14 @@ export class DynamoLedger implements Ledger {
           }),
         );
         for (const item of answer.Responses?.[this.options.tableName] ?? []) {
-          const record = JSON.parse(item.doc!.S!) as TargetRecord;
+          let record: TargetRecord;
+          try {
+            record = JSON.parse(item.doc?.S ?? '') as TargetRecord;
+          } catch (error) {
+            // Reconciled from its status as a new record; no other target waits for it.
+            await this.quarantine(item, `a target record that is not JSON: ${(error as Error).message}`);
+            continue;
+          }
           found.set(record.target, record);
         }
         keys = answer.UnprocessedKeys?.[this.options.tableName]?.Keys ?? [];

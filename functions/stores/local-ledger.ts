@@ -1,18 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  appendFile,
-  link,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  unlink,
-  writeFile,
-} from 'node:fs/promises';
-import { join } from 'node:path';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import {
   DEFAULT_IN_PROGRESS_MS,
   type HistoryEntry,
@@ -34,12 +22,59 @@ const TARGET_VERSIONS_KEPT = 10;
 /** Ended overrides stay a day, for a look at what was in force, then go. */
 const OVERRIDE_KEEP_MS = 24 * 3600_000;
 
+/** What a read found damaged, and where it was moved: for a log line and a metric. */
+export interface Damage {
+  /** The file that could not be read (for a history line: the history file). */
+  path: string;
+  /** Where the damaged bytes now are. */
+  movedTo: string;
+  reason: string;
+}
+
+/** A file that exists but cannot be parsed. */
+class Unreadable extends Error {
+  override readonly name = 'Unreadable';
+}
+
 async function readJson<T>(path: string): Promise<T | undefined> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
+    text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new Unreadable(`${text.length === 0 ? 'empty file' : (error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Writes a file whole and durably: its data is on disk (fsync) before the caller links or
+ * renames it into place, so a power cut never leaves a named file with missing data.
+ */
+async function writeDurably(path: string, data: string, flag = 'w'): Promise<void> {
+  const handle = await open(path, flag);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Makes a folder's entries (a new name, a rename) durable. */
+async function syncFolder(dir: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Platforms that cannot open or fsync a folder (Windows): the file's own fsync must do.
+  } finally {
+    await handle?.close();
   }
 }
 
@@ -56,6 +91,11 @@ const ROTATE_LOCK_STALE_MS = 10 * 60_000;
 export interface FileLedgerOptions {
   /** `history.jsonl` is rotated by `maintain` once larger than this. Default 10 MiB. */
   historyMaxBytes?: number;
+  /**
+   * Told of every file or history line found damaged: it was moved aside (to `damaged/`) and
+   * the rest of the ledger goes on without it. For a log line naming it and a metric.
+   */
+  onDamage?: (damage: Damage) => void;
   /** Rotated files kept: `history.1.jsonl` (newest) ... `history.N.jsonl`. Default 5. */
   historyFiles?: number;
 }
@@ -91,6 +131,9 @@ export class FileLedger implements Ledger {
   private readonly targetDirs = new Set<string>();
   private readonly historyMaxBytes: number;
   private readonly historyFiles: number;
+  private readonly onDamage: ((damage: Damage) => void) | undefined;
+  /** History lines already moved aside, by content hash: each is reported once per process. */
+  private readonly damagedLines = new Set<string>();
   private lastSignaturePrune = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -100,6 +143,28 @@ export class FileLedger implements Ledger {
   ) {
     this.historyMaxBytes = options.historyMaxBytes ?? 10 * 1024 * 1024;
     this.historyFiles = options.historyFiles ?? 5;
+    this.onDamage = options.onDamage;
+  }
+
+  /**
+   * Moves a damaged file aside to `damaged/<folder>~<name>~<time>` and reports it. Whoever moves
+   * it first reports it; a file already gone was moved by another process.
+   */
+  private async quarantine(path: string, reason: string): Promise<void> {
+    const folder = join(this.dir, 'damaged');
+    await mkdir(folder, { recursive: true });
+    const movedTo = join(
+      folder,
+      `${basename(dirname(path))}~${basename(path)}~${new Date().toISOString().replace(/[:.]/g, '')}`,
+    );
+    try {
+      await rename(path, movedTo);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    await syncFolder(dirname(path));
+    this.onDamage?.({ path, movedTo, reason });
   }
 
   async claim(key: OccurrenceKey): Promise<boolean> {
@@ -123,8 +188,14 @@ export class FileLedger implements Ledger {
     if (entries.length === 0) return;
     await this.init();
     // One O_APPEND write for the whole batch: lines of concurrent processes never interleave,
-    // and a tick over a thousand targets costs one write, not a thousand.
-    await appendFile(join(this.dir, 'history.jsonl'), entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    // and a tick over a thousand targets costs one write, not a thousand. It starts with a
+    // newline: a line torn by a crash or a full disk then stays alone on its line, and the next
+    // batch is not glued to it. It is on disk (fsync) before the records that follow it.
+    await writeDurably(
+      join(this.dir, 'history.jsonl'),
+      `\n${entries.map((e) => JSON.stringify(e)).join('\n')}\n`,
+      'a',
+    );
   }
 
   /** The newest entries across `history.jsonl` and its rotated files, oldest first. */
@@ -144,19 +215,59 @@ export class FileLedger implements Ledger {
       }
       lines = [...text.split('\n').filter((line) => line.trim() !== ''), ...lines];
     }
-    if (unfiltered) {
-      const picked = options.limit === undefined ? lines : lines.slice(-options.limit);
-      return picked.map(parseEntry);
-    }
+    const entries = await this.parseLines(lines);
+    if (unfiltered) return options.limit === undefined ? entries : entries.slice(-options.limit);
     const since = options.since ?? Number.NEGATIVE_INFINITY;
-    const matching = lines
-      .map(parseEntry)
-      .filter(
-        (entry) =>
-          (options.target === undefined || entry.result.target === options.target) &&
-          Date.parse(entry.recordedAt) >= since,
-      );
+    const matching = entries.filter(
+      (entry) =>
+        (options.target === undefined || entry.result.target === options.target) &&
+        Date.parse(entry.recordedAt) >= since,
+    );
     return options.limit === undefined ? matching : matching.slice(-options.limit);
+  }
+
+  /**
+   * History lines as entries, oldest first, one per id (a write retried after a failure may have
+   * appended an entry twice; the first is kept). A line that cannot be parsed (torn by a crash)
+   * is copied aside to `damaged/` and reported once, and skipped.
+   */
+  private async parseLines(lines: readonly string[]): Promise<HistoryEntry[]> {
+    const seen = new Set<string>();
+    const entries: HistoryEntry[] = [];
+    for (const line of lines) {
+      let entry: HistoryEntry;
+      try {
+        entry = parseEntry(line);
+      } catch (error) {
+        await this.quarantineLine(line, (error as Error).message);
+        continue;
+      }
+      if (seen.has(entry.id)) continue;
+      seen.add(entry.id);
+      entries.push(entry);
+    }
+    return entries;
+  }
+
+  private async quarantineLine(line: string, reason: string): Promise<void> {
+    const hash = createHash('sha256').update(line).digest('hex').slice(0, 16);
+    if (this.damagedLines.has(hash)) return;
+    this.damagedLines.add(hash);
+    const folder = join(this.dir, 'damaged');
+    const movedTo = join(folder, `history-line~${hash}.txt`);
+    try {
+      await mkdir(folder, { recursive: true });
+      // Written once: the line stays in the shared, append-only file until rotation drops it.
+      await writeDurably(movedTo, line, 'wx');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+      throw error;
+    }
+    this.onDamage?.({
+      path: join(this.dir, 'history.jsonl'),
+      movedTo,
+      reason: `a history line that is not JSON: ${reason}`,
+    });
   }
 
   async putOverride(override: Override): Promise<void> {
@@ -165,8 +276,9 @@ export class FileLedger implements Ledger {
     await mkdir(dir, { recursive: true });
     const path = join(dir, `${encodeURIComponent(override.id)}.json`);
     const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
-    await writeFile(tmp, JSON.stringify(override));
+    await writeDurably(tmp, JSON.stringify(override));
     await rename(tmp, path);
+    await syncFolder(dir);
   }
 
   async overrides(now: number): Promise<Override[]> {
@@ -181,7 +293,14 @@ export class FileLedger implements Ledger {
     const all: Override[] = [];
     for (const name of names) {
       if (!name.endsWith('.json')) continue;
-      const override = await readJson<Override>(join(dir, name));
+      let override: Override | undefined;
+      try {
+        override = await readJson<Override>(join(dir, name));
+      } catch (error) {
+        if (!(error instanceof Unreadable)) throw error;
+        await this.quarantine(join(dir, name), `an override file that is not JSON: ${error.message}`);
+        continue;
+      }
       if (!override) continue;
       // Ended long enough ago that nobody asks about it: tidy the folder as we pass.
       if (Date.parse(override.until) < now - OVERRIDE_KEEP_MS)
@@ -193,7 +312,14 @@ export class FileLedger implements Ledger {
 
   async removeOverride(id: string): Promise<Override | undefined> {
     const path = join(this.dir, 'overrides', `${encodeURIComponent(id)}.json`);
-    const override = await readJson<Override>(path);
+    let override: Override | undefined;
+    try {
+      override = await readJson<Override>(path);
+    } catch (error) {
+      if (!(error instanceof Unreadable)) throw error;
+      await this.quarantine(path, `an override file that is not JSON: ${error.message}`);
+      return undefined;
+    }
     if (!override) return undefined;
     try {
       await unlink(path);
@@ -225,7 +351,7 @@ export class FileLedger implements Ledger {
     }
     const path = join(dir, versionFile(record.version));
     const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
-    await writeFile(tmp, JSON.stringify(record));
+    await writeDurably(tmp, JSON.stringify(record));
     try {
       await link(tmp, path);
     } catch (error) {
@@ -234,9 +360,12 @@ export class FileLedger implements Ledger {
     } finally {
       await unlink(tmp).catch(() => undefined);
     }
-    // The version replaced must have been the latest: a writer that read an older one, and linked
-    // a version others had since written past and pruned, did not win.
-    if ((await this.latestVersion(dir))! > record.version) {
+    // The new name is on disk before anyone acts on it (a call is sent only after this write).
+    await syncFolder(dir);
+    // The version replaced must still be there: a writer that read an old version, and linked a
+    // version number others had since written past and pruned, finds its predecessor pruned too.
+    // (A newer version on top of ours is no loss: its writer read ours.)
+    if (record.version > 1 && !(await exists(join(dir, versionFile(record.version - 1))))) {
       await rm(path, { force: true });
       return false;
     }
@@ -268,11 +397,25 @@ export class FileLedger implements Ledger {
     return latest;
   }
 
+  /**
+   * The latest version of a target's record. A version that cannot be parsed is moved aside and
+   * the one before it read instead (the numbering goes on from it), or none: the target is then
+   * reconciled from its status, and no other target waits for it.
+   */
   private async readTarget(name: string): Promise<TargetRecord | undefined> {
     const dir = this.targetDir(name);
-    const latest = await this.latestVersion(dir);
-    if (latest === undefined) return undefined;
-    return JSON.parse(await readFile(join(dir, versionFile(latest)), 'utf8')) as TargetRecord;
+    for (;;) {
+      const latest = await this.latestVersion(dir);
+      if (latest === undefined) return undefined;
+      const path = join(dir, versionFile(latest));
+      try {
+        const record = await readJson<TargetRecord>(path);
+        if (record) return record;
+      } catch (error) {
+        if (!(error instanceof Unreadable)) throw error;
+        await this.quarantine(path, `a target record that is not JSON: ${error.message}`);
+      }
+    }
   }
 
   async beginIdempotent(
@@ -574,6 +717,15 @@ export class FileLedger implements Ledger {
           await rm(join(this.dir, folder, name), { force: true });
       }
     }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

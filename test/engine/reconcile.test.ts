@@ -252,7 +252,17 @@ describe('reconcile against the simulator', () => {
       reached: false,
       tries: 0,
       lease: { owner: 'dead', until: '2027-03-29T08:05:00Z' },
-      inFlight: { action: 'start', attempt: 1, startedAt: MON_0800, owner: 'dead' },
+      inFlight: {
+        id: 'call-1',
+        action: 'start',
+        want: 'running',
+        trigger: 'tick',
+        since: MON_0800,
+        because: 'office',
+        attempt: 1,
+        startedAt: MON_0800,
+        owner: 'dead',
+      },
     });
     rig.sim.addViasTask(PROJECT, 'task-1', 'RUNNING');
     expect(await pass('2027-03-29T08:01:00Z')).toMatchObject({ looked: 0 }); // leased

@@ -83,7 +83,7 @@ describe('FileLedger', () => {
   it('keeps history as JSON lines a person can read', async () => {
     const ledger = new FileLedger(tempDir());
     const entry = (target: string): HistoryEntry => ({
-      id: 'e-first',
+      id: `e-${target}`,
       recordedAt: '2027-03-28T01:00:02.000Z',
       trigger: 'tick',
       schedule: 's',
@@ -105,8 +105,9 @@ describe('FileLedger', () => {
     expect((await ledger.history({ limit: 2 })).map((e) => e.result.target)).toEqual(['b', 'c']);
     const { readFile } = await import('node:fs/promises');
     const text = await readFile(join(ledger.dir, 'history.jsonl'), 'utf8');
-    expect(text.trim().split('\n')).toHaveLength(3);
-    expect(JSON.parse(text.split('\n')[0]!).result.target).toBe('a');
+    // Each batch starts on a fresh line (blank separators guard against a line torn by a crash).
+    expect(text.split('\n').filter((line) => line !== '')).toHaveLength(3);
+    expect(JSON.parse(text.split('\n').find((line) => line !== '')!).result.target).toBe('a');
   });
 
   it('keeps idempotent answers, refuses a reused key with another request, and expires them', async () => {
@@ -183,7 +184,7 @@ describe('FileLedger idempotency entries', () => {
 
 describe('FileLedger upkeep: bounded state folder', () => {
   const entry = (target: string, pad = ''): HistoryEntry => ({
-    id: 'e-1',
+    id: `e-${target}`,
     recordedAt: '2027-03-28T01:00:02.000Z',
     trigger: 'tick',
     reason: pad,

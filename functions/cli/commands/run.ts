@@ -1,9 +1,11 @@
 import type { ActionResult } from '../../engine/executor.ts';
-import { carryOut } from '../../engine/on-demand.ts';
+import { carryOut, handsOffTargets, withHandsOff } from '../../engine/on-demand.ts';
 import { selectTargets, TargetSelectionError } from '../../engine/targets.ts';
 import { httpSettingsFromEnv } from '../../huawei/settings.ts';
 import { HuaweiUpstream } from '../../huawei/upstream.ts';
+import { Owners } from '../../local/owners.ts';
 import { readConfigFile } from '../../stores/local-config.ts';
+import { FileLedger } from '../../stores/local-ledger.ts';
 import { FileSecretSource, MemorySecretSource } from '../../stores/secrets.ts';
 import {
   COMMON_HELP,
@@ -16,17 +18,21 @@ import {
 } from '../command.ts';
 import { type CliIo, EXIT_FAILED, EXIT_OK, UsageError } from '../io.ts';
 import { renderResults } from '../results.ts';
+import { stateDirOf } from './override.ts';
 
 export const runCommand: Command = {
   name: 'run',
   help: `Usage: nightshift run --action ACTION (--target NAME ... | --schedule ID)
-                     [--secrets FILE] [--force] [--dry-run] [--json] [--config FILE]
+                     [--secrets FILE] [--state DIR] [--reason TEXT] [--force] [--dry-run]
+                     [--json] [--config FILE]
 
 Carries ACTION (start, stop, pause, resume) out now on the named targets (or groups), or on every
 target of a schedule, and prints one result per target. Each target's status is read first: one
 already in the requested state gets "unchanged" and no call (--force calls anyway); after a call
 the status is read again and the result says whether it was verified. Exit code 1 if any result
-failed.
+failed. Each call is leased and recorded in the state folder like the tick's, so a running
+\`serve\` on the same folder never acts on a target at the same moment, and \`history\` shows it.
+A target under a hands-off override is left alone unless --force.
 
 Options:
   --action ACTION   start | stop | pause | resume
@@ -34,7 +40,9 @@ Options:
   --schedule ID     every target of this schedule
   --secrets FILE    JSON object of secret names to values, standing in for Secrets Manager
                     (default: $NIGHTSHIFT_SECRETS_FILE); not needed with --dry-run
-  --force           make the call even when the target is already in that state
+  --state DIR       the state folder shared with serve (default .nightshift)
+  --reason TEXT     why, for the history
+  --force           make the call even when the target is already in that state, or hands-off
   --dry-run         resolve and check everything, call nothing
   --json            print {"results": [...]} on stdout
 ${COMMON_HELP}
@@ -44,6 +52,8 @@ Environment: NIGHTSHIFT_UPSTREAM_TIMEOUT_MS (default 10000), NIGHTSHIFT_UPSTREAM
   options: {
     ...selectionOptions,
     secrets: { type: 'string' },
+    state: { type: 'string' },
+    reason: { type: 'string' },
     'dry-run': { type: 'boolean' },
     force: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -77,18 +87,35 @@ Environment: NIGHTSHIFT_UPSTREAM_TIMEOUT_MS (default 10000), NIGHTSHIFT_UPSTREAM
       http: httpSettings,
     });
     const progress = progressLine(io, names.length);
+    const now = () => io.now().getTime();
+    const ledger = new FileLedger(stateDirOf(values, io), now);
+    const owners = new Owners('run');
+    const force = values.force === true;
+    const reason = stringOption(values, 'reason');
     let results: ActionResult[];
     try {
-      results = await carryOut(
+      const handsOff = force || dryRun ? new Map() : await handsOffTargets(ledger, names, now());
+      const called = await carryOut(
         config,
-        names.map((target) => ({ target, action })),
+        names.filter((n) => !handsOff.has(n)).map((target) => ({ target, action })),
         {
           upstream,
+          ledger,
+          owner: owners.begin('run'),
+          trigger: 'cli',
+          now: () => now(),
+          requestId: `cli-${Date.now().toString(36)}-${process.pid}`,
+          ...(reason ? { reason } : {}),
           dryRun,
-          force: values.force === true,
+          force,
+          overrides: () => ledger.overrides(now()),
+          isOwnerGone: owners.isGone,
           onResult: progress.update,
+          onLedgerError: (error, target) =>
+            io.stderr.write(`warning: the state folder could not record ${target}: ${String(error)}\n`),
         },
       );
+      results = withHandsOff(names, called, handsOff, config, action);
     } finally {
       progress.done();
       await upstream.close();

@@ -105,7 +105,13 @@ tick on a scaled clock.`,
       port,
       host,
       ...timeouts,
-      ledger: new FileLedger(stateDir, () => clock.now()),
+      ledger: new FileLedger(stateDir, () => clock.now(), {
+        // Moved aside, named, and the rest goes on: that target is reconciled from its status.
+        onDamage: (damage) => {
+          log.error('state folder: a damaged file was moved aside', { ...damage });
+          print(`warning: damaged ${damage.path} moved to ${damage.movedTo} (${damage.reason})`);
+        },
+      }),
       stateDir,
       secrets,
       upstream,

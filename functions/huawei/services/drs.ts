@@ -29,26 +29,45 @@ export async function drsBatch(
   ctx: UpstreamContext,
   account: AccountRef,
   action: 'pause' | 'resume',
-  jobs: readonly DrsJobRef[],
+  all: readonly DrsJobRef[],
+  /** Asked for each job as the batch is about to be sent; jobs refused leave the batch. */
+  admitJob?: (index: number) => Promise<boolean>,
 ): Promise<Map<string, CallOutcome>> {
-  if (jobs.length === 0 || jobs.length > DRS_BATCH_LIMIT) {
-    throw new RangeError(`a DRS batch holds 1 to ${DRS_BATCH_LIMIT} jobs, got ${jobs.length}`);
+  if (all.length === 0 || all.length > DRS_BATCH_LIMIT) {
+    throw new RangeError(`a DRS batch holds 1 to ${DRS_BATCH_LIMIT} jobs, got ${all.length}`);
   }
   const operation = action === 'pause' ? 'batch-pause-task' : 'batch-retry-task';
   const call = `POST /v3/{project_id}/jobs/${operation}`;
-  const response = await authorizedCall(ctx, account, {
+  const bodyOf = (jobs: readonly DrsJobRef[]) => ({
+    jobs: jobs.map((j) =>
+      action === 'pause' ? { job_id: j.jobId, pause_mode: j.pauseMode } : { job_id: j.jobId },
+    ),
+  });
+  let jobs = all;
+  const outcomes = new Map<string, CallOutcome>();
+  const admit = admitJob
+    ? async () => {
+        const admitted = await Promise.all(all.map((_, i) => admitJob(i)));
+        jobs = all.filter((_, i) => admitted[i]);
+        for (const [i, job] of all.entries())
+          if (!admitted[i])
+            outcomes.set(job.jobId, {
+              ok: false,
+              errorCode: ErrorCode.notSent,
+              errorMessage: `${call}: job ${job.jobId} was called off just before the batch went out`,
+              attempts: 0,
+            });
+        return jobs.length > 0 ? { body: bodyOf(jobs) } : (false as const);
+      }
+    : undefined;
+  const response = await authorizedCall(admit ? { ...ctx, admit } : ctx, account, {
     service: 'drs',
     method: 'POST',
     path: `/v3/${encodeURIComponent(account.config.projectId)}/jobs/${operation}`,
     call,
     changesState: true,
-    body: {
-      jobs: jobs.map((j) =>
-        action === 'pause' ? { job_id: j.jobId, pause_mode: j.pauseMode } : { job_id: j.jobId },
-      ),
-    },
+    body: bodyOf(all),
   });
-  const outcomes = new Map<string, CallOutcome>();
   if (response.status !== 200 || upstreamError(response.body)) {
     const outcome = failed(call, response, { message: 'request refused' });
     for (const job of jobs) outcomes.set(job.jobId, outcome);
