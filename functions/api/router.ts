@@ -239,6 +239,7 @@ export class Router {
         this.lastKeyRefresh = this.now();
         return this.key(true);
       },
+      onOverridesChanged: () => this.deps.onOverridesChanged?.(),
     });
   }
 

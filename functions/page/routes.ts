@@ -56,6 +56,8 @@ export interface PageDeps {
    * have been rotated) reads it anew, or answers undefined when the router read it anew lately.
    */
   key(fresh: boolean): Promise<string | undefined>;
+  /** Called when an override was created or removed here: `serve` tells its running tick. */
+  onOverridesChanged?: () => void;
 }
 
 const HISTORY_PAGE = 50;
@@ -556,6 +558,7 @@ async function createOverride(request: ApiRequest, deps: PageDeps, base: string)
       form: { ...values, error: error.message, ...(error.field ? { field: error.field } : {}) },
     });
   }
+  deps.onOverridesChanged?.();
   deps.log.info('override created', { ...override, via: 'page' });
   const location = `${base}/?${query({ tz: view.tz, week: view.week, notice: 'created', id: override.id })}#overrides`;
   if (key) await deps.ledger.completeIdempotent(key, { status: 303, body: location });
@@ -613,8 +616,10 @@ async function removeOverride(request: ApiRequest, deps: PageDeps, base: string)
   const view = viewOf(form);
   const id = form.get('id') ?? '';
   const removed = id === '' ? undefined : await deps.ledger.removeOverride(id);
-  if (removed)
+  if (removed) {
+    deps.onOverridesChanged?.();
     deps.log.info('override removed', { id, targets: removed.targets, by: auth.session.name, via: 'page' });
+  }
   return redirect(
     `${base}/?${query({ tz: view.tz, week: view.week, notice: removed ? 'removed' : 'gone', id })}#overrides`,
   );

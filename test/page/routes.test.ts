@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Router } from '../../functions/api/router.ts';
 import type { HistoryEntry } from '../../functions/engine/ledger.ts';
 import { makeSignInToken } from '../../functions/page/sign-in.ts';
 import { type ApiRig, startApiRig, WEBHOOK_KEY } from '../helpers/api.ts';
@@ -163,6 +164,33 @@ describe('the page: sign-in, sessions and the override forms', () => {
     expect(await api.ledger.overrides(api.now)).toEqual([]);
     const gone = await handle('POST', '/overrides/remove', { cookie, form: { csrf, id: override!.id } });
     expect(gone.headers.location).toContain('notice=gone');
+  });
+
+  it('tells serve’s running tick at once when the form creates or removes an override', async () => {
+    let changes = 0;
+    const router = new Router({
+      config: async () => api.config,
+      secrets: api.secrets,
+      upstream: api.upstream,
+      ledger: api.ledger,
+      now: () => api.now,
+      onOverridesChanged: () => {
+        changes += 1;
+      },
+    });
+    const { cookie, csrf } = await signIn(router, WEBHOOK_KEY, api.now);
+    await router.handle(pageRequest('POST', '/overrides', { cookie, form: overrideForm(csrf) }));
+    expect(changes).toBe(1);
+    // A refused form changed nothing, and says nothing.
+    await router.handle(
+      pageRequest('POST', '/overrides', { cookie, form: overrideForm(csrf, { until: 'later' }) }),
+    );
+    expect(changes).toBe(1);
+    const [override] = await api.ledger.overrides(api.now);
+    await router.handle(
+      pageRequest('POST', '/overrides/remove', { cookie, form: { csrf, id: override!.id } }),
+    );
+    expect(changes).toBe(2);
   });
 
   it('a schedule expands to its targets; one schedule alone', async () => {
