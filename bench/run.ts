@@ -2,6 +2,7 @@ import { benchBundles } from './bundles.ts';
 import { benchCli } from './cli.ts';
 import { report } from './measure.ts';
 import { benchNotify } from './notify.ts';
+import { benchPage } from './page.ts';
 import { benchPlan } from './plan.ts';
 import { benchReconcile } from './reconcile.ts';
 import { benchSavings } from './savings.ts';
@@ -16,6 +17,7 @@ const sections = [
   { title: 'Notifications', run: benchNotify },
   { title: 'Lambda bundles (esbuild, minified ESM)', run: benchBundles },
   { title: 'CLI and tick cold start (whole processes)', run: benchCli },
+  { title: 'The page (GET /, 200 targets, local ledger)', run: benchPage },
 ];
 
 let ok = true;

@@ -431,6 +431,9 @@ export class Nightshift extends Construct {
     this.httpApi.addRoutes({ path: '/v1/status', methods: [apigw.HttpMethod.GET], integration });
     this.httpApi.addRoutes({ path: '/v1/history', methods: [apigw.HttpMethod.GET], integration });
     this.httpApi.addRoutes({ path: '/v1/savings', methods: [apigw.HttpMethod.GET], integration });
+    // The page (functions/page/): signed-in sessions instead of request signatures.
+    for (const [path, methods] of PAGE_ROUTES)
+      this.httpApi.addRoutes({ path, methods: methods.map((m) => apigw.HttpMethod[m]), integration });
 
     // ---- alarms and dashboard ----
     this.alarmTopic = new sns.Topic(this, 'Alarms', {
@@ -644,10 +647,19 @@ export class Nightshift extends Construct {
     acknowledge(
       [this.httpApi],
       'AwsSolutions-APIG4',
-      'Every route but /v1/health verifies an HMAC-SHA256 signature of the request inside the Lambda (README, HTTP API).',
+      'Every route but /v1/health verifies an HMAC-SHA256 signature of the request inside the Lambda (README, HTTP API); the page routes (/, /signin, /signout, /overrides) need a session from a one-time sign-in link signed with the same key, checked inside the Lambda (docs/page.md).',
     );
   }
 }
+
+/** The page's routes and their methods (functions/page/routes.ts serves them). */
+export const PAGE_ROUTES: readonly [string, readonly ('GET' | 'HEAD' | 'POST')[]][] = [
+  ['/', ['GET', 'HEAD']],
+  ['/signin', ['GET', 'POST']],
+  ['/signout', ['POST']],
+  ['/overrides', ['POST']],
+  ['/overrides/remove', ['POST']],
+];
 
 /** The config file's text; a file that cannot be read is a ConfigFileError naming the fix. */
 function readConfigText(path: string): string {

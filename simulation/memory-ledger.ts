@@ -4,6 +4,7 @@ import type {
   IdempotencyBegin,
   Ledger,
   OccurrenceKey,
+  PageSession,
   SignatureMemory,
   StoredAnswer,
   TargetRecord,
@@ -134,5 +135,32 @@ export class MemoryLedger implements Ledger {
     return [...this.spans.values()].filter(
       (o) => Date.parse(o.from) < to && Date.parse(o.removedAt ?? o.until) > from,
     );
+  }
+
+  // ---- page sessions and sign-in links (functions/page/) ----
+  private readonly sessions = new Map<string, PageSession>();
+  private readonly usedLinks = new Map<string, number>();
+
+  async putSession(session: PageSession): Promise<void> {
+    this.sessions.set(session.idHash, session);
+  }
+
+  async session(idHash: string, now: number): Promise<PageSession | undefined> {
+    const session = this.sessions.get(idHash);
+    return session && Date.parse(session.expiresAt) > now ? session : undefined;
+  }
+
+  async removeSession(idHash: string): Promise<void> {
+    this.sessions.delete(idHash);
+  }
+
+  async useSignInLink(linkHash: string, expiresAt: number): Promise<boolean> {
+    if (this.usedLinks.has(linkHash)) return false;
+    this.usedLinks.set(linkHash, expiresAt);
+    return true;
+  }
+
+  async signInLinkUsed(linkHash: string, now: number): Promise<boolean> {
+    return (this.usedLinks.get(linkHash) ?? Number.NEGATIVE_INFINITY) >= now;
   }
 }

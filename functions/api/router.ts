@@ -19,6 +19,7 @@ import { selectTargets, TargetSelectionError } from '../engine/targets.ts';
 import { type Log, silentLog } from '../observability/log.ts';
 import { logFields } from '../observability/log-fields.ts';
 import { redact, rememberSecret } from '../observability/redact.ts';
+import { PAGE_PATHS } from '../page/paths.ts';
 import type { SecretSource } from '../stores/secrets.ts';
 import { savings } from './savings-route.ts';
 import { CLOCK_WINDOW_SECONDS, SIGNATURE_HEADER, verifySignature } from './signature.ts';
@@ -167,6 +168,7 @@ export class Router {
 
   private async route(request: ApiRequest, requestId: string): Promise<ApiResponse> {
     const path = request.path.replace(/\/+$/, '') || '/';
+    if (PAGE_PATHS.has(path)) return this.page(request, path);
     const allow = (methods: string) => {
       if (!methods.split(', ').includes(request.method)) {
         throw new HttpError(405, 'method_not_allowed', `${request.method} is not allowed on ${path}`, {
@@ -231,6 +233,29 @@ export class Router {
       upstream: this.deps.upstream,
       now: this.now(),
       log: this.log,
+    });
+  }
+
+  // ---- the page (functions/page/): sessions instead of signatures, HTML answers ----
+  private async page(request: ApiRequest, path: string): Promise<ApiResponse> {
+    if (request.body.length > MAX_BODY_BYTES) {
+      throw new HttpError(413, 'payload_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`);
+    }
+    const { servePage } = await import('../page/routes.ts');
+    return servePage(request, path, {
+      config: await this.deps.config(),
+      ledger: this.deps.ledger,
+      upstream: this.deps.upstream,
+      now: this.now(),
+      log: this.log,
+      key: async (fresh) => {
+        if (!fresh) return this.key(false);
+        // A rotated key: read the secret again, at most once a minute (as for signatures).
+        if (this.now() - this.lastKeyRefresh <= KEY_REFRESH_INTERVAL_MS) return undefined;
+        this.lastKeyRefresh = this.now();
+        return this.key(true);
+      },
+      onOverridesChanged: () => this.deps.onOverridesChanged?.(),
     });
   }
 

@@ -76,6 +76,11 @@ const commands: CommandEntry[] = [
     summary: 'hours held off and cost avoided, per target and in total (default: this month so far)',
     load: async () => (await import('./commands/savings.ts')).savingsCommand,
   },
+  {
+    name: 'open',
+    summary: 'print a one-time sign-in link to the page (week, status, overrides, history)',
+    load: async () => (await import('./commands/open.ts')).openCommand,
+  },
 ];
 
 /** Set by the CLI build (esbuild `define`); absent when the CLI runs from the sources. */

@@ -184,28 +184,42 @@ function narrowed(config: Config, wanted: ReadonlySet<string>): Config {
 }
 
 /**
+ * How far back targets still without an edge are replayed, step by step: a week holds the last
+ * edge of every weekday schedule (a Monday looks back past the weekend), and only the rest pay
+ * for the whole look-back.
+ */
+const LOOKBACK_STEPS_MS = [7 * DAY_MS, LOOKBACK_MS];
+
+/**
  * The level of every scheduled target at `instant`, computed from scratch: the rows of the last
  * day, replayed from a window span earlier so every window open at the instant is known; targets
- * with no edge in that day are replayed over the whole look-back, with only their schedules.
- * An edge is trusted only when a window span of rows precedes it (a closing is effective only if
- * no earlier-opened window is still open).
+ * with no edge in that day are replayed over a week, then over the whole look-back, with only
+ * their schedules. An edge is trusted only when a window span of rows precedes it (a closing is
+ * effective only if no earlier-opened window is still open).
  */
 function levelsAt(config: Config, instant: number): Map<string, TargetLevel> {
   const levels = new Map<string, TargetLevel>();
   replay(config, levels, due(config, instant - DAY_MS - WINDOW_SPAN_MS, instant));
-  const missing = new Set<string>();
+  let missing = new Set<string>();
   for (const target of scheduledTargets(config)) {
     const edge = levels.get(target)?.edge;
     if (!edge || Date.parse(edge.at) <= instant - DAY_MS) missing.add(target);
   }
-  if (missing.size === 0) return levels;
-  const older = new Map<string, TargetLevel>();
-  const sub = narrowed(config, missing);
-  replay(sub, older, due(sub, instant - LOOKBACK_MS - WINDOW_SPAN_MS, instant));
-  for (const target of missing) {
-    const level = older.get(target);
-    if (level) levels.set(target, level);
-    else levels.delete(target);
+  for (const span of LOOKBACK_STEPS_MS) {
+    if (missing.size === 0) break;
+    const older = new Map<string, TargetLevel>();
+    const sub = narrowed(config, missing);
+    replay(sub, older, due(sub, instant - span - WINDOW_SPAN_MS, instant));
+    const still = new Set<string>();
+    for (const target of missing) {
+      const level = older.get(target);
+      // Short of the whole look-back, an edge too close to the replay's start is not trusted.
+      if (span < LOOKBACK_MS && (!level?.edge || Date.parse(level.edge.at) <= instant - span))
+        still.add(target);
+      else if (level) levels.set(target, level);
+      else levels.delete(target);
+    }
+    missing = still;
   }
   return levels;
 }

@@ -231,4 +231,35 @@ export interface Ledger {
    * `removeOverride` keep them for savings.
    */
   overridesBetween(from: number, to: number): Promise<OverrideSpan[]>;
+  // ---- page sessions and sign-in links (the page, functions/page/) ----
+  /** Stores a signed-in browser's session until its `expiresAt`, for every process and container. */
+  putSession(session: PageSession): Promise<void>;
+  /** The session with this cookie hash, unless absent or expired at `now` (ms). */
+  session(idHash: string, now: number): Promise<PageSession | undefined>;
+  /** Ends a session (sign-out); nothing happens when there is none. */
+  removeSession(idHash: string): Promise<void>;
+  /**
+   * Marks a sign-in link used, remembered until `expiresAt` (ms, the link's own expiry: after it
+   * the link is refused anyway). Exactly one caller of many, in any process, gets `true`.
+   */
+  useSignInLink(linkHash: string, expiresAt: number): Promise<boolean>;
+  /** Whether a sign-in link was already used (and is still remembered at `now`). */
+  signInLinkUsed(linkHash: string, now: number): Promise<boolean>;
+}
+
+// ---- page sessions (functions/page/) ----
+
+export type PageScope = 'read' | 'write';
+
+/** A signed-in browser: what the page's session cookie stands for. */
+export interface PageSession {
+  /** SHA-256 (hex) of the cookie value: the ledger never holds a cookie anyone could present. */
+  idHash: string;
+  /** `read` sees everything and changes nothing; `write` may create and remove overrides. */
+  scope: PageScope;
+  /** Who signed in, as the sign-in link names them: recorded as `createdBy` of their overrides. */
+  name: string;
+  createdAt: string;
+  /** UTC ISO 8601: the session is refused from then on. */
+  expiresAt: string;
 }

@@ -1,10 +1,11 @@
 import type { Config } from './config/schema.ts';
+import { expandTargetNames } from './config/validate.ts';
 import { desiredOf, type OverrideRule } from './decision.ts';
 import { edgesOf, latestEdges } from './desired.ts';
 import { ErrorCode } from './error-codes.ts';
 import type { TargetRef, Upstream } from './executor.ts';
 import type { TargetKind } from './kinds.ts';
-import type { Ledger } from './ledger.ts';
+import type { Ledger, TargetRecord } from './ledger.ts';
 import { due } from './planner.ts';
 import type { Observation, TargetState } from './states.ts';
 
@@ -31,6 +32,21 @@ export interface TargetStatus {
    * done until someone puts the credentials in ("secret not set").
    */
   secretNotSet?: true;
+  // ---- from the ledger's record of the target, when it is about the desired state above ----
+  /** The desired state was seen reached (or, without a status query, the call succeeded). */
+  reached?: boolean;
+  /** Looks that did not reach it yet: with `nextCheckAt`, the pending retries. */
+  tries?: number;
+  /** The state cannot be reached (a DRS job that has ended): no retry until a new edge. */
+  final?: boolean;
+  /** When the tick last looked (read status, or called). */
+  lastCheckAt?: string;
+  /** When the tick looks again, while the state is not reached. */
+  nextCheckAt?: string;
+  /** When the last state-changing call was made. */
+  lastAttemptAt?: string;
+  /** With `live: false`: `observed` is the record's, as read at this instant. */
+  observedAt?: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -45,6 +61,13 @@ export interface StatusOptions {
   now: number;
   /** Target names (default: every target of the config, in config order). */
   targets?: readonly string[];
+  /**
+   * `true` (default): read each target's status upstream now. `false`: no upstream call; what the
+   * tick last read and recorded stands in (`observed`, `observedAt`), and a target is in sync when
+   * the ledger knows its desired state was reached: what a page viewed every minute shows
+   * without sending Huawei a status query per target per view.
+   */
+  live?: boolean;
 }
 
 /**
@@ -58,7 +81,8 @@ export async function targetStatuses(options: StatusOptions): Promise<TargetStat
   const names = options.targets ?? Object.keys(config.targets);
   const edges = latestEdges(config, now);
   const desired = new Map(names.map((name) => [name, desiredOf(name, edges.get(name), overrides, now)]));
-  const toRead = names.filter((name) => desired.get(name)?.state !== 'hands-off');
+  const live = options.live ?? true;
+  const toRead = live ? names.filter((name) => desired.get(name)?.state !== 'hands-off') : [];
   const refs: TargetRef[] = toRead.map((name) => {
     const target = config.targets[name]!;
     return {
@@ -82,7 +106,11 @@ export async function targetStatuses(options: StatusOptions): Promise<TargetStat
     const record = records.get(name);
     let inSync: boolean;
     let note: string | undefined;
-    if (!want || want.state === 'hands-off') {
+    const held = record?.desired === want?.state && record?.since === want?.since;
+    if (!live && want && want.state !== 'hands-off') {
+      inSync = held && record!.reached;
+      if (!record) note = 'not looked at yet';
+    } else if (!want || want.state === 'hands-off') {
       inSync = true;
       if (want) note = 'hands-off: not read (no upstream call of any kind)';
     } else if (read === null) {
@@ -107,15 +135,33 @@ export async function targetStatuses(options: StatusOptions): Promise<TargetStat
       desired: want?.state ?? null,
       since: want?.since ?? null,
       because: want?.because ?? null,
-      observed: observation?.text ?? null,
+      observed: live ? (observation?.text ?? null) : (record?.observed ?? null),
       ...(observation ? { observedState: observation.state } : {}),
       inSync,
       ...(want?.override ? { override: want.override } : {}),
       ...(edge ? { nextEdge: { at: edge.at, state: edge.state, schedule: edge.schedule } } : {}),
       ...(note ? { note } : {}),
       ...(read?.error?.code === ErrorCode.secretNotSet ? { secretNotSet: true as const } : {}),
+      ...(record && want && held ? recordFields(record) : {}),
+      ...(!live && record?.lastCheckAt && record.observed !== undefined
+        ? { observedAt: record.lastCheckAt }
+        : {}),
     };
   });
+}
+
+/** What the ledger's record says about reaching the desired state it is about. */
+function recordFields(
+  record: TargetRecord,
+): Pick<TargetStatus, 'reached' | 'tries' | 'final' | 'lastCheckAt' | 'nextCheckAt' | 'lastAttemptAt'> {
+  return {
+    reached: record.reached,
+    tries: record.tries,
+    ...(record.final ? { final: true } : {}),
+    ...(record.lastCheckAt ? { lastCheckAt: record.lastCheckAt } : {}),
+    ...(record.nextCheckAt && !record.reached ? { nextCheckAt: record.nextCheckAt } : {}),
+    ...(record.lastAttemptAt ? { lastAttemptAt: record.lastAttemptAt } : {}),
+  };
 }
 
 /** The first edge after `now` of each named target, looking ahead a day at a time. */
@@ -125,7 +171,14 @@ function nextEdges(
   now: number,
 ): Map<string, { at: string; state: TargetState; schedule: string }> {
   const found = new Map<string, { at: string; state: TargetState; schedule: string }>();
-  const wanted = new Set(names);
+  // Only targets an enabled schedule names can have an edge: the others would keep the look
+  // ahead going for all of its 35 days, a plan of the whole config per day, on every view.
+  const scheduled = new Set<string>();
+  for (const schedule of config.schedules)
+    if (schedule.enabled)
+      for (const name of expandTargetNames(schedule.targets, config.targets, config.groups))
+        scheduled.add(name);
+  const wanted = new Set(names.filter((name) => scheduled.has(name)));
   for (let day = 0; day < LOOKAHEAD_DAYS && found.size < wanted.size; day++) {
     const from = now + day * DAY_MS;
     for (const [target, edges] of edgesOf(config, due(config, from, from + DAY_MS))) {

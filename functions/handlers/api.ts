@@ -37,6 +37,8 @@ export const handler = async (
         : event.rawPath;
     const headers: Record<string, string | undefined> = {};
     for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
+    // Payload 2.0 moves the Cookie header into `cookies` (the page's session cookie).
+    if (event.cookies?.length) headers.cookie = event.cookies.join('; ');
     const answer = await routerFor(ctx).handle({
       method: event.requestContext.http.method,
       path,
@@ -51,7 +53,14 @@ export const handler = async (
       requestId,
       ...(deadline === undefined ? {} : { deadline }),
     });
-    return { statusCode: answer.status, headers: answer.headers, body: answer.body };
+    // A cookie the page sets goes in `cookies`, where payload 2.0 expects it.
+    const { 'set-cookie': cookie, ...rest } = answer.headers;
+    return {
+      statusCode: answer.status,
+      headers: rest,
+      body: answer.body,
+      ...(cookie === undefined ? {} : { cookies: [cookie] }),
+    };
   } finally {
     ctx.metrics.publishStoredMetrics();
     ctx.log.logger.removeKeys(['correlationId']);

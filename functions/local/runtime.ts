@@ -150,7 +150,16 @@ export class LocalRuntime {
     );
     await this.maintain();
     this.loop = this.tickLoop();
+    this.preparePage();
     return this.url;
+  }
+
+  /** The page's week and warnings of the config in force, worked out before anyone asks. */
+  private preparePage(): void {
+    const config = this.config;
+    import('../page/routes.ts')
+      .then(({ preparePage }) => preparePage(config, this.options.clock.now()))
+      .catch((error: unknown) => this.options.log.warn('page not prepared', { error: String(error) }));
   }
 
   private async maintain(): Promise<void> {
@@ -211,6 +220,7 @@ export class LocalRuntime {
         schedules: this.config.schedules.length,
       });
       this.options.print(`config reloaded: ${this.config.schedules.length} schedules`);
+      this.preparePage();
     } catch (error) {
       const issues = error instanceof ConfigError ? error.issues : undefined;
       this.options.log.error('config change refused; the last good config stays in force', {

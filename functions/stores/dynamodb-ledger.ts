@@ -20,6 +20,7 @@ import {
   type Ledger,
   legacyEntryId,
   type OccurrenceKey,
+  type PageSession,
   type SignatureMemory,
   type StoredAnswer,
   type TargetRecord,
@@ -591,6 +592,77 @@ export class DynamoLedger implements Ledger {
         }
       }),
     );
+  }
+
+  // ---- page sessions and sign-in links (functions/page/) ----
+  // `SESSION#<idHash>` / `SESSION`: a signed-in browser, expiring by TTL at its `expiresAt`;
+  // `LINK#<linkHash>` / `LINK`: a used sign-in link, kept (TTL) until the link itself expires.
+  // TTL deletion lags, so every read also checks the time.
+
+  async putSession(session: PageSession): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.options.tableName,
+        Item: {
+          pk: s(`SESSION#${session.idHash}`),
+          sk: s('SESSION'),
+          doc: s(JSON.stringify(session)),
+          ttl: n(Math.ceil(Date.parse(session.expiresAt) / 1000)),
+        },
+      }),
+    );
+  }
+
+  async session(idHash: string, now: number): Promise<PageSession | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.options.tableName,
+        Key: { pk: s(`SESSION#${idHash}`), sk: s('SESSION') },
+        ConsistentRead: true,
+      }),
+    );
+    const doc = Item?.doc?.S;
+    if (!doc) return undefined;
+    const session = JSON.parse(doc) as PageSession;
+    return Date.parse(session.expiresAt) > now ? session : undefined;
+  }
+
+  async removeSession(idHash: string): Promise<void> {
+    await this.client.send(
+      new DeleteItemCommand({
+        TableName: this.options.tableName,
+        Key: { pk: s(`SESSION#${idHash}`), sk: s('SESSION') },
+      }),
+    );
+  }
+
+  async useSignInLink(linkHash: string, expiresAt: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.options.tableName,
+          Item: { pk: s(`LINK#${linkHash}`), sk: s('LINK'), ttl: n(Math.ceil(expiresAt / 1000)) },
+          ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':now': n(Math.floor(this.now() / 1000)) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  async signInLinkUsed(linkHash: string, now: number): Promise<boolean> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.options.tableName,
+        Key: { pk: s(`LINK#${linkHash}`), sk: s('LINK') },
+        ConsistentRead: true,
+      }),
+    );
+    return Item !== undefined && Number(Item.ttl?.N ?? 0) * 1000 >= now;
   }
 }
 

@@ -10,6 +10,7 @@ import {
   type Ledger,
   legacyEntryId,
   type OccurrenceKey,
+  type PageSession,
   type SignatureMemory,
   type StoredAnswer,
   type TargetRecord,
@@ -801,6 +802,83 @@ export class FileLedger implements Ledger {
   readOutbox(from: OutboxPosition | undefined): Promise<OutboxRead> {
     return readOutbox(this.dir, this.historyFiles, from);
   }
+
+  // ---- page sessions and sign-in links (functions/page/) ----
+  // `page-sessions/<idHash>.json`: one file per session, written whole and renamed into place.
+  // `signin-links/<linkHash>.json`: one file per used link, linked into place so exactly one
+  // process wins. Expired files of both go as later calls pass, at most once a minute.
+
+  private lastPageStatePrune = Number.NEGATIVE_INFINITY;
+
+  async putSession(session: PageSession): Promise<void> {
+    const dir = join(this.dir, 'page-sessions');
+    await mkdir(dir, { recursive: true });
+    await this.prunePageState();
+    const path = join(dir, `${hexName(session.idHash)}.json`);
+    const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
+    await writeFile(tmp, JSON.stringify(session), { mode: 0o600 });
+    await rename(tmp, path);
+  }
+
+  async session(idHash: string, now: number): Promise<PageSession | undefined> {
+    const session = await readJson<PageSession>(
+      join(this.dir, 'page-sessions', `${hexName(idHash)}.json`),
+    ).catch(() => undefined);
+    if (!session || Date.parse(session.expiresAt) <= now) return undefined;
+    return session;
+  }
+
+  async removeSession(idHash: string): Promise<void> {
+    await rm(join(this.dir, 'page-sessions', `${hexName(idHash)}.json`), { force: true });
+  }
+
+  async useSignInLink(linkHash: string, expiresAt: number): Promise<boolean> {
+    const dir = join(this.dir, 'signin-links');
+    await mkdir(dir, { recursive: true });
+    await this.prunePageState();
+    const path = join(dir, `${hexName(linkHash)}.json`);
+    const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
+    await writeFile(tmp, JSON.stringify({ expiresAt }));
+    try {
+      await link(tmp, path);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  async signInLinkUsed(linkHash: string, now: number): Promise<boolean> {
+    const entry = await readJson<{ expiresAt: number }>(
+      join(this.dir, 'signin-links', `${hexName(linkHash)}.json`),
+    ).catch(() => undefined);
+    return entry !== undefined && entry.expiresAt >= now;
+  }
+
+  /** Removes expired sessions and used links past their link's expiry; at most once a minute. */
+  private async prunePageState(): Promise<void> {
+    if (this.now() - this.lastPageStatePrune < SIGNATURE_PRUNE_INTERVAL_MS) return;
+    this.lastPageStatePrune = this.now();
+    for (const [folder, expiry] of [
+      ['page-sessions', (v: PageSession) => Date.parse(v.expiresAt)],
+      ['signin-links', (v: { expiresAt: number }) => v.expiresAt],
+    ] as const) {
+      let names: string[];
+      try {
+        names = await readdir(join(this.dir, folder));
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        if (!name.endsWith('.json')) continue;
+        const value = await readJson<never>(join(this.dir, folder, name)).catch(() => undefined);
+        if (value !== undefined && expiry(value) < this.now())
+          await rm(join(this.dir, folder, name), { force: true });
+      }
+    }
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -837,4 +915,10 @@ async function readSignature(
     // Removed meanwhile by another process's prune, or unreadable: nothing to go by.
     return undefined;
   }
+}
+
+/** A hash as a file name: only hex digits, so no value can reach outside its folder. */
+function hexName(hash: string): string {
+  if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error('a page session or link hash must be 64 hex digits');
+  return hash;
 }

@@ -166,6 +166,29 @@ describe('the Nightshift stack', () => {
     });
   });
 
+  it('serves the page (GET /, sign-in, sign-out, the override forms) through the same api Lambda', () => {
+    const routes = template.findResources('AWS::ApiGatewayV2::Route');
+    const targetOf = (key: string) =>
+      JSON.stringify(Object.values(routes).find((r) => r.Properties.RouteKey === key)?.Properties.Target);
+    for (const routeKey of [
+      'GET /',
+      'HEAD /',
+      'GET /signin',
+      'POST /signin',
+      'POST /signout',
+      'POST /overrides',
+      'POST /overrides/remove',
+    ]) {
+      // The router checks the session itself, as it checks signatures on the /v1 routes.
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: routeKey,
+        AuthorizationType: 'NONE',
+      });
+      expect(targetOf(routeKey), routeKey).toBe(targetOf('POST /v1/overrides'));
+    }
+    expect(targetOf('GET /')).toMatch(/integrations/);
+  });
+
   it('hosts the config in AppConfig with the validator Lambda and deploys it', () => {
     template.hasResourceProperties('AWS::AppConfig::ConfigurationProfile', {
       LocationUri: 'hosted',

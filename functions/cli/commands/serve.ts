@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { webhookKeyOf } from '../../api/router.ts';
@@ -15,6 +16,7 @@ import { setUpLocalNotifications } from '../../notify/local-setup.ts';
 import type { Log } from '../../observability/log.ts';
 import { createLog } from '../../observability/powertools-log.ts';
 import { textLog } from '../../observability/text-log.ts';
+import { makeSignInToken, signInUrl } from '../../page/sign-in.ts';
 import { readConfigFile } from '../../stores/local-config.ts';
 import { FileLedger } from '../../stores/local-ledger.ts';
 import { FileSecretSource, type SecretSource } from '../../stores/secrets.ts';
@@ -194,6 +196,8 @@ the same two variables follows it.`,
       clock: clockSetting && `${wallClock(clock.now(), zone)} ${zone}, ${clockSetting.speed}x real time`,
       notify: notifications.summary,
     });
+    const signIn = await signInLine(secrets, initial.webhook.secret, url, clock.now(), io);
+    if (signIn) print(signIn);
     const next = due(runtime.currentConfig, clock.now(), clock.now() + 24 * 3600_000).slice(0, 8);
     print(
       next.length
@@ -371,6 +375,32 @@ async function webhookSecretProblem(secrets: SecretSource, name: string): Promis
   } catch {
     return 'is malformed';
   }
+}
+
+// ---- the page's sign-in link, printed at start ----
+
+/** How long the link `serve` prints at start may wait to be used (on the runtime's clock). */
+const START_LINK_TTL_MS = 60 * 60_000;
+
+/** A write link to the page for whoever started serve, or nothing when the webhook key is unusable. */
+async function signInLine(
+  secrets: SecretSource,
+  name: string,
+  url: string,
+  now: number,
+  io: CliIo,
+): Promise<string | undefined> {
+  let key: string;
+  try {
+    key = webhookKeyOf(name, await secrets.get(name));
+  } catch {
+    return undefined;
+  }
+  const as = `${io.env.USER ?? io.env.USERNAME ?? 'someone'}@${hostname()}`;
+  const { token, claims } = makeSignInToken(key, { now, ttlMs: START_LINK_TTL_MS, scope: 'write', as });
+  return `The page: open this one-time sign-in link (until ${new Date(claims.exp).toISOString()}); another: npx nightshift open --url ${url}
+  ${signInUrl(url, token)}
+`;
 }
 
 function waitForSignal(_io: CliIo): Promise<void> {

@@ -44,6 +44,41 @@ export function closestTimeZone(zone: string): string | undefined {
   return closest(zone, canonicalZones);
 }
 
+/**
+ * What every ZoneClock of one zone shares: the formatters and the offsets sampled so far. A
+ * config compiled anew (a reload, the narrowed configs of a look-back, a page view's own planner)
+ * then never samples a quarter the process has already sampled.
+ */
+interface ZoneSamples {
+  format: Intl.DateTimeFormat;
+  /** Formats `GMT+01:00`: one part to read, about three times faster than `formatToParts`. */
+  offsetFormat: Intl.DateTimeFormat;
+  quarters: Map<number, number>;
+}
+
+const samplesByZone = new Map<string, ZoneSamples>();
+
+function samplesOf(zone: string): ZoneSamples {
+  let samples = samplesByZone.get(zone);
+  if (!samples) {
+    samples = {
+      format: new Intl.DateTimeFormat('en-US', {
+        timeZone: zone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+      }),
+      offsetFormat: new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' }),
+      quarters: new Map(),
+    };
+    samplesByZone.set(zone, samples);
+  }
+  return samples;
+}
+
 export class ZoneClock {
   private static readonly shared = new Map<string, ZoneClock>();
 
@@ -59,19 +94,15 @@ export class ZoneClock {
 
   readonly zone: string;
   private readonly format: Intl.DateTimeFormat;
-  private readonly quarterOffsets = new Map<number, number>();
+  private readonly offsetFormat: Intl.DateTimeFormat;
+  private readonly quarterOffsets: Map<number, number>;
 
   constructor(zone: string) {
     this.zone = zone;
-    this.format = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-    });
+    const samples = samplesOf(zone);
+    this.format = samples.format;
+    this.offsetFormat = samples.offsetFormat;
+    this.quarterOffsets = samples.quarters;
   }
 
   /** Offset from UTC in whole minutes at the UTC minute `epochMinute`. */
@@ -107,6 +138,14 @@ export class ZoneClock {
   }
 
   private intlOffset(epochMinute: number): number {
+    const text = this.offsetFormat.format(new Date(epochMinute * MINUTE_MS));
+    const match = /GMT(?:([+-])(\d{2}):(\d{2}))?$/.exec(text);
+    // Offsets with seconds (local mean time, before 1900) are read from the wall clock instead.
+    if (match) return match[1] ? (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;
+    return this.wallClockOffset(epochMinute);
+  }
+
+  private wallClockOffset(epochMinute: number): number {
     let year = 0;
     let month = 0;
     let day = 0;
