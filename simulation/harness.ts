@@ -80,7 +80,12 @@ const NEVER = new Promise<never>(() => undefined);
  * scheduler decides the order in which every ledger and upstream await resolves. The six
  * invariants of the contract are checked after every step; a violation throws.
  */
-export async function simulate(params: SimParams, s: Scheduler, store: SimLedger): Promise<SimReport> {
+export async function simulate(
+  params: SimParams,
+  s: Scheduler,
+  store: SimLedger,
+  hooks: { onSent?: (sent: Sent, world: World) => void } = {},
+): Promise<SimReport> {
   const world = new World(params.seed, SIM_START, params.faults);
   let config = parseConfig(params.config);
   const configHistory: { from: number; config: Config }[] = [{ from: SIM_START, config }];
@@ -100,6 +105,8 @@ export async function simulate(params: SimParams, s: Scheduler, store: SimLedger
   /** Calls sent, by call id; in-flight records written, by call id, with the engine that wrote them. */
   const sentCalls = new Map<string, Sent>();
   const inFlightWritten = new Map<string, { engine: string; incarnation: number }>();
+  /** In-flight records that landed though their write reported a failure (so nothing was sent). */
+  const unacknowledged = new Set<string>();
   /** Per target and desired state (since + want): the scheduled calls sent, in order. */
   const callsByEpoch = new Map<string, Sent[]>();
   /** Per target: the last change made behind the engine's back. */
@@ -117,6 +124,8 @@ export async function simulate(params: SimParams, s: Scheduler, store: SimLedger
     };
   };
 
+  /** Each target's desired state as its record last held it, numbered as it changes. */
+  const epochOf = new Map<string, { key: string; serial: number }>();
   /** The in-flight record each target's latest written record holds (writes are linear by CAS). */
   const flightOf = new Map<string, InFlight | undefined>();
   let historyDirty = true;
@@ -148,10 +157,18 @@ export async function simulate(params: SimParams, s: Scheduler, store: SimLedger
         if (name === 'putTarget' && result === true) {
           const record = args[0] as TargetRecord;
           flightOf.set(record.target, record.inFlight);
+          // A new desired state in the record (an edge, an override, its end): calls count anew.
+          const key = `${record.identity}|${record.desired}|${record.since}|${record.because}`;
+          const epoch = epochOf.get(record.target);
+          if (epoch?.key !== key) epochOf.set(record.target, { key, serial: (epoch?.serial ?? 0) + 1 });
           if (record.inFlight && !inFlightWritten.has(record.inFlight.id))
             inFlightWritten.set(record.inFlight.id, { engine: engine.name, incarnation });
         }
-        if (injected === 'enospc-after') throw new InjectedFault(`ENOSPC after ${name} landed`);
+        if (injected === 'enospc-after') {
+          const record = args[0] as TargetRecord;
+          if (name === 'putTarget' && record.inFlight) unacknowledged.add(record.inFlight.id);
+          throw new InjectedFault(`ENOSPC after ${name} landed`);
+        }
         // A crash here: the write landed, the engine never learns it.
         await gate(`ledger ${name} done`);
         return result;
@@ -178,11 +195,21 @@ export async function simulate(params: SimParams, s: Scheduler, store: SimLedger
     );
 
   // ---- invariants checked as each request goes out ----
-  const coveringAt = (target: string, t: number, acknowledgedBy: number): OverrideLog | undefined => {
+  /**
+   * The override binding `target` at instant `t` for a request sent at `sentAt`: acknowledged a
+   * second before the request at least (the hand-over), and not yet removed when it was sent (an
+   * engine may act on a removal at once).
+   */
+  const coveringAt = (
+    target: string,
+    t: number,
+    sentAt: number,
+    handOver = HAND_OVER_MS,
+  ): OverrideLog | undefined => {
     let found: OverrideLog | undefined;
     for (const log of overrides) {
-      if (log.acknowledgedAt > acknowledgedBy) continue;
-      if (log.removedAt !== undefined && log.removedAt <= acknowledgedBy) continue;
+      if (log.acknowledgedAt > sentAt - handOver) continue;
+      if (log.removedAt !== undefined && log.removedAt <= sentAt) continue;
       if (!log.override.targets.includes(target)) continue;
       if (Date.parse(log.override.from) > t || Date.parse(log.override.until) <= t) continue;
       if (!found || Date.parse(log.override.from) >= Date.parse(found.override.from)) found = log;
@@ -190,9 +217,20 @@ export async function simulate(params: SimParams, s: Scheduler, store: SimLedger
     return found;
   };
 
+  /** What each read of an upstream thing could have shown: the world's state as it went out. */
+  const readsOf = new Map<string, { at: number; state: Held; pending?: Held }[]>();
+
   const checkSend = (sent: Sent) => {
-    const bound = sent.at - HAND_OVER_MS;
-    const cover = coveringAt(sent.target, sent.at, bound);
+    hooks.onSent?.(sent, world);
+    if (sent.kind === 'read' && world.tasks.has(sent.upstream)) {
+      const list = readsOf.get(sent.upstream) ?? [];
+      list.push({ at: sent.at, ...world.stateOf(sent.upstream) });
+      readsOf.set(sent.upstream, list);
+    }
+    // Within the hand-over second the engine may follow either: the override before, or the new.
+    const settled = coveringAt(sent.target, sent.at, sent.at);
+    const newest = coveringAt(sent.target, sent.at, sent.at, 0);
+    const cover = settled?.override.id === newest?.override.id ? settled : undefined;
     // 3. No request of any kind on a hands-off target (allowing the one-second hand-over).
     if (cover?.override.state === 'hands-off' && sent.flight?.trigger !== 'http')
       throw new InvariantViolation(
@@ -230,7 +268,7 @@ export async function simulate(params: SimParams, s: Scheduler, store: SimLedger
           2,
           `DRS end of ${sent.target} sent ${Math.round((sent.at - at) / MINUTE)} min after its edge`,
         );
-      const covered = coveringAt(sent.target, at, bound);
+      const covered = coveringAt(sent.target, at, sent.at);
       if (covered)
         throw new InvariantViolation(
           2,
@@ -246,7 +284,7 @@ export async function simulate(params: SimParams, s: Scheduler, store: SimLedger
     // 4. At most one call per target per desired state, unless a verify saw it unreached and
     // the backoff had elapsed: the one before must have an outcome that says not reached.
     // A config change of the task id is a new target: a new desired state.
-    const epoch = `${sent.upstream}|${flight.since}|${flight.want}`;
+    const epoch = `${sent.upstream}|${flight.since}|${flight.want}|${epochOf.get(sent.target)?.serial ?? 0}`;
     const calls = callsByEpoch.get(epoch) ?? [];
     const previous = calls.at(-1);
     if (previous) {
@@ -256,13 +294,18 @@ export async function simulate(params: SimParams, s: Scheduler, store: SimLedger
           4,
           `second call on ${sent.target} for ${flight.want} since ${flight.since} at ${iso(sent.at)} before the first (${iso(previous.at)}) had an outcome`,
         );
-      if (outcome.result.ok && outcome.result.verified !== false)
+      // Reached, then seen drifted by a later read (enforce): a new call is due.
+      const drifted = (readsOf.get(sent.upstream) ?? []).some(
+        (r) => r.at > previous.at && (r.state !== flight.want || r.pending !== undefined),
+      );
+      if (outcome.result.ok && outcome.result.verified !== false && !drifted)
         throw new InvariantViolation(
           4,
           `second call on ${sent.target} for ${flight.want} though the first was verified`,
         );
-      if (sent.at - previous.at < MINUTE)
-        throw new InvariantViolation(4, `second call on ${sent.target} within a minute of the first`);
+      // Backoff counts in ticks: the next try is a later pass, a minute on at least.
+      if (Date.parse(flight.startedAt) - Date.parse(previous.flight!.startedAt) < MINUTE)
+        throw new InvariantViolation(4, `second call on ${sent.target} in the same minute as the first`);
     }
     calls.push(sent);
     callsByEpoch.set(epoch, calls);
@@ -499,11 +542,17 @@ export async function simulate(params: SimParams, s: Scheduler, store: SimLedger
       );
   for (const [id, entry] of entriesById) {
     if (!id.startsWith('call-') || sentCalls.has(id)) continue;
-    // The one allowed: a process that stopped between recording its call and sending it.
+    // Allowed: a process that stopped between recording its call and sending it.
     const writer = inFlightWritten.get(id);
     const crashedBeforeSending =
       writer !== undefined && engines.find((e) => e.name === writer.engine)!.incarnation > writer.incarnation;
-    if (!(crashedBeforeSending && entry.result.errorCode === ErrorCode.outcomeUnknown))
+    // Or one whose in-flight write landed though it reported a failure, and could not be taken back.
+    if (
+      !(
+        (crashedBeforeSending || unacknowledged.has(id)) &&
+        entry.result.errorCode === ErrorCode.outcomeUnknown
+      )
+    )
       throw new InvariantViolation(
         5,
         `entry ${id} (${entry.result.action} ${entry.result.target}) for a call never made`,
@@ -540,7 +589,7 @@ export async function simulate(params: SimParams, s: Scheduler, store: SimLedger
       if (began < healthyFrom + MINUTE || minute - began < CONVERGENCE_BOUND_MS) continue;
       if ((lastBehind.get(name) ?? Number.NEGATIVE_INFINITY) >= began - CONVERGENCE_BOUND_MS) continue;
       const { state, pending } = world.stateOf(id);
-      if (state === 'ended') continue;
+      if (state === 'ended' || pending === 'ended') continue;
       const want: Held = desired.state;
       if (state !== want || pending !== undefined) {
         const record = (await store.ledger.targets([name])).get(name);

@@ -103,7 +103,8 @@ export class World {
   }
 
   latency(): number {
-    const [min, max] = this.faults.latencyMs;
+    // Healthy means answers in good time too: a tick's budget holds a read, a call and a verify.
+    const [min, max] = this.healthy ? [5, Math.min(1_000, this.faults.latencyMs[1])] : this.faults.latencyMs;
     return Math.round(min + this.roll() * (max - min));
   }
 

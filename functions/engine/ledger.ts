@@ -118,6 +118,8 @@ export interface TargetRecord {
   calls?: number;
   /** The status could not be read for this desired state: one call, its answer the outcome. */
   blind?: boolean;
+  /** A call made for this desired state was answered ok (whether or not a read verified it). */
+  answeredOk?: boolean;
   lastCheckAt?: string;
   nextCheckAt?: string;
   /** The upstream status text last read; null when the read failed. */

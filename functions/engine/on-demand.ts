@@ -11,7 +11,7 @@ import {
   type Upstream,
   type UpstreamItem,
 } from './executor.ts';
-import { type Action, kindSupports } from './kinds.ts';
+import { type Action, kindSupports, type TargetKind } from './kinds.ts';
 import type { HistoryEntry, Ledger, TargetRecord } from './ledger.ts';
 import { activeOverrides, type Override } from './overrides.ts';
 import { stateAfter, type TargetState } from './states.ts';
@@ -43,7 +43,7 @@ export interface OnDemandOptions {
   deadline?: number;
   signal?: AbortSignal;
   /** The overrides now: a hands-off override acknowledged mid-request stops the call. */
-  overrides?: () => Promise<readonly OverrideRule[]>;
+  overrides?: () => Promise<readonly Override[]>;
   /** Whether a lease's owner is known to have stopped. */
   isOwnerGone?: (owner: string) => boolean;
   /** Clock ms a lease holds the target; default 5 minutes. */
@@ -144,6 +144,22 @@ export async function carryOut(
   }
   if (items.length === 0) return results;
 
+  // Hands-off means no request of any kind, a status read included, unless forced.
+  if (!options.force && options.overrides) {
+    const overrides = await options.overrides();
+    const now = options.now();
+    for (const item of [...items]) {
+      const cover = activeOverride(overrides, item.ctx.target, now);
+      if (cover?.state !== 'hands-off') continue;
+      items.splice(items.indexOf(item), 1);
+      settle(
+        item.index,
+        handsOffResult(item.ctx.target, item.ref.config.kind, item.action, cover as Override),
+      );
+    }
+    if (items.length === 0) return results;
+  }
+
   const ready = await waitForLeases(items, options);
   for (const item of items.filter((i) => !ready.includes(i))) settle(item.index, busy(item, item.record!));
   if (ready.length === 0) return results;
@@ -208,7 +224,16 @@ export async function carryOut(
       }),
       version: (item.record?.version ?? 0) + 1,
     };
-    if (!(await safely(() => ledger.putTarget(next), item.ctx.target))?.value) return false;
+    const written = await safely(() => ledger.putTarget(next), item.ctx.target);
+    if (written === undefined) {
+      // The write may have landed though it failed: take it back, the call is not sent.
+      await safely(async () => {
+        const stored = (await ledger.targets([item.ctx.target])).get(item.ctx.target);
+        if (stored?.inFlight?.id === next.inFlight?.id && stored?.version === next.version)
+          await ledger.putTarget({ ...notSent(stored), version: stored.version + 1 });
+      }, item.ctx.target);
+    }
+    if (!written?.value) return false;
     item.record = next;
     item.sent = true;
     return true;
@@ -327,16 +352,21 @@ export function withHandsOff(
   return names.map((name) => {
     const override = handsOff.get(name);
     if (!override) return called[next++]!;
-    return {
-      target: name,
-      kind: config.targets[name]!.kind,
-      action: action as Action,
-      ok: false,
-      status: 'skipped',
-      errorCode: ErrorCode.handsOff,
-      errorMessage: `${name} is hands-off (override ${override.id} until ${override.until}: ${override.reason}); nothing was called`,
-      attempts: 0,
-      durationMs: 0,
-    };
+    return handsOffResult(name, config.targets[name]!.kind, action as Action, override);
   });
+}
+
+/** The result of an on-demand action left alone for a hands-off override: nothing was called. */
+function handsOffResult(target: string, kind: TargetKind, action: Action, override: Override): ActionResult {
+  return {
+    target,
+    kind,
+    action,
+    ok: false,
+    status: 'skipped',
+    errorCode: ErrorCode.handsOff,
+    errorMessage: `${target} is hands-off (override ${override.id} until ${override.until}: ${override.reason}); nothing was called`,
+    attempts: 0,
+    durationMs: 0,
+  };
 }

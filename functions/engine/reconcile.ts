@@ -513,6 +513,7 @@ class Pass {
       const next = { ...record, version: (work.record?.version ?? 0) + 1 };
       const written = await this.write(next);
       if (written === 'lost') summary.contended += 1;
+      if (written === 'error') await this.withdraw(next);
       if (written !== 'written') {
         admission.set(work, 'lost');
         return false;
@@ -563,6 +564,21 @@ class Pass {
       ),
     );
     await this.commit(done);
+  }
+
+  /**
+   * A call's in-flight write failed, so the call is not sent; but the write may have landed (a
+   * timeout after the store committed it). If it did, it is taken back, so no later look resolves
+   * a call that was never made. If even that fails, the next look resolves it as unknown.
+   */
+  private async withdraw(written: TargetRecord): Promise<void> {
+    try {
+      const stored = (await this.options.ledger.targets([written.target])).get(written.target);
+      if (stored?.inFlight?.id !== written.inFlight?.id || stored?.version !== written.version) return;
+      await this.options.ledger.putTarget({ ...notSent(stored), version: stored.version + 1 });
+    } catch (error) {
+      this.ledgerFailed(error, written.target);
+    }
   }
 
   /** Writes what a look found when its call was not sent, if it found anything new. */

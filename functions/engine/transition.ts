@@ -325,6 +325,7 @@ function freshEpoch(
     tries: 0,
     calls: 0,
     blind: false,
+    answeredOk: false,
   };
 }
 
@@ -425,7 +426,15 @@ export function observed(
     fields: Partial<ActionResult> & Pick<ActionResult, 'ok' | 'status'>,
   ) =>
     ({
-      ...scheduledBase(`${suffix}:${ctx.target}:${desired.since}:${desired.state}`, at, ctx, desired, fresh),
+      ...scheduledBase(
+        // The stored version names the look: two deciders on one record make one entry, and the
+        // same desired state coming back after an override gets entries of its own.
+        `${suffix}:${ctx.target}:${desired.since}:${desired.state}:v${record?.version ?? 0}`,
+        at,
+        ctx,
+        desired,
+        fresh,
+      ),
       reason,
       result: resultOf(ctx, desired, action, read, fields),
     }) satisfies HistoryEntry;
@@ -457,6 +466,16 @@ export function observed(
   if (!observation) {
     const warning = unreadableWarning(ctx.config.kind, read);
     if (r.blind && r.reached) return settle(r, entries, 'unchanged', 'reached (status unreadable)', warning);
+    // A call of this desired state was already answered ok: with no status to go by, its answer
+    // is the outcome. Another call now could act twice (a second load-test run).
+    if (r.answeredOk)
+      return settle(
+        { ...r, reached: true, blind: true, tries: 0, nextCheckAt: undefined },
+        entries,
+        'unchanged',
+        `status unreadable (${read.error?.code ?? 'unknown'}); the ${action} made for this state was answered ok: that is the outcome`,
+        warning,
+      );
     return act(
       { ...r, blind: true },
       entries,
@@ -845,6 +864,7 @@ export function concluded(
     flight.since === r.since &&
     flight.want === r.desired
   ) {
+    if (judgedResult.ok) r.answeredOk = true;
     let reached: boolean;
     let final = false;
     if (flight.blind || verify === null) {
@@ -1016,7 +1036,7 @@ function supersededEntry(
   const kind = ctx.config.kind;
   const state = record.desired as TargetState;
   return {
-    ...entryBase(`superseded:${ctx.target}:${record.since}:${state}`, at, ctx.trigger, {
+    ...entryBase(`superseded:${ctx.target}:${record.since}:${state}:v${record.version}`, at, ctx.trigger, {
       ...(record.override ? { override: record.because! } : { schedule: record.because! }),
       ...(record.since ? { scheduledAt: record.since } : {}),
     }),

@@ -250,7 +250,7 @@ describe('the events function', () => {
       createdAt: new Date(Date.now() - MINUTE).toISOString(),
     };
     await ledger.putOverride(override);
-    const [item] = await itemsOf(dynamo, 'ledger', 'OVERRIDE');
+    const [item] = (await itemsOf(dynamo, 'ledger', 'OVERRIDE')).filter((i) => i.pk?.S === 'OVERRIDE');
     await publish(
       streamEvent([
         streamRecord('INSERT', item!),

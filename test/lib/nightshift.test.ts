@@ -574,7 +574,7 @@ describe('AWS China (partition aws-cn)', () => {
     const text = JSON.stringify(Template.fromStack(stack).toJSON());
     expect(text).not.toMatch(/arn:aws:/);
     expect(text).toMatch(/arn:aws-cn:|"Ref":"AWS::Partition"/);
-    Template.fromStack(stack).resourceCountIs('AWS::Scheduler::Schedule', 1);
+    Template.fromStack(stack).resourceCountIs('AWS::Scheduler::Schedule', 2);
   }, 60_000);
 });
 
