@@ -167,7 +167,7 @@ export function simParams(
         const schedules: Record<string, unknown>[] = [];
         drawn.schedules.forEach((s, i) => {
           const name = chosen[i]!;
-          s.windows.forEach((window, w) =>
+          s.windows.forEach((window, w) => {
             schedules.push({
               id: `${name}-${w}`,
               targets: [name],
@@ -175,8 +175,8 @@ export function simParams(
               window,
               reconcile: s.reconcile,
               enforceEveryMinutes: s.enforceEveryMinutes,
-            }),
-          );
+            });
+          });
           if (s.end !== null)
             schedules.push({
               id: `${name}-end`,

@@ -1,6 +1,6 @@
 import type { Config } from './config/schema.ts';
 import { actionProblem } from './config/validate.ts';
-import { activeOverride, type OverrideRule, policyOf } from './decision.ts';
+import { activeOverride, policyOf } from './decision.ts';
 import { ErrorCode } from './error-codes.ts';
 import {
   type ActionRequest,
