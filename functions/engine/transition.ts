@@ -361,7 +361,6 @@ export function observed(
   const resolved = resolveInFlight(record, ctx, read, projectId);
   const entries = resolved.entries;
   let r = resolved.record;
-  const resolvedCurrent = resolved.current;
 
   // A DRS end due: it happens once, at its edge, before any held state of this pass.
   if (ctx.end && !endHandled(r, ctx.end)) {
@@ -414,6 +413,9 @@ export function observed(
 
   // A new desired state: the one it replaces, if never reached, was missed.
   const fresh = isFresh(r, desired, identity, configHash) || r.version === 0;
+  // The resolved call served the desired state in force now: its outcome is this state's try
+  // (and backoff). One that served an earlier state says nothing about this one.
+  const resolvedCurrent = resolved.current && !fresh;
   if (fresh) {
     if (record && isSuperseded(record) && !record.inFlight)
       entries.push(supersededEntry(ctx, record, desired, at));
