@@ -63,6 +63,12 @@ export interface PerformOptions {
    * when it goes out. For a DRS batch it is asked for each job; jobs refused leave the batch.
    */
   admit?: (index: number) => Promise<boolean>;
+  /**
+   * Told, synchronously, the items an admitted request carries at the last moment before its
+   * bytes are written to the connection (again for each retry of it): the engine marks their
+   * sending in the ledger here. It may throw: then the request is not sent (`ErrorCode.notSent`).
+   */
+  onSending?: (indexes: readonly number[]) => void;
 }
 
 /** Carries actions out upstream and reads status; never throws for one target's failure. */

@@ -14,6 +14,7 @@ import {
 import { type Action, kindSupports, type TargetKind } from './kinds.ts';
 import type { HistoryEntry, Ledger, TargetRecord } from './ledger.ts';
 import { activeOverrides, type Override } from './overrides.ts';
+import { markSending, neverSent, withoutUnsentCall, withSendingMarked } from './sending.ts';
 import { stateAfter, type TargetState } from './states.ts';
 import {
   type Call,
@@ -168,6 +169,10 @@ export async function carryOut(
     ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
     ...(options.signal ? { signal: options.signal } : {}),
   };
+  // A call a killed process recorded in flight but never sent is dropped, without an entry.
+  const unsent = await Promise.all(
+    ready.map((item) => neverSent(options.ledger, item.record, options.isOwnerGone)),
+  );
   const before = await options.upstream.observe(
     ready.map((i) => i.ref),
     bounds,
@@ -177,7 +182,8 @@ export async function carryOut(
   const toCall: Item[] = [];
   const looked = new Map<Item, TargetRecord>();
   ready.forEach((item, i) => {
-    const decided = onDemand(item.record, item.ctx, before[i]!, item.projectId);
+    const seen = unsent[i] ? withoutUnsentCall(item.record!) : item.record;
+    const decided = onDemand(seen, item.ctx, before[i]!, item.projectId);
     owed.push(...decided.entries);
     looked.set(item, decided.record);
     if (decided.unchanged) unchanged.push({ item, entry: decided.unchanged, record: decided.record });
@@ -218,10 +224,13 @@ export async function carryOut(
         return false;
     }
     const next = {
-      ...inFlightRecord(looked.get(item)!, item.call!, item.ctx, {
-        owner: options.owner,
-        until: options.now() + leaseMs,
-      }),
+      ...withSendingMarked(
+        inFlightRecord(looked.get(item)!, item.call!, item.ctx, {
+          owner: options.owner,
+          until: options.now() + leaseMs,
+        }),
+        ledger,
+      ),
       version: (item.record?.version ?? 0) + 1,
     };
     const written = await safely(() => ledger.putTarget(next), item.ctx.target);
@@ -238,7 +247,15 @@ export async function carryOut(
     item.sent = true;
     return true;
   };
-  const outcomes = await options.upstream.perform(upstreamItems, undefined, { ...bounds, admit });
+  const outcomes = await options.upstream.perform(upstreamItems, undefined, {
+    ...bounds,
+    admit,
+    ...markSending(ledger, (i) => ({
+      target: toCall[i]!.ctx.target,
+      id: toCall[i]!.call!.id,
+      owner: options.owner,
+    })),
+  });
   const sent = toCall.filter((item) => item.sent);
   const verifies = sent.length
     ? await options.upstream.observe(

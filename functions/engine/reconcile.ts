@@ -5,6 +5,7 @@ import { ErrorCode } from './error-codes.ts';
 import { type ActionResult, resultOf, type TargetRef, type Upstream, type UpstreamItem } from './executor.ts';
 import type { HistoryEntry, Ledger, TargetRecord, Trigger } from './ledger.ts';
 import { due } from './planner.ts';
+import { markSending, neverSent, withoutUnsentCall, withSendingMarked } from './sending.ts';
 import type { StatusRead } from './states.ts';
 import {
   type Act,
@@ -117,6 +118,8 @@ interface Work {
   readRef: TargetRef;
   read?: StatusRead | null;
   act?: Act;
+  /** The record's call in flight was never sent (its process is gone, with no sending mark). */
+  unsent?: boolean;
 }
 
 const DEFAULT_LEASE_MS = 5 * MINUTE;
@@ -450,6 +453,7 @@ class Pass {
     }
     await this.commit(writes);
     if (looking.length === 0) return;
+    await this.findUnsent(looking);
 
     const reads = await this.options.upstream.observe(
       looking.map((w) => w.readRef),
@@ -465,7 +469,7 @@ class Pass {
         return;
       }
       work.read = read;
-      const record = withoutVoidLease(work.record, this.options.isOwnerGone);
+      const record = this.asSeen(work);
       const next = observed(record, work.ctx, read, work.projectId);
       if (next.kind === 'settle') {
         settled.push({ work, settle: next.settle });
@@ -478,6 +482,24 @@ class Pass {
     summary.looked += settled.length + acting.length;
     await this.commit(settled);
     if (acting.length > 0) await this.act(acting);
+  }
+
+  /** Marks the works whose call in flight was never sent: it is dropped, and read as the target is now. */
+  private async findUnsent(works: readonly Work[]): Promise<void> {
+    const { ledger, isOwnerGone } = this.options;
+    await Promise.all(
+      works.map(async (work) => {
+        if (!(await neverSent(ledger, work.record, isOwnerGone))) return;
+        work.unsent = true;
+        work.readRef = work.ref;
+      }),
+    );
+  }
+
+  /** The record as the transition sees it: no void lease, no call that was never sent. */
+  private asSeen(work: Work): TargetRecord | undefined {
+    const record = withoutVoidLease(work.record, this.options.isOwnerGone);
+    return work.unsent && record ? withoutUnsentCall(record) : record;
   }
 
   /**
@@ -510,7 +532,7 @@ class Pass {
         owner: options.owner,
         until: options.now + this.leaseMs,
       });
-      const next = { ...record, version: (work.record?.version ?? 0) + 1 };
+      const next = { ...withSendingMarked(record, options.ledger), version: (work.record?.version ?? 0) + 1 };
       const written = await this.write(next);
       if (written === 'lost') summary.contended += 1;
       if (written === 'error') await this.withdraw(next);
@@ -523,7 +545,15 @@ class Pass {
       this.report(work.act!.entries);
       return true;
     };
-    const outcomes = await options.upstream.perform(items, undefined, { ...this.bounds(), admit });
+    const outcomes = await options.upstream.perform(items, undefined, {
+      ...this.bounds(),
+      admit,
+      ...markSending(options.ledger, (i) => ({
+        target: acting[i]!.ctx.target,
+        id: acting[i]!.act!.call.id,
+        owner: options.owner,
+      })),
+    });
 
     // Decided but not sent (an override came, the deadline passed): the look's own findings (a
     // resolved call, a new desired state) are still written.

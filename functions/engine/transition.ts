@@ -822,7 +822,8 @@ function unanswered(result: ActionResult): boolean {
  * The outcome of a call: its history entry (id = the call's id) judged by the status read after
  * it against what the call wanted, and the record with the lease and the call in flight cleared.
  * `in-flight` when the deadline cut the call off after it may have been sent: it stays in flight
- * and the next look resolves it by status; `not-sent` when the deadline came before it was sent.
+ * and the next look resolves it by status; `not-sent` when it was never sent after all (the
+ * deadline came first, or its sending could not be marked).
  */
 export function concluded(
   record: TargetRecord,
@@ -832,6 +833,8 @@ export function concluded(
 ): Settle | 'in-flight' | 'not-sent' {
   const flight = record.inFlight!;
   if (result.errorCode === ErrorCode.deadline) return result.attempts > 0 ? 'in-flight' : 'not-sent';
+  // Admitted, then kept from the connection (its sending could not be marked): never sent.
+  if (result.errorCode === ErrorCode.notSent && result.attempts === 0) return 'not-sent';
   const at = iso(ctx.now);
   const { result: judgedResult, answerLost } = judged(result, verify, flight.want);
   const entry: HistoryEntry = {
