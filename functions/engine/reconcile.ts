@@ -81,6 +81,20 @@ export interface ReconcileWarning {
   permission?: string;
 }
 
+/**
+ * An account whose secret still holds the placeholder the stack created: its targets were not
+ * attempted (no request, no entry, no record written). Names the secret, never its value.
+ */
+export interface SecretNotSet {
+  code: 'secret.not-set';
+  account: string;
+  /** The secret's name. */
+  secret: string;
+  /** The account's targets this pass did not attempt, sorted. */
+  targets: string[];
+  message: string;
+}
+
 export interface ReconcileSummary {
   from: string;
   to: string;
@@ -103,8 +117,12 @@ export interface ReconcileSummary {
   deferred: number;
   /** Targets left alone because the ledger could not record. */
   ledgerErrors: number;
+  /** Targets not attempted: their account's secret is not set (see `secretsNotSet`). */
+  notAttempted: number;
   entries: HistoryEntry[];
   warnings: ReconcileWarning[];
+  /** One per account whose secret still holds the stack's placeholder. */
+  secretsNotSet: SecretNotSet[];
 }
 
 /** One target in a pass: its context for the transition function, and its record as it goes. */
@@ -166,14 +184,17 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     contended: 0,
     deferred: 0,
     ledgerErrors: 0,
+    notAttempted: 0,
     entries: [],
     warnings: [],
+    secretsNotSet: [],
   };
   const pass = new Pass(options, summary);
   const candidates = await pass.candidates();
   const slices: Work[][] = [];
   for (let i = 0; i < candidates.length; i += SLICE) slices.push(candidates.slice(i, i + SLICE));
   await inPool(slices, SLICES_AT_ONCE, (slice) => pass.slice(slice));
+  summary.secretsNotSet = pass.secretsNotSet();
   return summary;
 }
 
@@ -186,6 +207,8 @@ class Pass {
   private overridesReadAt = Number.NEGATIVE_INFINITY;
   private overridesReading: Promise<readonly OverrideRule[]> | undefined;
   private overridesSeen: number | undefined;
+  /** Accounts whose secret is not set, and their targets left alone this pass. */
+  private readonly notSet = new Map<string, Set<string>>();
 
   constructor(
     private readonly options: ReconcileOptions,
@@ -463,6 +486,11 @@ class Pass {
     const acting: Work[] = [];
     looking.forEach((work, i) => {
       const read = reads[i]!;
+      // The account's secret is not set: nothing can be read or done, and nothing is recorded.
+      if (read?.error?.code === ErrorCode.secretNotSet || (read === null && this.isNotSet(work))) {
+        this.leaveAlone(work);
+        return;
+      }
       // A read cut short by the deadline says nothing: the target waits for the next pass.
       if (read?.error?.code === ErrorCode.deadline || (read?.observation === null && !this.timeLeft())) {
         summary.deferred += 1;
@@ -482,6 +510,34 @@ class Pass {
     summary.looked += settled.length + acting.length;
     await this.commit(settled);
     if (acting.length > 0) await this.act(acting);
+  }
+
+  /** A target whose account's secret is not set: not attempted, its record left as it is. */
+  private leaveAlone(work: Work): void {
+    const account = work.ref.account.name;
+    const targets = this.notSet.get(account) ?? new Set<string>();
+    targets.add(work.ctx.target);
+    this.notSet.set(account, targets);
+    this.summary.notAttempted += 1;
+  }
+
+  private isNotSet(work: Work): boolean {
+    return this.notSet.has(work.ref.account.name);
+  }
+
+  secretsNotSet(): SecretNotSet[] {
+    return [...this.notSet]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([account, targets]) => {
+        const secret = this.options.config.accounts[account]?.secret ?? '';
+        return {
+          code: 'secret.not-set' as const,
+          account,
+          secret,
+          targets: [...targets].sort(),
+          message: `account ${account}: secret "${secret}" is not set (it still holds the placeholder the stack created); its ${targets.size} target${targets.size === 1 ? ' is' : 's are'} not attempted until the credentials are put in (README: Deploy, Fill in the secrets)`,
+        };
+      });
   }
 
   /** Marks the works whose call in flight was never sent: it is dropped, and read as the target is now. */
@@ -555,9 +611,17 @@ class Pass {
       })),
     });
 
+    // The account's secret turned out not to be set (a kind without a status query finds out
+    // only now): not attempted, and nothing recorded.
+    const notSet = acting.filter(
+      (w, i) => admission.get(w) === undefined && outcomes[i]?.errorCode === ErrorCode.secretNotSet,
+    );
+    for (const work of notSet) this.leaveAlone(work);
     // Decided but not sent (an override came, the deadline passed): the look's own findings (a
     // resolved call, a new desired state) are still written.
-    const refused = acting.filter((w) => admission.get(w) !== 'sent' && admission.get(w) !== 'lost');
+    const refused = acting.filter(
+      (w) => admission.get(w) !== 'sent' && admission.get(w) !== 'lost' && !notSet.includes(w),
+    );
     summary.deferred += refused.length;
     await this.keepFindings(refused);
 
