@@ -349,8 +349,8 @@ describe('observed: settle, or one call', () => {
     });
   });
 
-  it('a crashed call is judged against what that call wanted, not the newer desired state (finding 9)', () => {
-    // A start sent for 08:00 by a process that died; by now the desired state is stopped.
+  /** A start sent for 08:00 by a process that died before recording it; by now it is 20:05, stopped. */
+  const crashedStart = () => {
     const start = flight({ action: 'start', want: 'running', since: '2027-03-29T08:00:00Z', ref: vias });
     const stored = record(
       { desired: 'running', since: '2027-03-29T08:00:00Z', reached: false, inFlight: start },
@@ -362,6 +362,11 @@ describe('observed: settle, or one call', () => {
       because: 'office-hours',
       action: 'stop',
     };
+    return { stored, stopped };
+  };
+
+  it('a crashed call is judged against what that call wanted, not the newer desired state (finding 9)', () => {
+    const { stored, stopped } = crashedStart();
     const next = observed(
       stored,
       ctx({ config: vias, desired: stopped }),
@@ -385,17 +390,7 @@ describe('observed: settle, or one call', () => {
     // process died before recording it, and by the next look the desired state is stopped. The
     // look resolved the start and then waited a tick ("did not reach stopped; next try at
     // undefined") instead of stopping: that start's backoff is not the stop's.
-    const start = flight({ action: 'start', want: 'running', since: '2027-03-29T08:00:00Z', ref: vias });
-    const stored = record(
-      { desired: 'running', since: '2027-03-29T08:00:00Z', reached: false, inFlight: start },
-      vias,
-    );
-    const stopped: Desired = {
-      state: 'stopped',
-      since: '2027-03-29T20:00:00Z',
-      because: 'office-hours',
-      action: 'stop',
-    };
+    const { stored, stopped } = crashedStart();
     const next = observed(
       stored,
       ctx({ config: vias, desired: stopped }),
