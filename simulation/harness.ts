@@ -37,7 +37,18 @@ export class InvariantViolation extends Error {
 /** A ledger the simulation runs on: the memory one, the file ledger, or DynamoDB on dynalite. */
 export interface SimLedger {
   ledger: Ledger;
+  /** The ledger instance engine `i` uses (two processes on one folder or table); default `ledger`. */
+  engineLedger?(i: number): Ledger;
   close?(): Promise<void>;
+}
+
+/** Ways to watch a run: each request as it goes out, and the world once it exists. */
+export interface SimHooks {
+  onSent?: (sent: Sent, world: World) => void;
+  onWorld?: (world: World) => void;
+  onStart?: (params: SimParams) => void;
+  /** Each ledger operation of an engine, as it ends: its arguments and what came of it. */
+  onLedger?: (engine: string, op: string, args: readonly unknown[], outcome: string) => void;
 }
 
 /** An injected ledger failure: a full disk, before or after the write landed, or a torn batch. */
@@ -84,9 +95,11 @@ export async function simulate(
   params: SimParams,
   s: Scheduler,
   store: SimLedger,
-  hooks: { onSent?: (sent: Sent, world: World) => void } = {},
+  hooks: SimHooks = {},
 ): Promise<SimReport> {
   const world = new World(params.seed, SIM_START, params.faults);
+  hooks.onWorld?.(world);
+  hooks.onStart?.(params);
   let config = parseConfig(params.config);
   const configHistory: { from: number; config: Config }[] = [{ from: SIM_START, config }];
   const engines: Engine[] = params.engines.map((name) => ({
@@ -114,6 +127,8 @@ export async function simulate(
   const endsCalled = new Set<string>();
   let crashes = 0;
   const healthyFrom = SIM_START + (params.minutes - params.healthyMinutes) * MINUTE;
+  /** Per target, the desired state seen in the healthy stretch and since when (invariant 1). */
+  const desiredSeen = new Map<string, { key: string; began: number }>();
 
   const gateFor = (engine: Engine) => {
     const incarnation = engine.incarnation;
@@ -133,7 +148,7 @@ export async function simulate(
   const wrapLedger = (engine: Engine): Ledger => {
     const gate = gateFor(engine);
     const incarnation = engine.incarnation;
-    const real = store.ledger;
+    const real = store.engineLedger?.(engines.indexOf(engine)) ?? store.ledger;
     const fault = (name: string): 'enospc-before' | 'enospc-after' | 'torn' | undefined => {
       if (world.healthy || !['record', 'putTarget'].includes(name) || world.roll() >= params.ledgerFaultRate)
         return undefined;
@@ -145,6 +160,7 @@ export async function simulate(
       async (...args: A): Promise<R> => {
         await gate(`ledger ${name}`);
         const injected = fault(name);
+        if (injected) hooks.onLedger?.(`${engine.name}#${incarnation}`, name, args, `fault ${injected}`);
         if (injected === 'enospc-before') throw new InjectedFault(`ENOSPC before ${name}`);
         if (injected === 'torn') {
           const entries = args[0] as HistoryEntry[];
@@ -153,6 +169,12 @@ export async function simulate(
           throw new InjectedFault('ENOSPC: a history batch torn half way');
         }
         const result = await fn(...args);
+        hooks.onLedger?.(
+          `${engine.name}#${incarnation}`,
+          name,
+          args,
+          JSON.stringify(result ?? null).slice(0, 80),
+        );
         if (name === 'record') historyDirty = true;
         if (name === 'putTarget' && result === true) {
           const record = args[0] as TargetRecord;
@@ -558,8 +580,6 @@ export async function simulate(
         `entry ${id} (${entry.result.action} ${entry.result.target}) for a call never made`,
       );
   }
-  await store.close?.();
-
   return {
     minutes: params.minutes,
     targets: Object.keys(config.targets).length,
@@ -575,18 +595,17 @@ export async function simulate(
     const active = (await store.ledger.overrides(minute)) as OverrideRule[];
     for (const [name, target] of Object.entries(config.targets)) {
       const desired = desiredOf(name, edges.get(name), active, minute);
+      // A new desired state begins when what is wanted, or why, changes (an edge, an override
+      // beginning, ending or removed, a hot reload); one that held since before the healthy
+      // stretch may have been left alone after a change behind the engine's back.
+      const key = desired ? `${desired.state}|${desired.because}|${upstreamId(target)}` : '';
+      const seen = desiredSeen.get(name);
+      const began = seen === undefined ? Number.NEGATIVE_INFINITY : seen.key === key ? seen.began : minute;
+      desiredSeen.set(name, { key, began });
       if (!desired || desired.state === 'hands-off' || desired.state === 'ended') continue;
       const id = upstreamId(target);
       if (world.unreadable.has(id)) continue;
-      // When the desired state began: its edge, or the end of an override that covered it.
-      let began = Date.parse(desired.since);
-      for (const log of overrides)
-        if (log.override.targets.includes(name) && Date.parse(log.override.until) <= minute)
-          began = Math.max(began, Date.parse(log.override.until));
-      for (const log of overrides)
-        if (log.removedAt !== undefined && log.override.targets.includes(name) && log.removedAt <= minute)
-          began = Math.max(began, log.removedAt);
-      if (began < healthyFrom + MINUTE || minute - began < CONVERGENCE_BOUND_MS) continue;
+      if (began < healthyFrom || minute - began < CONVERGENCE_BOUND_MS) continue;
       if ((lastBehind.get(name) ?? Number.NEGATIVE_INFINITY) >= began - CONVERGENCE_BOUND_MS) continue;
       const { state, pending } = world.stateOf(id);
       if (state === 'ended' || pending === 'ended') continue;

@@ -11,6 +11,7 @@ import {
   type Upstream,
   type UpstreamItem,
 } from './executor.ts';
+import { recordedOutcomes, withdrawInFlight } from './in-flight.ts';
 import { type Action, kindSupports, type TargetKind } from './kinds.ts';
 import type { HistoryEntry, Ledger, TargetRecord } from './ledger.ts';
 import { activeOverrides, type Override } from './overrides.ts';
@@ -168,6 +169,14 @@ export async function carryOut(
     ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
     ...(options.signal ? { signal: options.signal } : {}),
   };
+  const recorded = await recordedOutcomes(
+    options.ledger,
+    ready.map((i) => i.record),
+  );
+  for (const item of ready) {
+    const entry = recorded.get(item.ctx.target);
+    if (entry) item.ctx = { ...item.ctx, recorded: entry };
+  }
   const before = await options.upstream.observe(
     ready.map((i) => i.ref),
     bounds,
@@ -227,11 +236,7 @@ export async function carryOut(
     const written = await safely(() => ledger.putTarget(next), item.ctx.target);
     if (written === undefined) {
       // The write may have landed though it failed: take it back, the call is not sent.
-      await safely(async () => {
-        const stored = (await ledger.targets([item.ctx.target])).get(item.ctx.target);
-        if (stored?.inFlight?.id === next.inFlight?.id && stored?.version === next.version)
-          await ledger.putTarget({ ...notSent(stored), version: stored.version + 1 });
-      }, item.ctx.target);
+      await safely(() => withdrawInFlight(ledger, next), item.ctx.target);
     }
     if (!written?.value) return false;
     item.record = next;

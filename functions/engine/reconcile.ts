@@ -3,6 +3,7 @@ import { activeOverride, type Desired, desiredOf, type OverrideRule, policyOf } 
 import { latestEdges } from './desired.ts';
 import { ErrorCode } from './error-codes.ts';
 import { type ActionResult, resultOf, type TargetRef, type Upstream, type UpstreamItem } from './executor.ts';
+import { recordedOutcomes, withdrawInFlight } from './in-flight.ts';
 import type { HistoryEntry, Ledger, TargetRecord, Trigger } from './ledger.ts';
 import { due } from './planner.ts';
 import type { StatusRead } from './states.ts';
@@ -450,6 +451,7 @@ class Pass {
     }
     await this.commit(writes);
     if (looking.length === 0) return;
+    await this.withRecordedOutcomes(looking);
 
     const reads = await this.options.upstream.observe(
       looking.map((w) => w.readRef),
@@ -478,6 +480,20 @@ class Pass {
     summary.looked += settled.length + acting.length;
     await this.commit(settled);
     if (acting.length > 0) await this.act(acting);
+  }
+
+  /** Calls left in flight whose outcome the history already holds are settled from it. */
+  private async withRecordedOutcomes(works: readonly Work[]): Promise<void> {
+    const held = works.filter((w) => w.record?.inFlight);
+    if (held.length === 0) return;
+    const recorded = await recordedOutcomes(
+      this.options.ledger,
+      held.map((w) => w.record),
+    );
+    for (const work of held) {
+      const entry = recorded.get(work.ctx.target);
+      if (entry) work.ctx = { ...work.ctx, recorded: entry };
+    }
   }
 
   /**
@@ -566,16 +582,10 @@ class Pass {
     await this.commit(done);
   }
 
-  /**
-   * A call's in-flight write failed, so the call is not sent; but the write may have landed (a
-   * timeout after the store committed it). If it did, it is taken back, so no later look resolves
-   * a call that was never made. If even that fails, the next look resolves it as unknown.
-   */
+  /** A call's in-flight write failed: if it landed all the same, it is taken back. */
   private async withdraw(written: TargetRecord): Promise<void> {
     try {
-      const stored = (await this.options.ledger.targets([written.target])).get(written.target);
-      if (stored?.inFlight?.id !== written.inFlight?.id || stored?.version !== written.version) return;
-      await this.options.ledger.putTarget({ ...notSent(stored), version: stored.version + 1 });
+      await withdrawInFlight(this.options.ledger, written);
     } catch (error) {
       this.ledgerFailed(error, written.target);
     }

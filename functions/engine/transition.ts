@@ -50,6 +50,8 @@ export interface TargetContext {
   maxLatenessMs: number;
   /** For an on-demand action: the request's id, reason and whether to call even when in state. */
   request?: { id?: string; reason?: string; force?: boolean };
+  /** The history entry already recorded for the call the record holds in flight, if any. */
+  recorded?: HistoryEntry;
 }
 
 /** The call a look decided on. */
@@ -605,8 +607,12 @@ function resolveInFlight(
     const sameThing =
       flight.ref === undefined || identityOf(flight.ref, projectId) === identityOf(ctx.config, projectId);
     const readOfFlight = sameThing ? read : null;
-    entries.push(resolutionEntry(ctx.target, flight, readOfFlight, at));
-    const reached = readOfFlight?.observation?.state === flight.want;
+    // Its outcome already recorded (history is written before the record): known, not guessed.
+    const recorded = ctx.recorded?.id === flight.id ? ctx.recorded : undefined;
+    if (!recorded) entries.push(resolutionEntry(ctx.target, flight, readOfFlight, at));
+    const reached = readOfFlight?.observation
+      ? readOfFlight.observation.state === flight.want
+      : sameThing && recorded?.result.ok === true;
     current = flight.trigger === 'tick' && flight.since === r.since && flight.want === r.desired;
     r = { ...r, inFlight: undefined, lease: undefined };
     if (current) {
