@@ -6,6 +6,7 @@ import { InvariantViolation, type SimLedger } from './harness.ts';
 import { type LedgerKind, ledgerFactory } from './ledgers.ts';
 import { MemoryLedger } from './memory-ledger.ts';
 import { runSeeds } from './run.ts';
+import type { World } from './world.ts';
 
 const USAGE = `usage: npm run simulate -- [--seeds N] [--seed S] [--path P] [--ledger memory|file|dynamodb]
                             [--minutes M] [--shrink] [--trace TARGET|all]
@@ -65,6 +66,7 @@ const ledger = async (now: () => number): Promise<SimLedger> => {
   return { ledger: memory };
 };
 const trace = values.trace;
+let traceWorld: World | undefined;
 const t0 = Date.now();
 let done = 0;
 const progress = setInterval(() => {
@@ -83,6 +85,9 @@ try {
       ? {}
       : {
           hooks: {
+            onWorld: (world) => {
+              traceWorld = world;
+            },
             onStart: (params) => {
               const { config, ...rest } = params;
               console.log(`world: ${JSON.stringify(rest)}`);
@@ -92,8 +97,10 @@ try {
               if (!['putTarget', 'record'].includes(op)) return;
               const about = (args[0] as { target?: string }[] | { target?: string }) ?? {};
               const text = JSON.stringify(about);
+              const full = process.env.SIM_TRACE_FULL === '1';
               if (trace !== 'all' && !text.includes(`"target":"${trace}"`)) return;
-              console.log(`ledger ${engine} ${op} ${text.slice(0, 400)} -> ${outcome}`);
+              const at = traceWorld ? new Date(traceWorld.clock).toISOString() : '';
+              console.log(`${at} ledger ${engine} ${op} ${full ? text : text.slice(0, 400)} -> ${outcome}`);
             },
             onSent: (sent, world) => {
               if (trace !== 'all' && sent.target !== trace) return;

@@ -118,6 +118,10 @@ export async function simulate(
   /** Calls sent, by call id; in-flight records written, by call id, with the engine that wrote them. */
   const sentCalls = new Map<string, Sent>();
   const inFlightWritten = new Map<string, { engine: string; incarnation: number }>();
+  /** When each in-flight record was first written, on the world's clock (invariant 6). */
+  const flightWrittenAt = new Map<string, number>();
+  /** Calls in flight whose taking back (not sent after all) failed to be written. */
+  const takeBackFailed = new Set<string>();
   /** In-flight records that landed though their write reported a failure (so nothing was sent). */
   const unacknowledged = new Set<string>();
   /** Per target and desired state (since + want): the scheduled calls sent, in order. */
@@ -143,7 +147,11 @@ export async function simulate(
   const epochOf = new Map<string, { key: string; serial: number }>();
   /** The in-flight record each target's latest written record holds (writes are linear by CAS). */
   const flightOf = new Map<string, InFlight | undefined>();
-  let historyDirty = true;
+  /** History entries as they land (the first of an id is the one every reader sees). */
+  const entriesById = new Map<string, HistoryEntry>();
+  const landed = (entries: readonly HistoryEntry[]) => {
+    for (const entry of entries) if (!entriesById.has(entry.id)) entriesById.set(entry.id, entry);
+  };
 
   const wrapLedger = (engine: Engine): Ledger => {
     const gate = gateFor(engine);
@@ -161,11 +169,18 @@ export async function simulate(
         await gate(`ledger ${name}`);
         const injected = fault(name);
         if (injected) hooks.onLedger?.(`${engine.name}#${incarnation}`, name, args, `fault ${injected}`);
+        if (injected === 'enospc-before' && name === 'putTarget') {
+          // A write taking back a call in flight failed: the next look resolves it as unknown.
+          const record = args[0] as TargetRecord;
+          const held = flightOf.get(record.target);
+          if (held && !record.inFlight) takeBackFailed.add(held.id);
+        }
         if (injected === 'enospc-before') throw new InjectedFault(`ENOSPC before ${name}`);
         if (injected === 'torn') {
           const entries = args[0] as HistoryEntry[];
-          await real.record(entries.slice(0, Math.floor(entries.length / 2)));
-          historyDirty = true;
+          const half = entries.slice(0, Math.floor(entries.length / 2));
+          await real.record(half);
+          landed(half);
           throw new InjectedFault('ENOSPC: a history batch torn half way');
         }
         const result = await fn(...args);
@@ -175,7 +190,7 @@ export async function simulate(
           args,
           JSON.stringify(result ?? null).slice(0, 80),
         );
-        if (name === 'record') historyDirty = true;
+        if (name === 'record') landed(args[0] as HistoryEntry[]);
         if (name === 'putTarget' && result === true) {
           const record = args[0] as TargetRecord;
           flightOf.set(record.target, record.inFlight);
@@ -183,6 +198,8 @@ export async function simulate(
           const key = `${record.identity}|${record.desired}|${record.since}|${record.because}`;
           const epoch = epochOf.get(record.target);
           if (epoch?.key !== key) epochOf.set(record.target, { key, serial: (epoch?.serial ?? 0) + 1 });
+          if (record.inFlight && !flightWrittenAt.has(record.inFlight.id))
+            flightWrittenAt.set(record.inFlight.id, world.clock);
           if (record.inFlight && !inFlightWritten.has(record.inFlight.id))
             inFlightWritten.set(record.inFlight.id, { engine: engine.name, incarnation });
         }
@@ -333,14 +350,7 @@ export async function simulate(
     callsByEpoch.set(epoch, calls);
   };
 
-  const entriesById = new Map<string, HistoryEntry>();
   const recordedEntry = (id: string): HistoryEntry | undefined => entriesById.get(id);
-  const refreshEntries = async () => {
-    if (!historyDirty) return;
-    historyDirty = false;
-    for (const entry of await store.ledger.history())
-      if (!entriesById.has(entry.id)) entriesById.set(entry.id, entry);
-  };
 
   const configAt = (t: number): Config => {
     let found = configHistory[0]!.config;
@@ -352,10 +362,11 @@ export async function simulate(
   const checkStep = () => {
     for (const name of Object.keys(config.targets)) {
       const flight = flightOf.get(name);
-      if (flight && world.clock - Date.parse(flight.startedAt) > LEASE_MS + 2 * MINUTE + TICK_BUDGET_MS)
+      const since = flight ? flightWrittenAt.get(flight.id) : undefined;
+      if (since !== undefined && world.clock - since > LEASE_MS + 2 * MINUTE + TICK_BUDGET_MS)
         throw new InvariantViolation(
           6,
-          `${name}: call ${flight.id} in flight since ${flight.startedAt}, now ${iso(world.clock)}`,
+          `${name}: call ${flight!.id} in flight since ${iso(since)} (started ${flight!.startedAt}), now ${iso(world.clock)}`,
         );
     }
   };
@@ -508,7 +519,8 @@ export async function simulate(
 
   const drive = async (crashesNow: Extract<SimEvent, { kind: 'crash' }>[]) => {
     let step = 0;
-    for (let guard = 0; guard < 50_000; guard++) {
+    let idle = 0;
+    for (;;) {
       if (failure) throw failure;
       for (const crash of crashesNow)
         if (crash.afterSteps === step) {
@@ -522,13 +534,16 @@ export async function simulate(
       if (s.count() === 0) {
         const working = engines.some((e) => e.alive && e.actors.size > 0);
         if (!working) break;
-        // Real I/O (the file ledger, dynalite) under way: let it reach its next gate.
-        await new Promise((resolve) => setTimeout(resolve, 1));
+        // Between gates (microtasks), or real I/O under way (the file ledger, dynalite): one turn
+        // of the event loop lets it reach its next gate.
+        // Long real I/O (a disk flush): stop spinning.
+        idle += 1;
+        await new Promise((resolve) => (idle < 200 ? setImmediate(resolve) : setTimeout(resolve, 1)));
         continue;
       }
+      idle = 0;
       await s.waitNext(1);
       step += 1;
-      await refreshEntries();
       checkStep();
     }
     if (failure) throw failure;
@@ -555,7 +570,14 @@ export async function simulate(
   }
 
   // ---- the end: every call has exactly one entry, and none was made up ----
-  await refreshEntries();
+  // The ledger's own history holds exactly the entries seen landing, one per id.
+  const stored = await store.ledger.history();
+  const storedIds = new Set(stored.map((e) => e.id));
+  if (stored.length !== storedIds.size || storedIds.size !== entriesById.size)
+    throw new InvariantViolation(
+      5,
+      `the ledger's history holds ${stored.length} entries (${storedIds.size} ids); ${entriesById.size} landed`,
+    );
   for (const [id, sent] of sentCalls)
     if (!entriesById.has(id) && flightOf.get(sent.target)?.id !== id)
       throw new InvariantViolation(
@@ -571,7 +593,7 @@ export async function simulate(
     // Or one whose in-flight write landed though it reported a failure, and could not be taken back.
     if (
       !(
-        (crashedBeforeSending || unacknowledged.has(id)) &&
+        (crashedBeforeSending || unacknowledged.has(id) || takeBackFailed.has(id)) &&
         entry.result.errorCode === ErrorCode.outcomeUnknown
       )
     )

@@ -206,13 +206,22 @@ export class SimUpstream implements Upstream {
   ) {}
 
   async observe(items: readonly TargetRef[], options: PerformOptions = {}): Promise<(StatusRead | null)[]> {
-    return Promise.all(items.map((item) => this.read(item, options.deadline)));
+    return Promise.all(items.map((item, index) => this.read(item, index, options)));
   }
 
-  private async read(item: TargetRef, deadline: number | undefined): Promise<StatusRead | null> {
+  private async read(item: TargetRef, index: number, options: PerformOptions): Promise<StatusRead | null> {
     await this.gate(`read ${item.target}`);
     const { world } = this;
     if (item.config.kind === 'vias-batch-task') return null;
+    const { deadline } = options;
+    if (deadline !== undefined && world.clock >= deadline)
+      return {
+        observation: null,
+        error: { code: ErrorCode.deadline, message: 'not read: the deadline has passed' },
+      };
+    if (options.admit && !(await options.admit(index)))
+      return { observation: null, error: { code: ErrorCode.notSent, message: 'SIM: read called off' } };
+    // Sent: from here to the read's departure there is no await, as in the HTTP client.
     const id = upstreamId(item.config);
     const start = world.clock;
     if (deadline !== undefined && start >= deadline)

@@ -24,6 +24,7 @@ import {
   notSent,
   onDemand,
   type TargetContext,
+  usableVerify,
 } from './transition.ts';
 
 export interface OnDemandOptions {
@@ -165,6 +166,26 @@ export async function carryOut(
   for (const item of items.filter((i) => !ready.includes(i))) settle(item.index, busy(item, item.record!));
   if (ready.length === 0) return results;
 
+  const ledger = options.ledger;
+  const safely = async <T>(what: () => Promise<T>, target: string): Promise<{ value: T } | undefined> => {
+    try {
+      return { value: await what() };
+    } catch (error) {
+      options.onLedgerError?.(error, target);
+      return undefined;
+    }
+  };
+  /** A status read goes out unless a hands-off was acknowledged since the start (unless forced). */
+  const readWanted = async (item: Item): Promise<boolean> => {
+    if (options.force || !options.overrides) return true;
+    const overrides = await safely(options.overrides, item.ctx.target);
+    const cover = overrides && activeOverride(overrides.value, item.ctx.target, options.now());
+    if (cover?.state !== 'hands-off') return overrides !== undefined;
+    calledOff.set(item, cover as Override);
+    return false;
+  };
+  const calledOff = new Map<Item, Override>();
+
   const bounds = {
     ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
     ...(options.signal ? { signal: options.signal } : {}),
@@ -179,13 +200,18 @@ export async function carryOut(
   }
   const before = await options.upstream.observe(
     ready.map((i) => i.ref),
-    bounds,
+    { ...bounds, admit: (i) => readWanted(ready[i]!) },
   );
   const owed: HistoryEntry[] = [];
   const unchanged: { item: Item; entry: HistoryEntry; record: TargetRecord }[] = [];
   const toCall: Item[] = [];
   const looked = new Map<Item, TargetRecord>();
   ready.forEach((item, i) => {
+    const cover = calledOff.get(item);
+    if (cover && before[i]?.error?.code === ErrorCode.notSent) {
+      settle(item.index, handsOffResult(item.ctx.target, item.ref.config.kind, item.action, cover));
+      return;
+    }
     const decided = onDemand(item.record, item.ctx, before[i]!, item.projectId);
     owed.push(...decided.entries);
     looked.set(item, decided.record);
@@ -195,15 +221,6 @@ export async function carryOut(
       toCall.push(item);
     }
   });
-  const ledger = options.ledger;
-  const safely = async <T>(what: () => Promise<T>, target: string): Promise<{ value: T } | undefined> => {
-    try {
-      return { value: await what() };
-    } catch (error) {
-      options.onLedgerError?.(error, target);
-      return undefined;
-    }
-  };
   await safely(() => ledger.record([...owed, ...unchanged.map((u) => u.entry)]), '(history)');
   for (const { item, entry, record } of unchanged) {
     settle(item.index, entry.result);
@@ -218,14 +235,20 @@ export async function carryOut(
 
   const leaseMs = options.leaseMs ?? 5 * 60_000;
   const upstreamItems: UpstreamItem[] = toCall.map((item) => ({ ...item.ref, action: item.action }));
-  const admit = async (index: number): Promise<boolean> => {
-    const item = toCall[index]!;
+  /** Whether the call may still go out: before the deadline, and no hands-off acknowledged. */
+  const stillWanted = async (item: Item): Promise<boolean> => {
+    if (options.deadline !== undefined && options.now() >= options.deadline) return false;
     if (!options.force && options.overrides) {
       const overrides = await safely(options.overrides, item.ctx.target);
       if (!overrides) return false;
       if (activeOverride(overrides.value, item.ctx.target, options.now())?.state === 'hands-off')
         return false;
     }
+    return options.deadline === undefined || options.now() < options.deadline;
+  };
+  const admit = async (index: number): Promise<boolean> => {
+    const item = toCall[index]!;
+    if (!(await stillWanted(item))) return false;
     const next = {
       ...inFlightRecord(looked.get(item)!, item.call!, item.ctx, {
         owner: options.owner,
@@ -239,6 +262,11 @@ export async function carryOut(
       await safely(() => withdrawInFlight(ledger, next), item.ctx.target);
     }
     if (!written?.value) return false;
+    // The write took time: the deadline and hands-off are checked again as it goes out.
+    if (!(await stillWanted(item))) {
+      await safely(() => withdrawInFlight(ledger, next), item.ctx.target);
+      return false;
+    }
     item.record = next;
     item.sent = true;
     return true;
@@ -248,7 +276,7 @@ export async function carryOut(
   const verifies = sent.length
     ? await options.upstream.observe(
         sent.map((i) => i.ref),
-        bounds,
+        { ...bounds, admit: (i) => readWanted(sent[i]!) },
       )
     : [];
   const entries: HistoryEntry[] = [];
@@ -260,12 +288,7 @@ export async function carryOut(
       return;
     }
     const verify = verifies[sent.indexOf(item)];
-    const outcome = concluded(
-      item.record!,
-      item.ctx,
-      raw,
-      verify?.error?.code === ErrorCode.deadline ? undefined : verify,
-    );
+    const outcome = concluded(item.record!, item.ctx, raw, usableVerify(verify));
     if (outcome === 'in-flight') {
       // Cut off after it may have been sent: the next look resolves it by status.
       settle(item.index, raw);

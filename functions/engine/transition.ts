@@ -128,8 +128,26 @@ function stableJson(value: unknown): string {
 // ---------------------------------------------------------------------------------------------
 // Step 1: plan
 
+/**
+ * Defects the simulation test switches on to show it catches them (test/simulation). Never set
+ * outside that test: each breaks a guarantee on purpose.
+ */
+export const testDefects = {
+  /** Ignore another process's live lease: two calls on one target at once. */
+  ignoreLeases: false,
+  /** Keep the tries and backoff of the previous desired state when a new one begins. */
+  keepBackoff: false,
+};
+
+/** What a call left in flight is resolved by when a hands-off forbids reading its status. */
+const HANDS_OFF_READ: StatusRead = {
+  observation: null,
+  error: { code: ErrorCode.handsOff, message: 'hands-off began: its status is not read' },
+};
+
 /** Whether a lease keeps this decider off the target. */
 export function leasedByOther(record: TargetRecord | undefined, owner: string, now: number): boolean {
+  if (testDefects.ignoreLeases) return false;
   return !!record?.lease && Date.parse(record.lease.until) > now && record.lease.owner !== owner;
 }
 
@@ -149,15 +167,16 @@ export function plan(record: TargetRecord | undefined, ctx: TargetContext, proje
       record?.desired === 'hands-off' && record.since === desired.since && record.because === desired.because;
     const reason = `hands-off (override ${desired.because}): no call of any kind`;
     const endSkipped = ctx.end && !endHandled(record, ctx.end) ? ctx.end : undefined;
-    if (noted && !endSkipped) return { step: 'idle', reason };
-    const base = record ?? blank(ctx.target);
+    // A call left in flight (its lease over) gets its outcome now, unknown: its status may not be
+    // read, and no record stays in flight through a hands-off.
+    const resolved = record?.inFlight ? resolveInFlight(record, ctx, HANDS_OFF_READ, projectId) : undefined;
+    if (noted && !endSkipped && !resolved) return { step: 'idle', reason };
+    const base = resolved?.record ?? record ?? blank(ctx.target);
     const next: TargetRecord = noted
-      ? { ...base, version: base.version + 1 }
+      ? { ...base, version: (record?.version ?? 0) + 1 }
       : {
           ...freshEpoch(base, desired, identity, configHashOf(ctx.config)),
-          // Kept: a call in flight is resolved once hands-off ends.
-          ...(base.inFlight ? { inFlight: base.inFlight, lease: base.lease } : {}),
-          version: base.version + 1,
+          version: (record?.version ?? 0) + 1,
           reached: true,
         };
     if (endSkipped) next.lastEnd = endSkipped.at;
@@ -166,9 +185,12 @@ export function plan(record: TargetRecord | undefined, ctx: TargetContext, proje
       reason,
       write: {
         record: next,
-        entries: endSkipped
-          ? [coveredEnd(ctx, endSkipped, { id: desired.because, state: 'hands-off' }, iso(now))]
-          : [],
+        entries: [
+          ...(resolved?.entries ?? []),
+          ...(endSkipped
+            ? [coveredEnd(ctx, endSkipped, { id: desired.because, state: 'hands-off' }, iso(now))]
+            : []),
+        ],
         reason,
         outcome: 'hands-off',
       },
@@ -310,6 +332,7 @@ function freshEpoch(
   configHash: string,
 ): TargetRecord {
   const { lease: _lease, inFlight: _inFlight, nextCheckAt: _next, ...rest } = record;
+  const backoff = testDefects.keepBackoff ? { tries: record.tries, nextCheckAt: record.nextCheckAt } : {};
   return {
     ...rest,
     // A new upstream thing is a new target: nothing known of the old one carries over.
@@ -328,6 +351,7 @@ function freshEpoch(
     calls: 0,
     blind: false,
     answeredOk: false,
+    ...backoff,
   };
 }
 
@@ -468,6 +492,16 @@ export function observed(
   if (!observation) {
     const warning = unreadableWarning(ctx.config.kind, read);
     if (r.blind && r.reached) return settle(r, entries, 'unchanged', 'reached (status unreadable)', warning);
+    // Reached before, and a drift check's read failed: nothing says it drifted, so no call (a
+    // blind start could begin a second load-test run).
+    if (!fresh && r.reached && !resolvedCurrent)
+      return settle(
+        r,
+        entries,
+        'unchanged',
+        `${desired.state} reached before; this drift check could not read the status (${read.error?.code ?? 'unknown'})`,
+        warning,
+      );
     // A call of this desired state was already answered ok: with no status to go by, its answer
     // is the outcome. Another call now could act twice (a second load-test run).
     if (r.answeredOk)
@@ -618,7 +652,9 @@ function resolveInFlight(
     if (current) {
       if (reached) r = { ...r, reached: true, tries: 0, nextCheckAt: undefined };
       // Unreadable: whether the call happened cannot be known, so it is never repeated blind.
-      else if (read !== null && !read.observation) r = { ...r, reached: false, final: true };
+      // A read that only ran out of time is tried again, after the backoff.
+      else if (read !== null && !read.observation && !unreadInTime(read))
+        r = { ...r, reached: false, final: true };
       else
         r = {
           ...r,
@@ -631,6 +667,33 @@ function resolveInFlight(
   r.observed = observedText(read) ?? r.observed;
   if (read !== null) r.lastCheckAt = at;
   return { record: r, entries, current };
+}
+
+/** A read that says nothing of the status because it ran out of time (not a refusal). */
+function unreadInTime(read: StatusRead): boolean {
+  const code = read.error?.code;
+  return code === ErrorCode.deadline || code === ErrorCode.timeout || code === ErrorCode.network;
+}
+
+/**
+ * A call left in flight (its lease over) whose status could not be read in time: resolved now as
+ * unknown, so no record stays in flight past a lease and a tick however slow the upstream is. Its
+ * desired state is looked at again after the backoff, with a fresh read; no call is made blind.
+ */
+export function resolvedUnread(
+  record: TargetRecord,
+  ctx: TargetContext,
+  read: StatusRead,
+  projectId: string,
+): Settle {
+  const flight = record.inFlight!;
+  const resolved = resolveInFlight(record, ctx, read, projectId);
+  return {
+    record: resolved.record,
+    entries: resolved.entries,
+    outcome: 'resolved',
+    reason: `the outcome of ${flight.action} ${flight.id} is unknown: its status was not read in time`,
+  };
 }
 
 /**
@@ -892,6 +955,12 @@ export function concluded(
     outcome: judgedResult.ok ? 'succeeded' : 'failed',
     reason: entry.reason ?? '',
   };
+}
+
+/** A verify read that says something: one cut short by the deadline or called off says nothing. */
+export function usableVerify(read: StatusRead | null | undefined): StatusRead | null | undefined {
+  const code = read?.error?.code;
+  return code === ErrorCode.deadline || code === ErrorCode.notSent ? undefined : read;
 }
 
 /** The record when a decided call is not sent after all (an override came, the deadline passed). */
