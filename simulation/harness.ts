@@ -465,7 +465,7 @@ export async function simulate(
       case 'override': {
         const from = world.clock + event.fromMinutes * MINUTE;
         const override: Override = {
-          id: `ovr-${event.at}-${event.targets.join('-')}`,
+          id: `ovr-${event.at}-${event.targets.join('-')}-${overrides.length}`,
           targets: event.targets,
           state: event.state,
           from: iso(from),

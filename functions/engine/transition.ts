@@ -133,10 +133,8 @@ function stableJson(value: unknown): string {
  * outside that test: each breaks a guarantee on purpose.
  */
 export const testDefects = {
-  /** Ignore another process's live lease: two calls on one target at once. */
-  ignoreLeases: false,
-  /** Keep the tries and backoff of the previous desired state when a new one begins. */
-  keepBackoff: false,
+  /** With the status unreadable, call again on later looks though a call was answered ok (finding 5). */
+  repeatBlindCalls: false,
 };
 
 /** What a call left in flight is resolved by when a hands-off forbids reading its status. */
@@ -147,7 +145,6 @@ const HANDS_OFF_READ: StatusRead = {
 
 /** Whether a lease keeps this decider off the target. */
 export function leasedByOther(record: TargetRecord | undefined, owner: string, now: number): boolean {
-  if (testDefects.ignoreLeases) return false;
   return !!record?.lease && Date.parse(record.lease.until) > now && record.lease.owner !== owner;
 }
 
@@ -332,7 +329,6 @@ function freshEpoch(
   configHash: string,
 ): TargetRecord {
   const { lease: _lease, inFlight: _inFlight, nextCheckAt: _next, ...rest } = record;
-  const backoff = testDefects.keepBackoff ? { tries: record.tries, nextCheckAt: record.nextCheckAt } : {};
   return {
     ...rest,
     // A new upstream thing is a new target: nothing known of the old one carries over.
@@ -351,7 +347,6 @@ function freshEpoch(
     calls: 0,
     blind: false,
     answeredOk: false,
-    ...backoff,
   };
 }
 
@@ -491,10 +486,12 @@ export function observed(
   const observation = read.observation;
   if (!observation) {
     const warning = unreadableWarning(ctx.config.kind, read);
-    if (r.blind && r.reached) return settle(r, entries, 'unchanged', 'reached (status unreadable)', warning);
+    const repeat = testDefects.repeatBlindCalls;
+    if (r.blind && r.reached && !repeat)
+      return settle(r, entries, 'unchanged', 'reached (status unreadable)', warning);
     // Reached before, and a drift check's read failed: nothing says it drifted, so no call (a
     // blind start could begin a second load-test run).
-    if (!fresh && r.reached && !resolvedCurrent)
+    if (!fresh && r.reached && !resolvedCurrent && !r.blind)
       return settle(
         r,
         entries,
@@ -504,7 +501,7 @@ export function observed(
       );
     // A call of this desired state was already answered ok: with no status to go by, its answer
     // is the outcome. Another call now could act twice (a second load-test run).
-    if (r.answeredOk)
+    if (r.answeredOk && !repeat)
       return settle(
         { ...r, reached: true, blind: true, tries: 0, nextCheckAt: undefined },
         entries,
