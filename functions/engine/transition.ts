@@ -246,7 +246,8 @@ function heldPlan(
       return { step: 'idle', reason: `not yet ${desired.state}; next try at ${record.nextCheckAt}` };
     return { step: 'look', ref, reason: `not yet ${desired.state}: try ${record.tries + 1}` };
   }
-  if (ctx.policy.mode === 'enforce' && !record.blind) {
+  // Drift needs a status to see it by: a kind without a status query acts at edges only.
+  if (ctx.policy.mode === 'enforce' && !record.blind && ctx.config.kind !== 'vias-batch-task') {
     const last = record.lastCheckAt ? Date.parse(record.lastCheckAt) : Number.NEGATIVE_INFINITY;
     if (now - last >= ctx.policy.enforceEveryMinutes * MINUTE_MS)
       return {

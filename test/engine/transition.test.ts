@@ -516,6 +516,22 @@ describe('found by the simulation', () => {
     expect(known.kind === 'settle' && known.settle.record).toMatchObject({ reached: true, tries: 0 });
   });
 
+  it('enforce on a kind without a status query: no look each minute (a record was rewritten every tick)', () => {
+    const stored = record({ desired: 'stopped', reached: true, lastCheckAt: undefined }, batch);
+    const stopped: Desired = {
+      state: 'stopped',
+      since: paused.since,
+      because: 'office-hours',
+      action: 'stop',
+    };
+    const decided = plan(
+      stored,
+      ctx({ config: batch, desired: stopped, policy: { mode: 'enforce', enforceEveryMinutes: 4 } }),
+      PROJECT,
+    );
+    expect(decided.step).toBe('idle');
+  });
+
   it('a reached target whose drift-check read fails gets no blind call', () => {
     const stored = record({ reached: true, desired: 'running', since: running.since });
     const failed: StatusRead = { observation: null, error: { code: ErrorCode.httpStatus, message: '503' } };
