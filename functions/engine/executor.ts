@@ -61,6 +61,8 @@ export interface PerformOptions {
    * credentials ready): `false` and it is not sent (outcome `ErrorCode.notSent`). The engine
    * writes the call's lease and in-flight record here, so that a call is marked in flight only
    * when it goes out. For a DRS batch it is asked for each job; jobs refused leave the batch.
+   * `observe` asks it for each status read too (a hands-off may have begun since the decision):
+   * a refused read answers `ErrorCode.notSent`.
    */
   admit?: (index: number) => Promise<boolean>;
   /**

@@ -3,6 +3,7 @@ import { activeOverride, type Desired, desiredOf, type OverrideRule, policyOf } 
 import { latestEdges } from './desired.ts';
 import { ErrorCode } from './error-codes.ts';
 import { type ActionResult, resultOf, type TargetRef, type Upstream, type UpstreamItem } from './executor.ts';
+import { recordedOutcomes, withdrawInFlight } from './in-flight.ts';
 import type { HistoryEntry, Ledger, TargetRecord, Trigger } from './ledger.ts';
 import { due } from './planner.ts';
 import { markSending, neverSent, withoutUnsentCall, withSendingMarked } from './sending.ts';
@@ -16,8 +17,10 @@ import {
   notSent,
   observed,
   plan,
+  resolvedUnread,
   type Settle,
   type TargetContext,
+  usableVerify,
 } from './transition.ts';
 
 const MINUTE = 60_000;
@@ -326,18 +329,56 @@ class Pass {
   private async commit(settled: { work: Work; settle: Settle }[]): Promise<void> {
     if (settled.length === 0) return;
     if (!(await this.append(settled.flatMap((s) => s.settle.entries)))) return;
+    const kept = await this.keptResolutions(settled);
     await Promise.all(
-      settled.map(async ({ work, settle }) => {
-        const next = { ...settle.record, version: (work.record?.version ?? 0) + 1 };
-        const written = await this.write(next);
-        if (written === 'lost') this.summary.contended += 1;
-        if (written === 'written') {
-          work.record = next;
-          this.report(settle.entries);
-          this.warn(work.ctx.target, settle.warning);
-        }
-      }),
+      settled
+        .filter((s) => kept.has(s))
+        .map(async ({ work, settle }) => {
+          const next = { ...settle.record, version: (work.record?.version ?? 0) + 1 };
+          const written = await this.write(next);
+          if (written === 'lost') this.summary.contended += 1;
+          if (written === 'written') {
+            work.record = next;
+            this.report(settle.entries);
+            this.warn(work.ctx.target, settle.warning);
+          }
+        }),
     );
+  }
+
+  /**
+   * The settles to write. One that resolves a call left in flight is written only if its entry is
+   * the one the history kept: two processes may resolve one call at once from different reads
+   * (one saw the state, the other's read failed), and the record must say what the history says.
+   * A loser writes nothing; the next look settles the call from the entry that was kept.
+   */
+  private async keptResolutions(
+    settled: readonly { work: Work; settle: Settle }[],
+  ): Promise<Set<{ work: Work; settle: Settle }>> {
+    const kept = new Set(settled);
+    const resolving = settled.filter(({ work, settle }) =>
+      settle.entries.some((e) => e.id === work.record?.inFlight?.id),
+    );
+    if (resolving.length === 0) return kept;
+    let recorded: Map<string, HistoryEntry>;
+    try {
+      recorded = await recordedOutcomes(
+        this.options.ledger,
+        resolving.map((s) => s.work.record),
+      );
+    } catch (error) {
+      for (const s of resolving) {
+        this.ledgerFailed(error, s.work.ctx.target);
+        kept.delete(s);
+      }
+      return kept;
+    }
+    for (const s of resolving) {
+      const ours = s.settle.entries.find((e) => e.id === s.work.record!.inFlight!.id)!;
+      const theirs = recorded.get(s.work.ctx.target);
+      if (theirs && !sameOutcome(theirs, ours)) kept.delete(s);
+    }
+    return kept;
   }
 
   /** Desired states at `t` for every target of the config. */
@@ -477,10 +518,11 @@ class Pass {
     await this.commit(writes);
     if (looking.length === 0) return;
     await this.findUnsent(looking);
+    await this.withRecordedOutcomes(looking);
 
     const reads = await this.options.upstream.observe(
       looking.map((w) => w.readRef),
-      this.bounds(),
+      { ...this.bounds(), admit: (i) => this.readWanted(looking[i]!) },
     );
     const settled: { work: Work; settle: Settle }[] = [];
     const acting: Work[] = [];
@@ -491,13 +533,25 @@ class Pass {
         this.leaveAlone(work);
         return;
       }
-      // A read cut short by the deadline says nothing: the target waits for the next pass.
-      if (read?.error?.code === ErrorCode.deadline || (read?.observation === null && !this.timeLeft())) {
+      const record = this.asSeen(work);
+      // A read called off (a hands-off began): the next pass sees the override.
+      if (read?.error?.code === ErrorCode.notSent) {
         summary.deferred += 1;
         return;
       }
+      // A read cut short by the deadline says nothing: the target waits for the next pass. But a
+      // call left in flight is resolved as unknown now, or a slow upstream could keep it there.
+      if (read?.error?.code === ErrorCode.deadline || (read?.observation === null && !this.timeLeft())) {
+        if (record?.inFlight) {
+          const cut = read ?? {
+            observation: null,
+            error: { code: ErrorCode.deadline, message: 'not read in time' },
+          };
+          settled.push({ work, settle: resolvedUnread(record, work.ctx, cut, work.projectId) });
+        } else summary.deferred += 1;
+        return;
+      }
       work.read = read;
-      const record = this.asSeen(work);
       const next = observed(record, work.ctx, read, work.projectId);
       if (next.kind === 'settle') {
         settled.push({ work, settle: next.settle });
@@ -558,14 +612,35 @@ class Pass {
     return work.unsent && record ? withoutUnsentCall(record) : record;
   }
 
+  /** Calls left in flight whose outcome the history already holds are settled from it. */
+  private async withRecordedOutcomes(works: readonly Work[]): Promise<void> {
+    const held = works.filter((w) => !w.unsent && w.record?.inFlight);
+    if (held.length === 0) return;
+    const recorded = await recordedOutcomes(
+      this.options.ledger,
+      held.map((w) => w.record),
+    );
+    for (const work of held) {
+      const entry = recorded.get(work.ctx.target);
+      if (entry) work.ctx = { ...work.ctx, recorded: entry };
+    }
+  }
+
   /**
    * The calls: the entries each look owes first, then each call's lease and in-flight record in
    * one write at the moment it is about to be sent (after overrides and the deadline are checked
    * once more), then the call, a status read to verify, and the outcome.
    */
-  private async act(acting: Work[]): Promise<void> {
+  private async act(decided: Work[]): Promise<void> {
+    let acting = decided;
     const { summary, options } = this;
     if (!(await this.append(acting.flatMap((w) => w.act!.entries)))) return;
+    // A look that resolved a call differently from the entry the history kept does not act on it.
+    const kept = await this.keptResolutions(
+      acting.map((work) => ({ work, settle: { ...work.act!, outcome: 'acting', reason: '' } })),
+    );
+    acting = acting.filter((work) => [...kept].some((k) => k.work === work));
+    if (acting.length === 0) return;
     for (const work of acting) this.warn(work.ctx.target, work.act!.warning);
     const admission = new Map<Work, 'sent' | 'refused' | 'lost'>();
     const items: UpstreamItem[] = acting.map((w) => ({ ...w.ref, action: w.act!.call.action }));
@@ -573,26 +648,23 @@ class Pass {
       const work = acting[index]!;
       const { call } = work.act!;
       admission.set(work, 'refused');
-      if (!this.timeLeft()) return false;
-      let overrides: readonly OverrideRule[];
-      try {
-        overrides = await this.currentOverrides();
-      } catch {
-        return false;
-      }
-      const cover = activeOverride(overrides, work.ctx.target, this.clock());
-      // An override acknowledged since the decision: no call its state does not ask for.
-      if (cover && (call.occurrence || cover.state === 'hands-off' || cover.state !== call.want))
-        return false;
+      if (!(await this.stillWanted(work))) return false;
       const record = inFlightRecord(work.act!.record, call, work.ctx, {
         owner: options.owner,
-        until: options.now + this.leaseMs,
+        // From the moment it is written: a pass may start late (a busy process catching up).
+        until: Math.max(options.now, this.realNow()) + this.leaseMs,
       });
       const next = { ...withSendingMarked(record, options.ledger), version: (work.record?.version ?? 0) + 1 };
       const written = await this.write(next);
       if (written === 'lost') summary.contended += 1;
       if (written === 'error') await this.withdraw(next);
       if (written !== 'written') {
+        admission.set(work, 'lost');
+        return false;
+      }
+      // The write took time: the deadline and the overrides are checked again as it goes out.
+      if (!(await this.stillWanted(work))) {
+        await this.withdraw(next);
         admission.set(work, 'lost');
         return false;
       }
@@ -637,7 +709,7 @@ class Pass {
     const verifies = toVerify.length
       ? await options.upstream.observe(
           toVerify.map((w) => w.readRef),
-          this.bounds(),
+          { ...this.bounds(), admit: (i) => this.readWanted(toVerify[i]!) },
         )
       : [];
     const verifyOf = new Map(toVerify.map((w, i) => [w, verifies[i]]));
@@ -646,7 +718,7 @@ class Pass {
     for (const work of sent) {
       const verify = verifyOf.get(work);
       // A verify cut short by the deadline says nothing: judged as not verified.
-      const usable = verify?.error?.code === ErrorCode.deadline ? undefined : verify;
+      const usable = usableVerify(verify);
       const outcome = concluded(work.record!, work.ctx, results.get(work)!, usable);
       if (outcome === 'in-flight') summary.deferred += 1;
       else if (outcome === 'not-sent') notSentAfterAll.push(work);
@@ -660,16 +732,37 @@ class Pass {
     await this.commit(done);
   }
 
-  /**
-   * A call's in-flight write failed, so the call is not sent; but the write may have landed (a
-   * timeout after the store committed it). If it did, it is taken back, so no later look resolves
-   * a call that was never made. If even that fails, the next look resolves it as unknown.
-   */
+  /** Whether a status read may still go out: no hands-off acknowledged on its target since. */
+  private async readWanted(work: Work): Promise<boolean> {
+    let overrides: readonly OverrideRule[];
+    try {
+      overrides = await this.currentOverrides();
+    } catch {
+      return false;
+    }
+    return activeOverride(overrides, work.ctx.target, this.clock())?.state !== 'hands-off';
+  }
+
+  /** Whether a decided call may still go out: time left, and no override acknowledged against it. */
+  private async stillWanted(work: Work): Promise<boolean> {
+    if (!this.timeLeft()) return false;
+    let overrides: readonly OverrideRule[];
+    try {
+      overrides = await this.currentOverrides();
+    } catch {
+      return false;
+    }
+    const { call } = work.act!;
+    const cover = activeOverride(overrides, work.ctx.target, this.clock());
+    // An override acknowledged since the decision: no call its state does not ask for.
+    if (cover && (call.occurrence || cover.state === 'hands-off' || cover.state !== call.want)) return false;
+    return this.timeLeft();
+  }
+
+  /** A call's in-flight write failed: if it landed all the same, it is taken back. */
   private async withdraw(written: TargetRecord): Promise<void> {
     try {
-      const stored = (await this.options.ledger.targets([written.target])).get(written.target);
-      if (stored?.inFlight?.id !== written.inFlight?.id || stored?.version !== written.version) return;
-      await this.options.ledger.putTarget({ ...notSent(stored), version: stored.version + 1 });
+      await withdrawInFlight(this.options.ledger, written);
     } catch (error) {
       this.ledgerFailed(error, written.target);
     }
@@ -698,6 +791,16 @@ function changed(stored: TargetRecord | undefined, next: TargetRecord): boolean 
 }
 
 /** The record as the decision sees it: the lease of an owner that has stopped counts for nothing. */
+/** Whether two entries for one call tell the same outcome. */
+function sameOutcome(a: HistoryEntry, b: HistoryEntry): boolean {
+  return (
+    a.result.ok === b.result.ok &&
+    a.result.status === b.result.status &&
+    a.result.errorCode === b.result.errorCode &&
+    a.result.observed === b.result.observed
+  );
+}
+
 function withoutVoidLease(
   record: TargetRecord | undefined,
   isOwnerGone: ((owner: string) => boolean) | undefined,
