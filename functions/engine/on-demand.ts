@@ -239,15 +239,17 @@ export async function carryOut(
   const leaseMs = options.leaseMs ?? 5 * 60_000;
   const upstreamItems: UpstreamItem[] = toCall.map((item) => ({ ...item.ref, action: item.action }));
   /** Whether the call may still go out: before the deadline, and no hands-off acknowledged. */
+  // The deadline is real epoch ms: judged on the real clock, not the runtime's (a demo clock).
+  const realNow = options.realNow ?? Date.now;
   const stillWanted = async (item: Item): Promise<boolean> => {
-    if (options.deadline !== undefined && options.now() >= options.deadline) return false;
+    if (options.deadline !== undefined && realNow() >= options.deadline) return false;
     if (!options.force && options.overrides) {
       const overrides = await safely(options.overrides, item.ctx.target);
       if (!overrides) return false;
       if (activeOverride(overrides.value, item.ctx.target, options.now())?.state === 'hands-off')
         return false;
     }
-    return options.deadline === undefined || options.now() < options.deadline;
+    return options.deadline === undefined || realNow() < options.deadline;
   };
   const admit = async (index: number): Promise<boolean> => {
     const item = toCall[index]!;

@@ -378,6 +378,22 @@ describe('reconcile against the simulator', () => {
     });
   });
 
+  it('on demand on a demo clock months ahead of the real one: the real deadline is judged on the real clock', async () => {
+    // serve on NIGHTSHIFT_CLOCK_START=2027-...: every POST /v1/actions was called off as "past
+    // its deadline" (the runtime's clock read against a deadline of real epoch ms).
+    const { ledger } = await setUp([office(['face-search'])]);
+    const [result] = await carryOut(rig.config, [{ target: 'face-search', action: 'start' }], {
+      upstream: rig.upstream,
+      ledger,
+      owner: 'http-1',
+      trigger: 'http',
+      now: () => at('2099-03-29T20:00:30Z'),
+      deadline: Date.now() + 30_000,
+    });
+    expect(result).toMatchObject({ ok: true, status: 'succeeded' });
+    expect(rig.sim.requestsTo('/action/start')).toHaveLength(1);
+  });
+
   it('two passes at once (two processes sharing the ledger) make one call per target', async () => {
     const { pass } = await setUp([office(['face-search', 'orders-sync', 'load-test'])]);
     const [a, b] = await Promise.all([pass(MON_0800), pass(MON_0800, { owner: 'test-b' })]);
