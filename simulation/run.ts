@@ -44,7 +44,7 @@ export async function runSeeds(options: RunOptions): Promise<RunTotals> {
     async (params: SimParams, s) => {
       let world: World | undefined;
       const now = () => world?.clock ?? SIM_START;
-      const store = options.ledger ? await options.ledger(now) : { ledger: new MemoryLedger() };
+      const store: SimLedger = options.ledger ? await options.ledger(now) : { ledger: new MemoryLedger() };
       const report = await simulate(params, s, store, {
         ...options.hooks,
         onWorld: (w) => {

@@ -266,7 +266,13 @@ export class SimUpstream implements Upstream {
     const notSent = (code: string): Outcome => ({ ok: false, errorCode: code, attempts: 0, durationMs: 0 });
     if (options.deadline !== undefined && world.clock >= options.deadline) return notSent(ErrorCode.deadline);
     if (options.admit && !(await options.admit(index))) return notSent(ErrorCode.notSent);
-    // Sent: from here to the world's change there is no await, as in the HTTP client.
+    // Sent: from here to the world's change there is no await, as in the HTTP client, which tells
+    // the engine (to mark the call's sending) in the same synchronous run as the request's write.
+    try {
+      options.onSending?.([index]);
+    } catch {
+      return notSent(ErrorCode.notSent);
+    }
     const id = upstreamId(item.config);
     const start = world.clock;
     const flight = this.inFlightOf(item.target);

@@ -65,6 +65,12 @@ export interface PerformOptions {
    * a refused read answers `ErrorCode.notSent`.
    */
   admit?: (index: number) => Promise<boolean>;
+  /**
+   * Told, synchronously, the items an admitted request carries at the last moment before its
+   * bytes are written to the connection (again for each retry of it): the engine marks their
+   * sending in the ledger here. It may throw: then the request is not sent (`ErrorCode.notSent`).
+   */
+  onSending?: (indexes: readonly number[]) => void;
 }
 
 /** Carries actions out upstream and reads status; never throws for one target's failure. */

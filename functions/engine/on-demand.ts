@@ -15,6 +15,7 @@ import { recordedOutcomes, withdrawInFlight } from './in-flight.ts';
 import { type Action, kindSupports, type TargetKind } from './kinds.ts';
 import type { HistoryEntry, Ledger, TargetRecord } from './ledger.ts';
 import { activeOverrides, type Override } from './overrides.ts';
+import { markSending, neverSent, withoutUnsentCall, withSendingMarked } from './sending.ts';
 import { stateAfter, type TargetState } from './states.ts';
 import {
   type Call,
@@ -190,10 +191,12 @@ export async function carryOut(
     ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
     ...(options.signal ? { signal: options.signal } : {}),
   };
-  const recorded = await recordedOutcomes(
-    options.ledger,
-    ready.map((i) => i.record),
+  // A call a killed process recorded in flight but never sent is dropped, without an entry.
+  const unsent = await Promise.all(
+    ready.map((item) => neverSent(options.ledger, item.record, options.isOwnerGone)),
   );
+  const seen = ready.map((item, i) => (unsent[i] ? withoutUnsentCall(item.record!) : item.record));
+  const recorded = await recordedOutcomes(options.ledger, seen);
   for (const item of ready) {
     const entry = recorded.get(item.ctx.target);
     if (entry) item.ctx = { ...item.ctx, recorded: entry };
@@ -212,7 +215,7 @@ export async function carryOut(
       settle(item.index, handsOffResult(item.ctx.target, item.ref.config.kind, item.action, cover));
       return;
     }
-    const decided = onDemand(item.record, item.ctx, before[i]!, item.projectId);
+    const decided = onDemand(seen[i], item.ctx, before[i]!, item.projectId);
     owed.push(...decided.entries);
     looked.set(item, decided.record);
     if (decided.unchanged) unchanged.push({ item, entry: decided.unchanged, record: decided.record });
@@ -250,10 +253,13 @@ export async function carryOut(
     const item = toCall[index]!;
     if (!(await stillWanted(item))) return false;
     const next = {
-      ...inFlightRecord(looked.get(item)!, item.call!, item.ctx, {
-        owner: options.owner,
-        until: options.now() + leaseMs,
-      }),
+      ...withSendingMarked(
+        inFlightRecord(looked.get(item)!, item.call!, item.ctx, {
+          owner: options.owner,
+          until: options.now() + leaseMs,
+        }),
+        ledger,
+      ),
       version: (item.record?.version ?? 0) + 1,
     };
     const written = await safely(() => ledger.putTarget(next), item.ctx.target);
@@ -271,7 +277,15 @@ export async function carryOut(
     item.sent = true;
     return true;
   };
-  const outcomes = await options.upstream.perform(upstreamItems, undefined, { ...bounds, admit });
+  const outcomes = await options.upstream.perform(upstreamItems, undefined, {
+    ...bounds,
+    admit,
+    ...markSending(ledger, (i) => ({
+      target: toCall[i]!.ctx.target,
+      id: toCall[i]!.call!.id,
+      owner: options.owner,
+    })),
+  });
   const sent = toCall.filter((item) => item.sent);
   const verifies = sent.length
     ? await options.upstream.observe(

@@ -6,6 +6,7 @@ import { type ActionResult, resultOf, type TargetRef, type Upstream, type Upstre
 import { recordedOutcomes, withdrawInFlight } from './in-flight.ts';
 import type { HistoryEntry, Ledger, TargetRecord, Trigger } from './ledger.ts';
 import { due } from './planner.ts';
+import { markSending, neverSent, withoutUnsentCall, withSendingMarked } from './sending.ts';
 import type { StatusRead } from './states.ts';
 import {
   type Act,
@@ -83,6 +84,20 @@ export interface ReconcileWarning {
   permission?: string;
 }
 
+/**
+ * An account whose secret still holds the placeholder the stack created: its targets were not
+ * attempted (no request, no entry, no record written). Names the secret, never its value.
+ */
+export interface SecretNotSet {
+  code: 'secret.not-set';
+  account: string;
+  /** The secret's name. */
+  secret: string;
+  /** The account's targets this pass did not attempt, sorted. */
+  targets: string[];
+  message: string;
+}
+
 export interface ReconcileSummary {
   from: string;
   to: string;
@@ -105,8 +120,12 @@ export interface ReconcileSummary {
   deferred: number;
   /** Targets left alone because the ledger could not record. */
   ledgerErrors: number;
+  /** Targets not attempted: their account's secret is not set (see `secretsNotSet`). */
+  notAttempted: number;
   entries: HistoryEntry[];
   warnings: ReconcileWarning[];
+  /** One per account whose secret still holds the stack's placeholder. */
+  secretsNotSet: SecretNotSet[];
 }
 
 /** One target in a pass: its context for the transition function, and its record as it goes. */
@@ -120,6 +139,8 @@ interface Work {
   readRef: TargetRef;
   read?: StatusRead | null;
   act?: Act;
+  /** The record's call in flight was never sent (its process is gone, with no sending mark). */
+  unsent?: boolean;
 }
 
 const DEFAULT_LEASE_MS = 5 * MINUTE;
@@ -166,14 +187,17 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     contended: 0,
     deferred: 0,
     ledgerErrors: 0,
+    notAttempted: 0,
     entries: [],
     warnings: [],
+    secretsNotSet: [],
   };
   const pass = new Pass(options, summary);
   const candidates = await pass.candidates();
   const slices: Work[][] = [];
   for (let i = 0; i < candidates.length; i += SLICE) slices.push(candidates.slice(i, i + SLICE));
   await inPool(slices, SLICES_AT_ONCE, (slice) => pass.slice(slice));
+  summary.secretsNotSet = pass.secretsNotSet();
   return summary;
 }
 
@@ -186,6 +210,8 @@ class Pass {
   private overridesReadAt = Number.NEGATIVE_INFINITY;
   private overridesReading: Promise<readonly OverrideRule[]> | undefined;
   private overridesSeen: number | undefined;
+  /** Accounts whose secret is not set, and their targets left alone this pass. */
+  private readonly notSet = new Map<string, Set<string>>();
 
   constructor(
     private readonly options: ReconcileOptions,
@@ -491,6 +517,7 @@ class Pass {
     }
     await this.commit(writes);
     if (looking.length === 0) return;
+    await this.findUnsent(looking);
     await this.withRecordedOutcomes(looking);
 
     const reads = await this.options.upstream.observe(
@@ -501,7 +528,12 @@ class Pass {
     const acting: Work[] = [];
     looking.forEach((work, i) => {
       const read = reads[i]!;
-      const record = withoutVoidLease(work.record, this.options.isOwnerGone);
+      // The account's secret is not set: nothing can be read or done, and nothing is recorded.
+      if (read?.error?.code === ErrorCode.secretNotSet || (read === null && this.isNotSet(work))) {
+        this.leaveAlone(work);
+        return;
+      }
+      const record = this.asSeen(work);
       // A read called off (a hands-off began): the next pass sees the override.
       if (read?.error?.code === ErrorCode.notSent) {
         summary.deferred += 1;
@@ -534,9 +566,55 @@ class Pass {
     if (acting.length > 0) await this.act(acting);
   }
 
+  /** A target whose account's secret is not set: not attempted, its record left as it is. */
+  private leaveAlone(work: Work): void {
+    const account = work.ref.account.name;
+    const targets = this.notSet.get(account) ?? new Set<string>();
+    targets.add(work.ctx.target);
+    this.notSet.set(account, targets);
+    this.summary.notAttempted += 1;
+  }
+
+  private isNotSet(work: Work): boolean {
+    return this.notSet.has(work.ref.account.name);
+  }
+
+  secretsNotSet(): SecretNotSet[] {
+    return [...this.notSet]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([account, targets]) => {
+        const secret = this.options.config.accounts[account]?.secret ?? '';
+        return {
+          code: 'secret.not-set' as const,
+          account,
+          secret,
+          targets: [...targets].sort(),
+          message: `account ${account}: secret "${secret}" is not set (it still holds the placeholder the stack created); its ${targets.size} target${targets.size === 1 ? ' is' : 's are'} not attempted until the credentials are put in (README: Deploy, Fill in the secrets)`,
+        };
+      });
+  }
+
+  /** Marks the works whose call in flight was never sent: it is dropped, and read as the target is now. */
+  private async findUnsent(works: readonly Work[]): Promise<void> {
+    const { ledger, isOwnerGone } = this.options;
+    await Promise.all(
+      works.map(async (work) => {
+        if (!(await neverSent(ledger, work.record, isOwnerGone))) return;
+        work.unsent = true;
+        work.readRef = work.ref;
+      }),
+    );
+  }
+
+  /** The record as the transition sees it: no void lease, no call that was never sent. */
+  private asSeen(work: Work): TargetRecord | undefined {
+    const record = withoutVoidLease(work.record, this.options.isOwnerGone);
+    return work.unsent && record ? withoutUnsentCall(record) : record;
+  }
+
   /** Calls left in flight whose outcome the history already holds are settled from it. */
   private async withRecordedOutcomes(works: readonly Work[]): Promise<void> {
-    const held = works.filter((w) => w.record?.inFlight);
+    const held = works.filter((w) => !w.unsent && w.record?.inFlight);
     if (held.length === 0) return;
     const recorded = await recordedOutcomes(
       this.options.ledger,
@@ -576,7 +654,7 @@ class Pass {
         // From the moment it is written: a pass may start late (a busy process catching up).
         until: Math.max(options.now, this.realNow()) + this.leaseMs,
       });
-      const next = { ...record, version: (work.record?.version ?? 0) + 1 };
+      const next = { ...withSendingMarked(record, options.ledger), version: (work.record?.version ?? 0) + 1 };
       const written = await this.write(next);
       if (written === 'lost') summary.contended += 1;
       if (written === 'error') await this.withdraw(next);
@@ -595,11 +673,27 @@ class Pass {
       this.report(work.act!.entries);
       return true;
     };
-    const outcomes = await options.upstream.perform(items, undefined, { ...this.bounds(), admit });
+    const outcomes = await options.upstream.perform(items, undefined, {
+      ...this.bounds(),
+      admit,
+      ...markSending(options.ledger, (i) => ({
+        target: acting[i]!.ctx.target,
+        id: acting[i]!.act!.call.id,
+        owner: options.owner,
+      })),
+    });
 
+    // The account's secret turned out not to be set (a kind without a status query finds out
+    // only now): not attempted, and nothing recorded.
+    const notSet = acting.filter(
+      (w, i) => admission.get(w) === undefined && outcomes[i]?.errorCode === ErrorCode.secretNotSet,
+    );
+    for (const work of notSet) this.leaveAlone(work);
     // Decided but not sent (an override came, the deadline passed): the look's own findings (a
     // resolved call, a new desired state) are still written.
-    const refused = acting.filter((w) => admission.get(w) !== 'sent' && admission.get(w) !== 'lost');
+    const refused = acting.filter(
+      (w) => admission.get(w) !== 'sent' && admission.get(w) !== 'lost' && !notSet.includes(w),
+    );
     summary.deferred += refused.length;
     await this.keepFindings(refused);
 

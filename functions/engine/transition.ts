@@ -383,7 +383,6 @@ export function observed(
   const resolved = resolveInFlight(record, ctx, read, projectId);
   const entries = resolved.entries;
   let r = resolved.record;
-  const resolvedCurrent = resolved.current;
 
   // A DRS end due: it happens once, at its edge, before any held state of this pass.
   if (ctx.end && !endHandled(r, ctx.end)) {
@@ -436,6 +435,9 @@ export function observed(
 
   // A new desired state: the one it replaces, if never reached, was missed.
   const fresh = isFresh(r, desired, identity, configHash) || r.version === 0;
+  // The resolved call served the desired state in force now: its outcome is this state's try
+  // (and backoff). One that served an earlier state says nothing about this one.
+  const resolvedCurrent = resolved.current && !fresh;
   if (fresh) {
     if (record && isSuperseded(record) && !record.inFlight)
       entries.push(supersededEntry(ctx, record, desired, at));
@@ -887,7 +889,8 @@ function unanswered(result: ActionResult): boolean {
  * The outcome of a call: its history entry (id = the call's id) judged by the status read after
  * it against what the call wanted, and the record with the lease and the call in flight cleared.
  * `in-flight` when the deadline cut the call off after it may have been sent: it stays in flight
- * and the next look resolves it by status; `not-sent` when the deadline came before it was sent.
+ * and the next look resolves it by status; `not-sent` when it was never sent after all (the
+ * deadline came first, or its sending could not be marked).
  */
 export function concluded(
   record: TargetRecord,
@@ -897,6 +900,8 @@ export function concluded(
 ): Settle | 'in-flight' | 'not-sent' {
   const flight = record.inFlight!;
   if (result.errorCode === ErrorCode.deadline) return result.attempts > 0 ? 'in-flight' : 'not-sent';
+  // Admitted, then kept from the connection (its sending could not be marked): never sent.
+  if (result.errorCode === ErrorCode.notSent && result.attempts === 0) return 'not-sent';
   const at = iso(ctx.now);
   const { result: judgedResult, answerLost } = judged(result, verify, flight.want);
   const entry: HistoryEntry = {

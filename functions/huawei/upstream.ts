@@ -59,9 +59,10 @@ export class HuaweiUpstream implements Upstream {
         group.push(index);
         batches.set(key, group);
       } else {
-        const admit = options.admit;
+        const { admit, onSending } = options;
+        const sending = onSending ? { sending: () => onSending([index]) } : {};
         const own: UpstreamContext = admit
-          ? { ...ctx, admit: async () => ((await admit(index)) ? {} : false) }
+          ? { ...ctx, admit: async () => ((await admit(index)) ? sending : false) }
           : ctx;
         tasks.push(this.timed(() => this.single(own, item)).then((o) => report(index, o)));
       }
@@ -70,7 +71,7 @@ export class HuaweiUpstream implements Upstream {
     for (const indexes of batches.values()) {
       for (let i = 0; i < indexes.length; i += DRS_BATCH_LIMIT) {
         const chunk = indexes.slice(i, i + DRS_BATCH_LIMIT);
-        tasks.push(this.drsChunk(ctx, items, chunk, report, options.admit));
+        tasks.push(this.drsChunk(ctx, items, chunk, report, options));
       }
     }
     await Promise.all(tasks);
@@ -181,7 +182,7 @@ export class HuaweiUpstream implements Upstream {
     items: readonly UpstreamItem[],
     chunk: number[],
     report: (index: number, outcome: Outcome) => void,
-    admit?: (index: number) => Promise<boolean>,
+    { admit, onSending }: Pick<PerformOptions, 'admit' | 'onSending'>,
   ): Promise<void> {
     const first = items[chunk[0]!]!;
     const jobs = chunk.map((i) => {
@@ -198,6 +199,7 @@ export class HuaweiUpstream implements Upstream {
         first.action as 'pause' | 'resume',
         jobs,
         admit ? (i) => admit(chunk[i]!) : undefined,
+        onSending ? (jobs) => onSending(jobs.map((i) => chunk[i]!)) : undefined,
       );
     } catch (e) {
       error = outcomeOfError(e);

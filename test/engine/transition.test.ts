@@ -351,8 +351,8 @@ describe('observed: settle, or one call', () => {
     });
   });
 
-  it('a crashed call is judged against what that call wanted, not the newer desired state (finding 9)', () => {
-    // A start sent for 08:00 by a process that died; by now the desired state is stopped.
+  /** A start sent for 08:00 by a process that died before recording it; by now it is 20:05, stopped. */
+  const crashedStart = () => {
     const start = flight({ action: 'start', want: 'running', since: '2027-03-29T08:00:00Z', ref: vias });
     const stored = record(
       { desired: 'running', since: '2027-03-29T08:00:00Z', reached: false, inFlight: start },
@@ -364,6 +364,11 @@ describe('observed: settle, or one call', () => {
       because: 'office-hours',
       action: 'stop',
     };
+    return { stored, stopped };
+  };
+
+  it('a crashed call is judged against what that call wanted, not the newer desired state (finding 9)', () => {
+    const { stored, stopped } = crashedStart();
     const next = observed(
       stored,
       ctx({ config: vias, desired: stopped }),
@@ -380,6 +385,35 @@ describe('observed: settle, or one call', () => {
       errorCode: ErrorCode.outcomeUnknown,
     });
     expect(resolution.reason).toMatch(/never recorded/);
+  });
+
+  it('a crashed call of the previous desired state is resolved and the new one gets its call in the same look', () => {
+    // Found by the two-processes-SIGKILLed test: the start sent for 08:00 reached RUNNING, its
+    // process died before recording it, and by the next look the desired state is stopped. The
+    // look resolved the start and then waited a tick ("did not reach stopped; next try at
+    // undefined") instead of stopping: that start's backoff is not the stop's.
+    const { stored, stopped } = crashedStart();
+    const next = observed(
+      stored,
+      ctx({ config: vias, desired: stopped }),
+      seen('running', 'RUNNING'),
+      PROJECT,
+    );
+    expect(next.kind).toBe('act');
+    if (next.kind !== 'act') return;
+    expect(next.act.call).toMatchObject({ action: 'stop', want: 'stopped' });
+    expect(next.act.entries.map((e) => [e.id, e.result.status])).toEqual([['call-1', 'succeeded']]);
+    // Already in the new state instead: its own "unchanged" entry, beside the resolution.
+    const already = observed(
+      stored,
+      ctx({ config: vias, desired: stopped }),
+      seen('stopped', 'STOPPED'),
+      PROJECT,
+    );
+    expect(already.kind === 'settle' && already.settle.entries.map((e) => e.result.status)).toEqual([
+      'failed',
+      'unchanged',
+    ]);
   });
 
   it('a resolved call that did not reach the state is not called again in the same look', () => {
