@@ -361,7 +361,8 @@ export function observed(
   const resolved = resolveInFlight(record, ctx, read, projectId);
   const entries = resolved.entries;
   let r = resolved.record;
-  const resolvedCurrent = resolved.current;
+  // The resolved call served the desired state in force: its outcome stands for this look.
+  let resolvedCurrent = resolved.current;
 
   // A DRS end due: it happens once, at its edge, before any held state of this pass.
   if (ctx.end && !endHandled(r, ctx.end)) {
@@ -415,6 +416,8 @@ export function observed(
   // A new desired state: the one it replaces, if never reached, was missed.
   const fresh = isFresh(r, desired, identity, configHash) || r.version === 0;
   if (fresh) {
+    // A call resolved for the state before this edge says nothing of this one: act on it now.
+    resolvedCurrent = false;
     if (record && isSuperseded(record) && !record.inFlight)
       entries.push(supersededEntry(ctx, record, desired, at));
     r = { ...freshEpoch(r, desired, identity, configHash), observed: r.observed, lastCheckAt: r.lastCheckAt };

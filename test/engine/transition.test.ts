@@ -380,6 +380,34 @@ describe('observed: settle, or one call', () => {
     expect(resolution.reason).toMatch(/never recorded/);
   });
 
+  it('a call resolved for the state before a new edge does not hold up the new state', () => {
+    // A start for 08:00 left in flight (its record was damaged, or its process died); at 10:10 the
+    // window closes. The start is resolved (it did reach running) and the stop goes out now.
+    const start = flight({ action: 'start', want: 'running', since: '2027-03-29T08:00:00Z', ref: vias });
+    const stored = record(
+      { desired: 'running', since: '2027-03-29T08:00:00Z', reached: false, inFlight: start },
+      vias,
+    );
+    const closed: Desired = {
+      state: 'stopped',
+      since: '2027-03-29T10:10:00Z',
+      because: 'office-hours',
+      action: 'stop',
+    };
+    const next = observed(
+      stored,
+      ctx({ config: vias, desired: closed }),
+      seen('running', 'RUNNING'),
+      PROJECT,
+    );
+    expect(next.kind).toBe('act');
+    if (next.kind !== 'act') return;
+    expect(next.act.call).toMatchObject({ action: 'stop', want: 'stopped' });
+    expect(next.act.entries.map((e) => [e.id, e.result.action, e.result.ok])).toEqual([
+      ['call-1', 'start', true],
+    ]);
+  });
+
   it('a resolved call that did not reach the state is not called again in the same look', () => {
     const stored = record({ reached: false, inFlight: flight() });
     const next = observed(stored, ctx(), seen('running', 'INCRE_TRANSFER_STARTED'), PROJECT);
