@@ -1,6 +1,7 @@
 // npm run simulate -- --seeds N [--seed S] [--path P] [--ledger memory|file|dynamodb] [--trace TARGET]
 // Runs seeds of the simulation and prints what they covered; a broken invariant prints the seed
 // and path that replay it, and with --trace the replayed run's requests and history.
+import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { InvariantViolation, type SimLedger } from './harness.ts';
 import { type LedgerKind, ledgerFactory } from './ledgers.ts';
@@ -19,7 +20,8 @@ const USAGE = `usage: npm run simulate -- [--seeds N] [--seed S] [--path P] [--l
                 (DynamoDB on dynalite started here)
   --minutes M   simulated minutes per run (default 180, the last 60 healthy)
   --shrink      shrink a failure to a smaller world before reporting it (slow)
-  --trace T     with --path: print the run's requests and history entries for target T (or all)`;
+  --trace T     with --path: print the run's requests and history entries for target T (or all)
+  --jobs J      split the seeds over J processes (seeds seed, seed+1, ... each its own share)`;
 
 const { values } = parseArgs({
   options: {
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     minutes: { type: 'string' },
     shrink: { type: 'boolean' },
     trace: { type: 'string' },
+    jobs: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -56,6 +59,67 @@ const minutes = int('minutes', values.minutes, 180, 90);
 const kind = (values.ledger ?? 'memory') as LedgerKind;
 if (!['memory', 'file', 'dynamodb'].includes(kind)) fail(`--ledger must be memory, file or dynamodb`);
 if (values.trace !== undefined && values.path === undefined) fail('--trace replays one run: give its --path');
+
+const jobs = int('jobs', values.jobs, 1, 1);
+if (jobs > 1 && values.path === undefined) {
+  process.exitCode = await inProcesses(jobs);
+  process.exit();
+}
+
+/** Runs the seeds in `jobs` child processes, one share and first seed each; sums what they print. */
+async function inProcesses(jobs: number): Promise<number> {
+  const t0 = Date.now();
+  const shares = Array.from(
+    { length: jobs },
+    (_, j) => Math.floor(seeds / jobs) + (j < seeds % jobs ? 1 : 0),
+  );
+  const results = await Promise.all(
+    shares.map(
+      (share, j) =>
+        new Promise<{ code: number; out: string }>((resolve) => {
+          const args = [
+            '--seeds',
+            String(share),
+            '--seed',
+            String(seed + j),
+            '--ledger',
+            kind,
+            '--minutes',
+            String(minutes),
+          ];
+          const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          });
+          let out = '';
+          child.stdout.on('data', (chunk: Buffer) => {
+            out += chunk.toString();
+          });
+          child.on('close', (code) => resolve({ code: code ?? 1, out }));
+        }),
+    ),
+  );
+  let failed = 0;
+  const sum = { seeds: 0, targetDays: 0, requests: 0, calls: 0, entries: 0, crashes: 0 };
+  for (const { code, out } of results) {
+    process.stdout.write(out);
+    const totals = /^totals (.*)$/m.exec(out);
+    if (code !== 0 || !totals) failed += 1;
+    else
+      for (const [k, v] of Object.entries(JSON.parse(totals[1]!) as typeof sum))
+        sum[k as keyof typeof sum] += v;
+  }
+  const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+  if (failed > 0) {
+    console.error(`simulate: ${failed} of ${jobs} processes found a broken invariant (above)`);
+    return 1;
+  }
+  console.log(
+    `simulate: ${sum.seeds} seeds in ${jobs} processes (seeds ${seed} to ${seed + jobs - 1}) on the ${kind} ledger clean in ${seconds} s: ` +
+      `${sum.targetDays.toFixed(1)} target-days, ${sum.requests} requests, ${sum.calls} calls, ` +
+      `${sum.entries} history entries, ${sum.crashes} crashes`,
+  );
+  return 0;
+}
 
 const factory = await ledgerFactory(kind);
 const traced: MemoryLedger[] = [];
@@ -118,6 +182,7 @@ try {
     },
   });
   const seconds = (Date.now() - t0) / 1000;
+  console.log(`totals ${JSON.stringify(totals)}`);
   console.log(
     `simulate: ${totals.seeds} seeds from seed ${seed} on the ${kind} ledger clean in ${seconds.toFixed(1)} s: ` +
       `${totals.targetDays.toFixed(1)} target-days, ${totals.requests} requests, ${totals.calls} calls, ` +

@@ -427,10 +427,13 @@ export async function simulate(
     return engine.incarnation !== Number(match[2]) || !engine.actors.has(owner);
   };
 
+  /** Each on-demand request its own id and actor, as two HTTP requests have. */
+  let requests = 0;
   const onDemand = (engine: Engine, event: Extract<SimEvent, { kind: 'onDemand' }>) => {
     const ledger = wrapLedger(engine);
     const gate = gateFor(engine);
-    const owner = `${engine.name}#${engine.incarnation}/req-${event.at}`;
+    const request = (requests += 1);
+    const owner = `${engine.name}#${engine.incarnation}/req-${event.at}-${request}`;
     const incarnation = engine.incarnation;
     engine.actors.add(owner);
     lastBehind.set(event.target, world.clock);
@@ -445,7 +448,7 @@ export async function simulate(
         await gate('sleep');
         world.clock += ms;
       },
-      requestId: `req-${event.at}-${event.target}`,
+      requestId: `req-${event.at}-${request}-${event.target}`,
       overrides: () => ledger.overrides(world.clock),
       isOwnerGone: (o) => isGone(o),
       deadline: world.clock + 30_000,

@@ -142,6 +142,12 @@ export interface TargetRecord {
   lastOutcome?: { at: string; action: Action; status: string; errorCode?: string };
   /** The edge of the last DRS end handled (carried out, skipped or missed): each happens once. */
   lastEnd?: string;
+  /**
+   * A DRS end a look saw due and has not handled yet: a pass cut short before its call was sent
+   * (the deadline, an override arriving) leaves it here for the next pass, within the lateness
+   * bound, until `lastEnd` reaches it.
+   */
+  endDue?: { at: string; schedule: string };
   /** While held by a live owner, nobody else reads or acts on the target. */
   lease?: { owner: string; until: string };
   /** A call made and not yet recorded: if its process stops, the next look resolves it by status. */

@@ -449,16 +449,30 @@ class Pass {
     const records = await this.options.ledger.targets(names);
     const candidates: Work[] = [];
     const writes: { work: Work; settle: Settle }[] = [];
+    const notes: { work: Work; note: TargetRecord }[] = [];
     for (const name of names) {
       const work = this.workOf(name, desiredByTarget.get(name), ends.get(name), records.get(name));
       const step = plan(withoutVoidLease(work.record, this.options.isOwnerGone), work.ctx, work.projectId);
       if (step.step === 'look') {
         work.readRef = this.refOf(name, step.ref);
         candidates.push(work);
+        if (step.note) notes.push({ work, note: step.note });
       } else if (step.write) writes.push({ work, settle: step.write });
     }
     await this.commit(writes);
-    return candidates;
+    // What must outlive this pass (a DRS end due) is written before anything is read or sent;
+    // a target whose note is not written is left alone (another process has it, or the ledger
+    // failed).
+    const unnoted = new Set<Work>();
+    await Promise.all(
+      notes.map(async ({ work, note }) => {
+        const written = await this.write(note);
+        if (written === 'lost') this.summary.contended += 1;
+        if (written === 'written') work.record = note;
+        else unnoted.add(work);
+      }),
+    );
+    return unnoted.size === 0 ? candidates : candidates.filter((work) => !unnoted.has(work));
   }
 
   private workOf(

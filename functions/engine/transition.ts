@@ -63,6 +63,8 @@ export interface Call {
   want: TargetState;
   /** The DRS end's edge, for an end. */
   occurrence?: string;
+  /** The DRS end's schedule, for an end. */
+  schedule?: string;
   drift?: boolean;
   /** The status could not be read: the call is made once and its answer is the outcome. */
   blind?: boolean;
@@ -71,7 +73,11 @@ export interface Call {
 
 export type Plan =
   | { step: 'idle'; reason: string; write?: Settle }
-  | { step: 'look'; reason: string; ref: TargetConfig };
+  /**
+   * `note`: a record to write before the status is read (a DRS end seen due, kept in the record,
+   * so that a later pass carries it out if this one is cut short before the call is sent).
+   */
+  | { step: 'look'; reason: string; ref: TargetConfig; note?: TargetRecord };
 
 export interface Settle {
   record: TargetRecord;
@@ -163,7 +169,7 @@ export function plan(record: TargetRecord | undefined, ctx: TargetContext, proje
     const noted =
       record?.desired === 'hands-off' && record.since === desired.since && record.because === desired.because;
     const reason = `hands-off (override ${desired.because}): no call of any kind`;
-    const endSkipped = ctx.end && !endHandled(record, ctx.end) ? ctx.end : undefined;
+    const endSkipped = endOf(record, ctx);
     // A call left in flight (its lease over) gets its outcome now, unknown: its status may not be
     // read, and no record stays in flight through a hands-off.
     const resolved = record?.inFlight ? resolveInFlight(record, ctx, HANDS_OFF_READ, projectId) : undefined;
@@ -194,17 +200,27 @@ export function plan(record: TargetRecord | undefined, ctx: TargetContext, proje
     };
   }
   const ref = record?.inFlight?.ref ?? ctx.config;
+  const end = endOf(record, ctx);
+  // A DRS end covered by an override, or past the lateness bound, is recorded without a read.
+  const offline = end ? endWithoutCall(ctx, end, iso(now)) : undefined;
+  // One to carry out is noted in the record first: a pass cut short before its call is sent
+  // (the deadline, an override arriving) leaves it to the next pass, not to nobody.
+  const note =
+    end && !offline && record?.endDue?.at !== end.at ? noteEnd(record ?? blank(ctx.target), end) : undefined;
   if (record?.inFlight)
     return {
       step: 'look',
       ref,
       reason: `the outcome of ${record.inFlight.action} ${record.inFlight.id} (started ${record.inFlight.startedAt} by ${record.inFlight.owner}) is not recorded: reading status`,
+      ...(note ? { note } : {}),
     };
-  const end = ctx.end && !endHandled(record, ctx.end) ? ctx.end : undefined;
-  // A DRS end covered by an override, or past the lateness bound, is recorded without a read.
-  const offline = end ? endWithoutCall(ctx, end, iso(now)) : undefined;
   if (end && !offline)
-    return { step: 'look', ref, reason: `DRS end due at ${end.at} (schedule ${end.schedule})` };
+    return {
+      step: 'look',
+      ref,
+      reason: `DRS end due at ${end.at} (schedule ${end.schedule})`,
+      ...(note ? { note } : {}),
+    };
   const held = heldPlan(record, ctx, identity, ref);
   if (held.step === 'look' || !offline) return held;
   const base = record ?? blank(ctx.target);
@@ -298,6 +314,30 @@ function endHandled(record: TargetRecord | undefined, end: EndDue): boolean {
   return record?.lastEnd !== undefined && Date.parse(record.lastEnd) >= Date.parse(end.at);
 }
 
+/**
+ * The DRS end to handle now, if any: the one due in this pass's window, else the one an earlier
+ * pass saw due and did not get to (`endDue`). That one was uncovered at its minute; an override
+ * in force now holds it too.
+ */
+function endOf(record: TargetRecord | undefined, ctx: TargetContext): EndDue | undefined {
+  const owed = record?.endDue;
+  const end =
+    ctx.end ??
+    (owed && ctx.config.kind === 'drs-job'
+      ? {
+          ...owed,
+          ...(ctx.desired?.override
+            ? { coveredBy: { id: ctx.desired.override, state: ctx.desired.state } }
+            : {}),
+        }
+      : undefined);
+  return end && !endHandled(record, end) ? end : undefined;
+}
+
+function noteEnd(record: TargetRecord, end: EndDue): TargetRecord {
+  return { ...record, version: record.version + 1, endDue: { at: end.at, schedule: end.schedule } };
+}
+
 /** The desired state differs from the one the record holds: a new edge, override, or target. */
 export function isFresh(
   record: TargetRecord,
@@ -334,7 +374,7 @@ function freshEpoch(
     ...rest,
     // A new upstream thing is a new target: nothing known of the old one carries over.
     ...(record.identity !== undefined && record.identity !== identity
-      ? { observed: undefined, lastEnd: undefined, lastCheckAt: undefined }
+      ? { observed: undefined, lastEnd: undefined, endDue: undefined, lastCheckAt: undefined }
       : {}),
     identity,
     configHash,
@@ -385,8 +425,8 @@ export function observed(
   let r = resolved.record;
 
   // A DRS end due: it happens once, at its edge, before any held state of this pass.
-  if (ctx.end && !endHandled(r, ctx.end)) {
-    const end = ctx.end;
+  const end = endOf(r, ctx);
+  if (end) {
     const offline = endWithoutCall(ctx, end, at);
     if (offline) {
       r.lastEnd = end.at;
@@ -422,6 +462,7 @@ export function observed(
             action: 'stop',
             want: 'ended',
             occurrence: end.at,
+            schedule: end.schedule,
             reason: `DRS end due at ${end.at} (schedule ${end.schedule})${lateness > LATE_AFTER_MS ? ', late' : ''}`,
           },
         },
@@ -648,7 +689,7 @@ function resolveInFlight(
       ? readOfFlight.observation.state === flight.want
       : sameThing && recorded?.result.ok === true;
     current = flight.trigger === 'tick' && flight.since === r.since && flight.want === r.desired;
-    r = { ...r, inFlight: undefined, lease: undefined };
+    r = { ...r, inFlight: undefined, lease: undefined, ...endedAt(r, flight) };
     if (current) {
       if (reached) r = { ...r, reached: true, tries: 0, nextCheckAt: undefined };
       // Unreadable: whether the call happened cannot be known, so it is never repeated blind.
@@ -858,7 +899,7 @@ export function inFlightRecord(
           ...(ctx.desired.override ? { override: true } : {}),
         }
       : {}),
-    ...(call.occurrence ? { occurrence: call.occurrence, because: ctx.end?.schedule } : {}),
+    ...(call.occurrence ? { occurrence: call.occurrence, because: call.schedule } : {}),
     ...(call.drift ? { drift: true } : {}),
     ...(call.blind ? { blind: true } : {}),
     ...(ctx.request?.id ? { requestId: ctx.request.id } : {}),
@@ -871,7 +912,6 @@ export function inFlightRecord(
     inFlight,
     lastAttemptAt: iso(ctx.now),
     ...(scheduled ? { calls: (record.calls ?? 0) + 1 } : {}),
-    ...(call.occurrence ? { lastEnd: call.occurrence } : {}),
   };
 }
 
@@ -919,6 +959,7 @@ export function concluded(
     version: record.version + 1,
     inFlight: undefined,
     lease: undefined,
+    ...endedAt(record, flight),
     lastOutcome: {
       at,
       action: flight.action,
@@ -964,6 +1005,12 @@ export function concluded(
 export function usableVerify(read: StatusRead | null | undefined): StatusRead | null | undefined {
   const code = read?.error?.code;
   return code === ErrorCode.deadline || code === ErrorCode.notSent ? undefined : read;
+}
+
+/** A DRS end call, once sent, has handled its edge (whatever its outcome): it is never made twice. */
+function endedAt(record: TargetRecord, flight: InFlight): Pick<TargetRecord, 'lastEnd'> {
+  if (!flight.occurrence || endHandled(record, { at: flight.occurrence, schedule: '' })) return {};
+  return { lastEnd: flight.occurrence };
 }
 
 /** The record when a decided call is not sent after all (an override came, the deadline passed). */

@@ -11,6 +11,7 @@ import {
   configHashOf,
   identityOf,
   inFlightRecord,
+  notSent,
   type Observed,
   observed,
   onDemand,
@@ -225,6 +226,58 @@ describe('plan: whether to read the status this pass', () => {
   it('a DRS end past the lateness bound is missed without any read', () => {
     const decided = plan(record(), ctx({ end: { at: iso(NOW - 20 * MIN), schedule: 'retire' } }), PROJECT);
     expect(decided.step === 'idle' && decided.write!.entries[0]!.result.errorCode).toBe(ErrorCode.missed);
+  });
+
+  it('a DRS end a pass could not send is kept in the record and carried out by the next pass (finding 14)', () => {
+    const end = { at: '2027-03-29T20:00:00Z', schedule: 'retire' };
+    // Seen due: noted before the status is read.
+    const first = plan(record(), ctx({ end }), PROJECT);
+    expect(first.step === 'look' && first.note).toMatchObject({ version: 4, endDue: end });
+    const noted = first.step === 'look' ? first.note! : record();
+    // Its call decided, written in flight, then the deadline came before it was sent.
+    const decided = observed(noted, ctx({ end }), seen('running', 'INCRE_TRANSFER_STARTED'), PROJECT);
+    if (decided.kind !== 'act') throw new Error('expected the end call');
+    const inflight = inFlightRecord(decided.act.record, decided.act.call, ctx({ end }), {
+      owner: 'me',
+      until: NOW + 5 * MIN,
+    });
+    const unsent: ActionResult = {
+      target: 'orders-sync',
+      kind: 'drs-job',
+      action: 'stop',
+      ok: false,
+      status: 'failed',
+      errorCode: ErrorCode.deadline,
+      attempts: 0,
+      durationMs: 1,
+    };
+    expect(concluded(inflight, ctx({ end }), unsent, undefined)).toBe('not-sent');
+    const after = notSent(inflight);
+    // The next minute's pass has no end in its window; the record still owes it.
+    const later = ctx({ now: NOW + MIN });
+    expect(plan(after, later, PROJECT).step).toBe('look');
+    const again = observed(after, later, seen('running', 'INCRE_TRANSFER_STARTED'), PROJECT);
+    expect(again.kind === 'act' && again.act.call).toMatchObject({ action: 'stop', occurrence: end.at });
+    // An override in force by then holds it: skipped, naming the override.
+    const overridden = ctx({
+      now: NOW + MIN,
+      desired: { state: 'running', since: iso(NOW + 30_000), because: 'ovr-5', override: 'ovr-5' },
+    });
+    const held = observed(after, overridden, seen('running', 'INCRE_TRANSFER_STARTED'), PROJECT);
+    expect(held.kind === 'settle' && held.settle.entries[0]).toMatchObject({
+      override: 'ovr-5',
+      result: { action: 'stop', status: 'skipped' },
+    });
+    // Sent: the edge is handled, whatever the answer; never a second end call.
+    const sent = concluded(
+      inflight,
+      ctx({ end }),
+      { ...unsent, ok: true, status: 'succeeded', errorCode: undefined, attempts: 1 },
+      seen('ended', 'RELEASE_RESOURCE_COMPLETE'),
+    );
+    if (typeof sent === 'string') throw new Error('expected an outcome');
+    expect(sent.record.lastEnd).toBe(end.at);
+    expect(plan(sent.record, later, PROJECT).step).toBe('idle');
   });
 });
 
