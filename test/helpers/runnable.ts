@@ -58,6 +58,8 @@ const LINKED = [
   'functions',
   'lib',
   'scripts',
+  'simulation',
+  'test',
   'node_modules',
   'dist',
   'package.json',
