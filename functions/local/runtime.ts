@@ -384,6 +384,8 @@ export class LocalRuntime {
         maxLatenessMs: this.maxCatchUpMs,
         // A live process never loses its lease mid-call: it outlasts the tick's whole budget.
         leaseMs: Math.max(5 * MINUTE, (TICK_BUDGET_MS + 15_000) * clock.speed),
+        // Behind the cursor, records from the minutes before the clock went back hold nothing up.
+        ...(mode.levelsOnly ? { clockBehind: true } : {}),
         remainingMs: () => TICK_BUDGET_MS - (Date.now() - started),
         onEntry: (entry) => this.report(entry),
         onWarning: (warning) => {
