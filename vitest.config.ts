@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // Two at once on two cores: most of the suite waits on sockets, processes and timers.
+    maxWorkers: 2,
   },
 });

@@ -37,7 +37,18 @@ export class InvariantViolation extends Error {
 /** A ledger the simulation runs on: the memory one, the file ledger, or DynamoDB on dynalite. */
 export interface SimLedger {
   ledger: Ledger;
+  /** The ledger instance engine `i` uses (two processes on one folder or table); default `ledger`. */
+  engineLedger?(i: number): Ledger;
   close?(): Promise<void>;
+}
+
+/** Ways to watch a run: each request as it goes out, and the world once it exists. */
+export interface SimHooks {
+  onSent?: (sent: Sent, world: World) => void;
+  onWorld?: (world: World) => void;
+  onStart?: (params: SimParams) => void;
+  /** Each ledger operation of an engine, as it ends: its arguments and what came of it. */
+  onLedger?: (engine: string, op: string, args: readonly unknown[], outcome: string) => void;
 }
 
 /** An injected ledger failure: a full disk, before or after the write landed, or a torn batch. */
@@ -84,9 +95,11 @@ export async function simulate(
   params: SimParams,
   s: Scheduler,
   store: SimLedger,
-  hooks: { onSent?: (sent: Sent, world: World) => void } = {},
+  hooks: SimHooks = {},
 ): Promise<SimReport> {
   const world = new World(params.seed, SIM_START, params.faults);
+  hooks.onWorld?.(world);
+  hooks.onStart?.(params);
   let config = parseConfig(params.config);
   const configHistory: { from: number; config: Config }[] = [{ from: SIM_START, config }];
   const engines: Engine[] = params.engines.map((name) => ({
@@ -105,6 +118,10 @@ export async function simulate(
   /** Calls sent, by call id; in-flight records written, by call id, with the engine that wrote them. */
   const sentCalls = new Map<string, Sent>();
   const inFlightWritten = new Map<string, { engine: string; incarnation: number }>();
+  /** When each in-flight record was first written, on the world's clock (invariant 6). */
+  const flightWrittenAt = new Map<string, number>();
+  /** Calls in flight whose taking back (not sent after all) failed to be written. */
+  const takeBackFailed = new Set<string>();
   /** In-flight records that landed though their write reported a failure (so nothing was sent). */
   const unacknowledged = new Set<string>();
   /** Per target and desired state (since + want): the scheduled calls sent, in order. */
@@ -114,6 +131,8 @@ export async function simulate(
   const endsCalled = new Set<string>();
   let crashes = 0;
   const healthyFrom = SIM_START + (params.minutes - params.healthyMinutes) * MINUTE;
+  /** Per target, the desired state seen in the healthy stretch and since when (invariant 1). */
+  const desiredSeen = new Map<string, { key: string; began: number }>();
 
   const gateFor = (engine: Engine) => {
     const incarnation = engine.incarnation;
@@ -128,12 +147,16 @@ export async function simulate(
   const epochOf = new Map<string, { key: string; serial: number }>();
   /** The in-flight record each target's latest written record holds (writes are linear by CAS). */
   const flightOf = new Map<string, InFlight | undefined>();
-  let historyDirty = true;
+  /** History entries as they land (the first of an id is the one every reader sees). */
+  const entriesById = new Map<string, HistoryEntry>();
+  const landed = (entries: readonly HistoryEntry[]) => {
+    for (const entry of entries) if (!entriesById.has(entry.id)) entriesById.set(entry.id, entry);
+  };
 
   const wrapLedger = (engine: Engine): Ledger => {
     const gate = gateFor(engine);
     const incarnation = engine.incarnation;
-    const real = store.ledger;
+    const real = store.engineLedger?.(engines.indexOf(engine)) ?? store.ledger;
     const fault = (name: string): 'enospc-before' | 'enospc-after' | 'torn' | undefined => {
       if (world.healthy || !['record', 'putTarget'].includes(name) || world.roll() >= params.ledgerFaultRate)
         return undefined;
@@ -145,15 +168,29 @@ export async function simulate(
       async (...args: A): Promise<R> => {
         await gate(`ledger ${name}`);
         const injected = fault(name);
+        if (injected) hooks.onLedger?.(`${engine.name}#${incarnation}`, name, args, `fault ${injected}`);
+        if (injected === 'enospc-before' && name === 'putTarget') {
+          // A write taking back a call in flight failed: the next look resolves it as unknown.
+          const record = args[0] as TargetRecord;
+          const held = flightOf.get(record.target);
+          if (held && !record.inFlight) takeBackFailed.add(held.id);
+        }
         if (injected === 'enospc-before') throw new InjectedFault(`ENOSPC before ${name}`);
         if (injected === 'torn') {
           const entries = args[0] as HistoryEntry[];
-          await real.record(entries.slice(0, Math.floor(entries.length / 2)));
-          historyDirty = true;
+          const half = entries.slice(0, Math.floor(entries.length / 2));
+          await real.record(half);
+          landed(half);
           throw new InjectedFault('ENOSPC: a history batch torn half way');
         }
         const result = await fn(...args);
-        if (name === 'record') historyDirty = true;
+        hooks.onLedger?.(
+          `${engine.name}#${incarnation}`,
+          name,
+          args,
+          JSON.stringify(result ?? null).slice(0, 80),
+        );
+        if (name === 'record') landed(args[0] as HistoryEntry[]);
         if (name === 'putTarget' && result === true) {
           const record = args[0] as TargetRecord;
           flightOf.set(record.target, record.inFlight);
@@ -161,6 +198,8 @@ export async function simulate(
           const key = `${record.identity}|${record.desired}|${record.since}|${record.because}`;
           const epoch = epochOf.get(record.target);
           if (epoch?.key !== key) epochOf.set(record.target, { key, serial: (epoch?.serial ?? 0) + 1 });
+          if (record.inFlight && !flightWrittenAt.has(record.inFlight.id))
+            flightWrittenAt.set(record.inFlight.id, world.clock);
           if (record.inFlight && !inFlightWritten.has(record.inFlight.id))
             inFlightWritten.set(record.inFlight.id, { engine: engine.name, incarnation });
         }
@@ -311,14 +350,7 @@ export async function simulate(
     callsByEpoch.set(epoch, calls);
   };
 
-  const entriesById = new Map<string, HistoryEntry>();
   const recordedEntry = (id: string): HistoryEntry | undefined => entriesById.get(id);
-  const refreshEntries = async () => {
-    if (!historyDirty) return;
-    historyDirty = false;
-    for (const entry of await store.ledger.history())
-      if (!entriesById.has(entry.id)) entriesById.set(entry.id, entry);
-  };
 
   const configAt = (t: number): Config => {
     let found = configHistory[0]!.config;
@@ -330,10 +362,11 @@ export async function simulate(
   const checkStep = () => {
     for (const name of Object.keys(config.targets)) {
       const flight = flightOf.get(name);
-      if (flight && world.clock - Date.parse(flight.startedAt) > LEASE_MS + 2 * MINUTE + TICK_BUDGET_MS)
+      const since = flight ? flightWrittenAt.get(flight.id) : undefined;
+      if (since !== undefined && world.clock - since > LEASE_MS + 2 * MINUTE + TICK_BUDGET_MS)
         throw new InvariantViolation(
           6,
-          `${name}: call ${flight.id} in flight since ${flight.startedAt}, now ${iso(world.clock)}`,
+          `${name}: call ${flight!.id} in flight since ${iso(since)} (started ${flight!.startedAt}), now ${iso(world.clock)}`,
         );
     }
   };
@@ -394,10 +427,13 @@ export async function simulate(
     return engine.incarnation !== Number(match[2]) || !engine.actors.has(owner);
   };
 
+  /** Each on-demand request its own id and actor, as two HTTP requests have. */
+  let requests = 0;
   const onDemand = (engine: Engine, event: Extract<SimEvent, { kind: 'onDemand' }>) => {
     const ledger = wrapLedger(engine);
     const gate = gateFor(engine);
-    const owner = `${engine.name}#${engine.incarnation}/req-${event.at}`;
+    const request = (requests += 1);
+    const owner = `${engine.name}#${engine.incarnation}/req-${event.at}-${request}`;
     const incarnation = engine.incarnation;
     engine.actors.add(owner);
     lastBehind.set(event.target, world.clock);
@@ -412,7 +448,7 @@ export async function simulate(
         await gate('sleep');
         world.clock += ms;
       },
-      requestId: `req-${event.at}-${event.target}`,
+      requestId: `req-${event.at}-${request}-${event.target}`,
       overrides: () => ledger.overrides(world.clock),
       isOwnerGone: (o) => isGone(o),
       deadline: world.clock + 30_000,
@@ -432,7 +468,7 @@ export async function simulate(
       case 'override': {
         const from = world.clock + event.fromMinutes * MINUTE;
         const override: Override = {
-          id: `ovr-${event.at}-${event.targets.join('-')}`,
+          id: `ovr-${event.at}-${event.targets.join('-')}-${overrides.length}`,
           targets: event.targets,
           state: event.state,
           from: iso(from),
@@ -486,7 +522,8 @@ export async function simulate(
 
   const drive = async (crashesNow: Extract<SimEvent, { kind: 'crash' }>[]) => {
     let step = 0;
-    for (let guard = 0; guard < 50_000; guard++) {
+    let idle = 0;
+    for (;;) {
       if (failure) throw failure;
       for (const crash of crashesNow)
         if (crash.afterSteps === step) {
@@ -500,13 +537,16 @@ export async function simulate(
       if (s.count() === 0) {
         const working = engines.some((e) => e.alive && e.actors.size > 0);
         if (!working) break;
-        // Real I/O (the file ledger, dynalite) under way: let it reach its next gate.
-        await new Promise((resolve) => setTimeout(resolve, 1));
+        // Between gates (microtasks), or real I/O under way (the file ledger, dynalite): one turn
+        // of the event loop lets it reach its next gate.
+        // Long real I/O (a disk flush): stop spinning.
+        idle += 1;
+        await new Promise((resolve) => (idle < 200 ? setImmediate(resolve) : setTimeout(resolve, 1)));
         continue;
       }
+      idle = 0;
       await s.waitNext(1);
       step += 1;
-      await refreshEntries();
       checkStep();
     }
     if (failure) throw failure;
@@ -533,7 +573,14 @@ export async function simulate(
   }
 
   // ---- the end: every call has exactly one entry, and none was made up ----
-  await refreshEntries();
+  // The ledger's own history holds exactly the entries seen landing, one per id.
+  const stored = await store.ledger.history();
+  const storedIds = new Set(stored.map((e) => e.id));
+  if (stored.length !== storedIds.size || storedIds.size !== entriesById.size)
+    throw new InvariantViolation(
+      5,
+      `the ledger's history holds ${stored.length} entries (${storedIds.size} ids); ${entriesById.size} landed`,
+    );
   for (const [id, sent] of sentCalls)
     if (!entriesById.has(id) && flightOf.get(sent.target)?.id !== id)
       throw new InvariantViolation(
@@ -549,7 +596,7 @@ export async function simulate(
     // Or one whose in-flight write landed though it reported a failure, and could not be taken back.
     if (
       !(
-        (crashedBeforeSending || unacknowledged.has(id)) &&
+        (crashedBeforeSending || unacknowledged.has(id) || takeBackFailed.has(id)) &&
         entry.result.errorCode === ErrorCode.outcomeUnknown
       )
     )
@@ -558,8 +605,6 @@ export async function simulate(
         `entry ${id} (${entry.result.action} ${entry.result.target}) for a call never made`,
       );
   }
-  await store.close?.();
-
   return {
     minutes: params.minutes,
     targets: Object.keys(config.targets).length,
@@ -575,18 +620,17 @@ export async function simulate(
     const active = (await store.ledger.overrides(minute)) as OverrideRule[];
     for (const [name, target] of Object.entries(config.targets)) {
       const desired = desiredOf(name, edges.get(name), active, minute);
+      // A new desired state begins when what is wanted, or why, changes (an edge, an override
+      // beginning, ending or removed, a hot reload); one that held since before the healthy
+      // stretch may have been left alone after a change behind the engine's back.
+      const key = desired ? `${desired.state}|${desired.because}|${upstreamId(target)}` : '';
+      const seen = desiredSeen.get(name);
+      const began = seen === undefined ? Number.NEGATIVE_INFINITY : seen.key === key ? seen.began : minute;
+      desiredSeen.set(name, { key, began });
       if (!desired || desired.state === 'hands-off' || desired.state === 'ended') continue;
       const id = upstreamId(target);
       if (world.unreadable.has(id)) continue;
-      // When the desired state began: its edge, or the end of an override that covered it.
-      let began = Date.parse(desired.since);
-      for (const log of overrides)
-        if (log.override.targets.includes(name) && Date.parse(log.override.until) <= minute)
-          began = Math.max(began, Date.parse(log.override.until));
-      for (const log of overrides)
-        if (log.removedAt !== undefined && log.override.targets.includes(name) && log.removedAt <= minute)
-          began = Math.max(began, log.removedAt);
-      if (began < healthyFrom + MINUTE || minute - began < CONVERGENCE_BOUND_MS) continue;
+      if (began < healthyFrom || minute - began < CONVERGENCE_BOUND_MS) continue;
       if ((lastBehind.get(name) ?? Number.NEGATIVE_INFINITY) >= began - CONVERGENCE_BOUND_MS) continue;
       const { state, pending } = world.stateOf(id);
       if (state === 'ended' || pending === 'ended') continue;

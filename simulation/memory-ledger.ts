@@ -19,7 +19,7 @@ import type { ObservationQuery, ObservedMark, OverrideSpan } from '../functions/
  */
 export class MemoryLedger implements Ledger {
   readonly rawHistory: HistoryEntry[] = [];
-  private readonly records = new Map<string, TargetRecord>();
+  private readonly records = new Map<string, { version: number; json: string }>();
   private readonly overrideList = new Map<string, Override>();
   private readonly claims = new Set<string>();
   async claim(key: OccurrenceKey): Promise<boolean> {
@@ -51,7 +51,7 @@ export class MemoryLedger implements Ledger {
     const found = new Map<string, TargetRecord>();
     for (const name of names) {
       const record = this.records.get(name);
-      if (record) found.set(name, structuredClone(record));
+      if (record) found.set(name, JSON.parse(record.json) as TargetRecord);
     }
     return found;
   }
@@ -59,7 +59,8 @@ export class MemoryLedger implements Ledger {
   async putTarget(record: TargetRecord): Promise<boolean> {
     const stored = this.records.get(record.target);
     if ((stored?.version ?? 0) !== record.version - 1) return false;
-    this.records.set(record.target, structuredClone(record));
+    // Kept as JSON, as the file and DynamoDB ledgers keep it (no undefined fields, no sharing).
+    this.records.set(record.target, { version: record.version, json: JSON.stringify(record) });
     return true;
   }
 

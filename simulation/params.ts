@@ -69,8 +69,9 @@ const DAY_START = 6 * 60;
 export function simParams(
   options: { minutes?: number; healthyMinutes?: number } = {},
 ): fc.Arbitrary<SimParams> {
-  const minutes = options.minutes ?? 210;
-  const healthyMinutes = options.healthyMinutes ?? 70;
+  const minutes = options.minutes ?? 180;
+  // The healthy stretch must outlast every backoff and lease so each desired state is reached.
+  const healthyMinutes = options.healthyMinutes ?? Math.max(60, Math.round(minutes / 3));
   const busy = minutes - healthyMinutes;
   const names = fc.subarray(NAMES, { minLength: 2, maxLength: 4 });
   return names.chain((chosen) => {

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
-import { type SimLedger, type SimReport, simulate } from './harness.ts';
+import { SIM_START, type SimHooks, type SimLedger, type SimReport, simulate } from './harness.ts';
 import { MemoryLedger } from './memory-ledger.ts';
 import { type SimParams, simParams } from './params.ts';
+import type { World } from './world.ts';
 
 export interface RunOptions {
   /** How many seeds (fast-check runs). */
@@ -10,11 +11,15 @@ export interface RunOptions {
   seed?: number;
   /** A failing run's path (printed with its seed) replays just that run, shrunk. */
   path?: string;
-  /** A ledger for each run; default the memory ledger. */
-  ledger?: () => Promise<SimLedger> | SimLedger;
+  /** A ledger for each run, on the run's virtual clock; default the memory ledger. */
+  ledger?: (now: () => number) => Promise<SimLedger> | SimLedger;
+  /** Watches each run (a trace of a replayed run). */
+  hooks?: SimHooks;
   minutes?: number;
   /** Called after each run. */
   onRun?: (report: SimReport) => void;
+  /** Shrink a failure to a smaller world (slow: hundreds of runs); default: report it as found. */
+  shrink?: boolean;
 }
 
 export interface RunTotals {
@@ -37,8 +42,16 @@ export async function runSeeds(options: RunOptions): Promise<RunTotals> {
     simParams(options.minutes === undefined ? {} : { minutes: options.minutes }),
     fc.scheduler(),
     async (params: SimParams, s) => {
-      const store = options.ledger ? await options.ledger() : { ledger: new MemoryLedger() };
-      const report = await simulate(params, s, store);
+      let world: World | undefined;
+      const now = () => world?.clock ?? SIM_START;
+      const store: SimLedger = options.ledger ? await options.ledger(now) : { ledger: new MemoryLedger() };
+      const report = await simulate(params, s, store, {
+        ...options.hooks,
+        onWorld: (w) => {
+          world = w;
+          options.hooks?.onWorld?.(w);
+        },
+      }).finally(() => store.close?.());
       totals.seeds += 1;
       totals.targetDays += (report.targets * report.minutes) / 1440;
       totals.requests += report.requests;
@@ -52,8 +65,7 @@ export async function runSeeds(options: RunOptions): Promise<RunTotals> {
     numRuns: options.seeds,
     ...(options.seed === undefined ? {} : { seed: options.seed }),
     ...(options.path === undefined ? {} : { path: options.path }),
-    // A replayed path is reported as it is; a fresh failure is shrunk.
-    endOnFailure: options.path !== undefined,
+    endOnFailure: options.shrink !== true,
   });
   return totals;
 }

@@ -206,13 +206,22 @@ export class SimUpstream implements Upstream {
   ) {}
 
   async observe(items: readonly TargetRef[], options: PerformOptions = {}): Promise<(StatusRead | null)[]> {
-    return Promise.all(items.map((item) => this.read(item, options.deadline)));
+    return Promise.all(items.map((item, index) => this.read(item, index, options)));
   }
 
-  private async read(item: TargetRef, deadline: number | undefined): Promise<StatusRead | null> {
+  private async read(item: TargetRef, index: number, options: PerformOptions): Promise<StatusRead | null> {
     await this.gate(`read ${item.target}`);
     const { world } = this;
     if (item.config.kind === 'vias-batch-task') return null;
+    const { deadline } = options;
+    if (deadline !== undefined && world.clock >= deadline)
+      return {
+        observation: null,
+        error: { code: ErrorCode.deadline, message: 'not read: the deadline has passed' },
+      };
+    if (options.admit && !(await options.admit(index)))
+      return { observation: null, error: { code: ErrorCode.notSent, message: 'SIM: read called off' } };
+    // Sent: from here to the read's departure there is no await, as in the HTTP client.
     const id = upstreamId(item.config);
     const start = world.clock;
     if (deadline !== undefined && start >= deadline)
@@ -257,7 +266,13 @@ export class SimUpstream implements Upstream {
     const notSent = (code: string): Outcome => ({ ok: false, errorCode: code, attempts: 0, durationMs: 0 });
     if (options.deadline !== undefined && world.clock >= options.deadline) return notSent(ErrorCode.deadline);
     if (options.admit && !(await options.admit(index))) return notSent(ErrorCode.notSent);
-    // Sent: from here to the world's change there is no await, as in the HTTP client.
+    // Sent: from here to the world's change there is no await, as in the HTTP client, which tells
+    // the engine (to mark the call's sending) in the same synchronous run as the request's write.
+    try {
+      options.onSending?.([index]);
+    } catch {
+      return notSent(ErrorCode.notSent);
+    }
     const id = upstreamId(item.config);
     const start = world.clock;
     const flight = this.inFlightOf(item.target);

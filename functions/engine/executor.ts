@@ -61,8 +61,16 @@ export interface PerformOptions {
    * credentials ready): `false` and it is not sent (outcome `ErrorCode.notSent`). The engine
    * writes the call's lease and in-flight record here, so that a call is marked in flight only
    * when it goes out. For a DRS batch it is asked for each job; jobs refused leave the batch.
+   * `observe` asks it for each status read too (a hands-off may have begun since the decision):
+   * a refused read answers `ErrorCode.notSent`.
    */
   admit?: (index: number) => Promise<boolean>;
+  /**
+   * Told, synchronously, the items an admitted request carries at the last moment before its
+   * bytes are written to the connection (again for each retry of it): the engine marks their
+   * sending in the ledger here. It may throw: then the request is not sent (`ErrorCode.notSent`).
+   */
+  onSending?: (indexes: readonly number[]) => void;
 }
 
 /** Carries actions out upstream and reads status; never throws for one target's failure. */

@@ -87,6 +87,19 @@ export interface InFlight {
   /** On demand: the request and its reason. */
   requestId?: string;
   reason?: string;
+  /**
+   * The ledger keeps a mark of this call's sending (`Ledger.markSending`): if its process is
+   * gone and there is no mark, the call was never sent. Absent: whether it was sent is unknown.
+   */
+  marked?: boolean;
+}
+
+/** A call, for the marks of its sending: the target it acts on, its id and who sends it. */
+export interface SendingCall {
+  target: string;
+  id: string;
+  /** The owner of its lease and in-flight record (`InFlight.owner`). */
+  owner: string;
 }
 
 /**
@@ -203,6 +216,16 @@ export interface Ledger {
   putTarget(record: TargetRecord): Promise<boolean>;
   /** The most recent entries (of one target, recorded at or after `since`), oldest first. */
   history(options?: HistoryQuery): Promise<HistoryEntry[]>;
+  /**
+   * Notes that these calls are being sent, synchronously, at the last moment before their
+   * request is written to the connection (never before the call's in-flight record). It may
+   * throw: then the request is not sent. Only a ledger whose processes can stop between the
+   * in-flight record and the request (`serve`, killed) keeps these marks: with them, a call whose
+   * process stopped without a mark is known never to have been sent, and gets no entry.
+   */
+  markSending?(calls: readonly SendingCall[]): void;
+  /** Whether the sending of a call was marked (see `markSending`). */
+  sendingMarked?(call: SendingCall): Promise<boolean>;
   /** Starts an idempotent request, or finds the first answer to it. */
   beginIdempotent(key: string, fingerprint: string, options?: IdempotencyOptions): Promise<IdempotencyBegin>;
   /** Keeps the answer for repeats (a day); a store with a size limit keeps large ones safely. */

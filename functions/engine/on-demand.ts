@@ -11,9 +11,11 @@ import {
   type Upstream,
   type UpstreamItem,
 } from './executor.ts';
+import { recordedOutcomes, withdrawInFlight } from './in-flight.ts';
 import { type Action, kindSupports, type TargetKind } from './kinds.ts';
 import type { HistoryEntry, Ledger, TargetRecord } from './ledger.ts';
 import { activeOverrides, type Override } from './overrides.ts';
+import { markSending, neverSent, withoutUnsentCall, withSendingMarked } from './sending.ts';
 import { stateAfter, type TargetState } from './states.ts';
 import {
   type Call,
@@ -23,6 +25,7 @@ import {
   notSent,
   onDemand,
   type TargetContext,
+  usableVerify,
 } from './transition.ts';
 
 export interface OnDemandOptions {
@@ -164,28 +167,6 @@ export async function carryOut(
   for (const item of items.filter((i) => !ready.includes(i))) settle(item.index, busy(item, item.record!));
   if (ready.length === 0) return results;
 
-  const bounds = {
-    ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
-    ...(options.signal ? { signal: options.signal } : {}),
-  };
-  const before = await options.upstream.observe(
-    ready.map((i) => i.ref),
-    bounds,
-  );
-  const owed: HistoryEntry[] = [];
-  const unchanged: { item: Item; entry: HistoryEntry; record: TargetRecord }[] = [];
-  const toCall: Item[] = [];
-  const looked = new Map<Item, TargetRecord>();
-  ready.forEach((item, i) => {
-    const decided = onDemand(item.record, item.ctx, before[i]!, item.projectId);
-    owed.push(...decided.entries);
-    looked.set(item, decided.record);
-    if (decided.unchanged) unchanged.push({ item, entry: decided.unchanged, record: decided.record });
-    else {
-      item.call = decided.call!;
-      toCall.push(item);
-    }
-  });
   const ledger = options.ledger;
   const safely = async <T>(what: () => Promise<T>, target: string): Promise<{ value: T } | undefined> => {
     try {
@@ -195,6 +176,54 @@ export async function carryOut(
       return undefined;
     }
   };
+  /** A status read goes out unless a hands-off was acknowledged since the start (unless forced). */
+  const readWanted = async (item: Item): Promise<boolean> => {
+    if (options.force || !options.overrides) return true;
+    const overrides = await safely(options.overrides, item.ctx.target);
+    const cover = overrides && activeOverride(overrides.value, item.ctx.target, options.now());
+    if (cover?.state !== 'hands-off') return overrides !== undefined;
+    calledOff.set(item, cover as Override);
+    return false;
+  };
+  const calledOff = new Map<Item, Override>();
+
+  const bounds = {
+    ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  // A call a killed process recorded in flight but never sent is dropped, without an entry.
+  const unsent = await Promise.all(
+    ready.map((item) => neverSent(options.ledger, item.record, options.isOwnerGone)),
+  );
+  const seen = ready.map((item, i) => (unsent[i] ? withoutUnsentCall(item.record!) : item.record));
+  const recorded = await recordedOutcomes(options.ledger, seen);
+  for (const item of ready) {
+    const entry = recorded.get(item.ctx.target);
+    if (entry) item.ctx = { ...item.ctx, recorded: entry };
+  }
+  const before = await options.upstream.observe(
+    ready.map((i) => i.ref),
+    { ...bounds, admit: (i) => readWanted(ready[i]!) },
+  );
+  const owed: HistoryEntry[] = [];
+  const unchanged: { item: Item; entry: HistoryEntry; record: TargetRecord }[] = [];
+  const toCall: Item[] = [];
+  const looked = new Map<Item, TargetRecord>();
+  ready.forEach((item, i) => {
+    const cover = calledOff.get(item);
+    if (cover && before[i]?.error?.code === ErrorCode.notSent) {
+      settle(item.index, handsOffResult(item.ctx.target, item.ref.config.kind, item.action, cover));
+      return;
+    }
+    const decided = onDemand(seen[i], item.ctx, before[i]!, item.projectId);
+    owed.push(...decided.entries);
+    looked.set(item, decided.record);
+    if (decided.unchanged) unchanged.push({ item, entry: decided.unchanged, record: decided.record });
+    else {
+      item.call = decided.call!;
+      toCall.push(item);
+    }
+  });
   await safely(() => ledger.record([...owed, ...unchanged.map((u) => u.entry)]), '(history)');
   for (const { item, entry, record } of unchanged) {
     settle(item.index, entry.result);
@@ -209,41 +238,59 @@ export async function carryOut(
 
   const leaseMs = options.leaseMs ?? 5 * 60_000;
   const upstreamItems: UpstreamItem[] = toCall.map((item) => ({ ...item.ref, action: item.action }));
-  const admit = async (index: number): Promise<boolean> => {
-    const item = toCall[index]!;
+  /** Whether the call may still go out: before the deadline, and no hands-off acknowledged. */
+  const stillWanted = async (item: Item): Promise<boolean> => {
+    if (options.deadline !== undefined && options.now() >= options.deadline) return false;
     if (!options.force && options.overrides) {
       const overrides = await safely(options.overrides, item.ctx.target);
       if (!overrides) return false;
       if (activeOverride(overrides.value, item.ctx.target, options.now())?.state === 'hands-off')
         return false;
     }
+    return options.deadline === undefined || options.now() < options.deadline;
+  };
+  const admit = async (index: number): Promise<boolean> => {
+    const item = toCall[index]!;
+    if (!(await stillWanted(item))) return false;
     const next = {
-      ...inFlightRecord(looked.get(item)!, item.call!, item.ctx, {
-        owner: options.owner,
-        until: options.now() + leaseMs,
-      }),
+      ...withSendingMarked(
+        inFlightRecord(looked.get(item)!, item.call!, item.ctx, {
+          owner: options.owner,
+          until: options.now() + leaseMs,
+        }),
+        ledger,
+      ),
       version: (item.record?.version ?? 0) + 1,
     };
     const written = await safely(() => ledger.putTarget(next), item.ctx.target);
     if (written === undefined) {
       // The write may have landed though it failed: take it back, the call is not sent.
-      await safely(async () => {
-        const stored = (await ledger.targets([item.ctx.target])).get(item.ctx.target);
-        if (stored?.inFlight?.id === next.inFlight?.id && stored?.version === next.version)
-          await ledger.putTarget({ ...notSent(stored), version: stored.version + 1 });
-      }, item.ctx.target);
+      await safely(() => withdrawInFlight(ledger, next), item.ctx.target);
     }
     if (!written?.value) return false;
+    // The write took time: the deadline and hands-off are checked again as it goes out.
+    if (!(await stillWanted(item))) {
+      await safely(() => withdrawInFlight(ledger, next), item.ctx.target);
+      return false;
+    }
     item.record = next;
     item.sent = true;
     return true;
   };
-  const outcomes = await options.upstream.perform(upstreamItems, undefined, { ...bounds, admit });
+  const outcomes = await options.upstream.perform(upstreamItems, undefined, {
+    ...bounds,
+    admit,
+    ...markSending(ledger, (i) => ({
+      target: toCall[i]!.ctx.target,
+      id: toCall[i]!.call!.id,
+      owner: options.owner,
+    })),
+  });
   const sent = toCall.filter((item) => item.sent);
   const verifies = sent.length
     ? await options.upstream.observe(
         sent.map((i) => i.ref),
-        bounds,
+        { ...bounds, admit: (i) => readWanted(sent[i]!) },
       )
     : [];
   const entries: HistoryEntry[] = [];
@@ -255,12 +302,7 @@ export async function carryOut(
       return;
     }
     const verify = verifies[sent.indexOf(item)];
-    const outcome = concluded(
-      item.record!,
-      item.ctx,
-      raw,
-      verify?.error?.code === ErrorCode.deadline ? undefined : verify,
-    );
+    const outcome = concluded(item.record!, item.ctx, raw, usableVerify(verify));
     if (outcome === 'in-flight') {
       // Cut off after it may have been sent: the next look resolves it by status.
       settle(item.index, raw);

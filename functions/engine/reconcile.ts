@@ -3,8 +3,10 @@ import { activeOverride, type Desired, desiredOf, type OverrideRule, policyOf } 
 import { latestEdges } from './desired.ts';
 import { ErrorCode } from './error-codes.ts';
 import { type ActionResult, resultOf, type TargetRef, type Upstream, type UpstreamItem } from './executor.ts';
+import { recordedOutcomes, withdrawInFlight } from './in-flight.ts';
 import type { HistoryEntry, Ledger, TargetRecord, Trigger } from './ledger.ts';
 import { due } from './planner.ts';
+import { markSending, neverSent, withoutUnsentCall, withSendingMarked } from './sending.ts';
 import type { StatusRead } from './states.ts';
 import {
   type Act,
@@ -15,8 +17,10 @@ import {
   notSent,
   observed,
   plan,
+  resolvedUnread,
   type Settle,
   type TargetContext,
+  usableVerify,
 } from './transition.ts';
 
 const MINUTE = 60_000;
@@ -86,6 +90,20 @@ export interface ReconcileWarning {
   permission?: string;
 }
 
+/**
+ * An account whose secret still holds the placeholder the stack created: its targets were not
+ * attempted (no request, no entry, no record written). Names the secret, never its value.
+ */
+export interface SecretNotSet {
+  code: 'secret.not-set';
+  account: string;
+  /** The secret's name. */
+  secret: string;
+  /** The account's targets this pass did not attempt, sorted. */
+  targets: string[];
+  message: string;
+}
+
 export interface ReconcileSummary {
   from: string;
   to: string;
@@ -108,8 +126,12 @@ export interface ReconcileSummary {
   deferred: number;
   /** Targets left alone because the ledger could not record. */
   ledgerErrors: number;
+  /** Targets not attempted: their account's secret is not set (see `secretsNotSet`). */
+  notAttempted: number;
   entries: HistoryEntry[];
   warnings: ReconcileWarning[];
+  /** One per account whose secret still holds the stack's placeholder. */
+  secretsNotSet: SecretNotSet[];
 }
 
 /** One target in a pass: its context for the transition function, and its record as it goes. */
@@ -123,6 +145,8 @@ interface Work {
   readRef: TargetRef;
   read?: StatusRead | null;
   act?: Act;
+  /** The record's call in flight was never sent (its process is gone, with no sending mark). */
+  unsent?: boolean;
 }
 
 const DEFAULT_LEASE_MS = 5 * MINUTE;
@@ -169,14 +193,17 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     contended: 0,
     deferred: 0,
     ledgerErrors: 0,
+    notAttempted: 0,
     entries: [],
     warnings: [],
+    secretsNotSet: [],
   };
   const pass = new Pass(options, summary);
   const candidates = await pass.candidates();
   const slices: Work[][] = [];
   for (let i = 0; i < candidates.length; i += SLICE) slices.push(candidates.slice(i, i + SLICE));
   await inPool(slices, SLICES_AT_ONCE, (slice) => pass.slice(slice));
+  summary.secretsNotSet = pass.secretsNotSet();
   return summary;
 }
 
@@ -189,6 +216,8 @@ class Pass {
   private overridesReadAt = Number.NEGATIVE_INFINITY;
   private overridesReading: Promise<readonly OverrideRule[]> | undefined;
   private overridesSeen: number | undefined;
+  /** Accounts whose secret is not set, and their targets left alone this pass. */
+  private readonly notSet = new Map<string, Set<string>>();
 
   constructor(
     private readonly options: ReconcileOptions,
@@ -312,18 +341,56 @@ class Pass {
   private async commit(settled: { work: Work; settle: Settle }[]): Promise<void> {
     if (settled.length === 0) return;
     if (!(await this.append(settled.flatMap((s) => s.settle.entries)))) return;
+    const kept = await this.keptResolutions(settled);
     await Promise.all(
-      settled.map(async ({ work, settle }) => {
-        const next = { ...settle.record, version: (work.record?.version ?? 0) + 1 };
-        const written = await this.write(next);
-        if (written === 'lost') this.summary.contended += 1;
-        if (written === 'written') {
-          work.record = next;
-          this.report(settle.entries);
-          this.warn(work.ctx.target, settle.warning);
-        }
-      }),
+      settled
+        .filter((s) => kept.has(s))
+        .map(async ({ work, settle }) => {
+          const next = { ...settle.record, version: (work.record?.version ?? 0) + 1 };
+          const written = await this.write(next);
+          if (written === 'lost') this.summary.contended += 1;
+          if (written === 'written') {
+            work.record = next;
+            this.report(settle.entries);
+            this.warn(work.ctx.target, settle.warning);
+          }
+        }),
     );
+  }
+
+  /**
+   * The settles to write. One that resolves a call left in flight is written only if its entry is
+   * the one the history kept: two processes may resolve one call at once from different reads
+   * (one saw the state, the other's read failed), and the record must say what the history says.
+   * A loser writes nothing; the next look settles the call from the entry that was kept.
+   */
+  private async keptResolutions(
+    settled: readonly { work: Work; settle: Settle }[],
+  ): Promise<Set<{ work: Work; settle: Settle }>> {
+    const kept = new Set(settled);
+    const resolving = settled.filter(({ work, settle }) =>
+      settle.entries.some((e) => e.id === work.record?.inFlight?.id),
+    );
+    if (resolving.length === 0) return kept;
+    let recorded: Map<string, HistoryEntry>;
+    try {
+      recorded = await recordedOutcomes(
+        this.options.ledger,
+        resolving.map((s) => s.work.record),
+      );
+    } catch (error) {
+      for (const s of resolving) {
+        this.ledgerFailed(error, s.work.ctx.target);
+        kept.delete(s);
+      }
+      return kept;
+    }
+    for (const s of resolving) {
+      const ours = s.settle.entries.find((e) => e.id === s.work.record!.inFlight!.id)!;
+      const theirs = recorded.get(s.work.ctx.target);
+      if (theirs && !sameOutcome(theirs, ours)) kept.delete(s);
+    }
+    return kept;
   }
 
   /** Desired states at `t` for every target of the config. */
@@ -477,22 +544,41 @@ class Pass {
     }
     await this.commit(writes);
     if (looking.length === 0) return;
+    await this.findUnsent(looking);
+    await this.withRecordedOutcomes(looking);
 
     const reads = await this.options.upstream.observe(
       looking.map((w) => w.readRef),
-      this.bounds(),
+      { ...this.bounds(), admit: (i) => this.readWanted(looking[i]!) },
     );
     const settled: { work: Work; settle: Settle }[] = [];
     const acting: Work[] = [];
     looking.forEach((work, i) => {
       const read = reads[i]!;
-      // A read cut short by the deadline says nothing: the target waits for the next pass.
-      if (read?.error?.code === ErrorCode.deadline || (read?.observation === null && !this.timeLeft())) {
+      // The account's secret is not set: nothing can be read or done, and nothing is recorded.
+      if (read?.error?.code === ErrorCode.secretNotSet || (read === null && this.isNotSet(work))) {
+        this.leaveAlone(work);
+        return;
+      }
+      const record = this.asSeen(work);
+      // A read called off (a hands-off began): the next pass sees the override.
+      if (read?.error?.code === ErrorCode.notSent) {
         summary.deferred += 1;
         return;
       }
+      // A read cut short by the deadline says nothing: the target waits for the next pass. But a
+      // call left in flight is resolved as unknown now, or a slow upstream could keep it there.
+      if (read?.error?.code === ErrorCode.deadline || (read?.observation === null && !this.timeLeft())) {
+        if (record?.inFlight) {
+          const cut = read ?? {
+            observation: null,
+            error: { code: ErrorCode.deadline, message: 'not read in time' },
+          };
+          settled.push({ work, settle: resolvedUnread(record, work.ctx, cut, work.projectId) });
+        } else summary.deferred += 1;
+        return;
+      }
       work.read = read;
-      const record = withoutVoidLease(work.record, this.options.isOwnerGone);
       const next = observed(record, work.ctx, read, work.projectId);
       if (next.kind === 'settle') {
         settled.push({ work, settle: next.settle });
@@ -507,14 +593,81 @@ class Pass {
     if (acting.length > 0) await this.act(acting);
   }
 
+  /** A target whose account's secret is not set: not attempted, its record left as it is. */
+  private leaveAlone(work: Work): void {
+    const account = work.ref.account.name;
+    const targets = this.notSet.get(account) ?? new Set<string>();
+    targets.add(work.ctx.target);
+    this.notSet.set(account, targets);
+    this.summary.notAttempted += 1;
+  }
+
+  private isNotSet(work: Work): boolean {
+    return this.notSet.has(work.ref.account.name);
+  }
+
+  secretsNotSet(): SecretNotSet[] {
+    return [...this.notSet]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([account, targets]) => {
+        const secret = this.options.config.accounts[account]?.secret ?? '';
+        return {
+          code: 'secret.not-set' as const,
+          account,
+          secret,
+          targets: [...targets].sort(),
+          message: `account ${account}: secret "${secret}" is not set (it still holds the placeholder the stack created); its ${targets.size} target${targets.size === 1 ? ' is' : 's are'} not attempted until the credentials are put in (README: Deploy, Fill in the secrets)`,
+        };
+      });
+  }
+
+  /** Marks the works whose call in flight was never sent: it is dropped, and read as the target is now. */
+  private async findUnsent(works: readonly Work[]): Promise<void> {
+    const { ledger, isOwnerGone } = this.options;
+    await Promise.all(
+      works.map(async (work) => {
+        if (!(await neverSent(ledger, work.record, isOwnerGone))) return;
+        work.unsent = true;
+        work.readRef = work.ref;
+      }),
+    );
+  }
+
+  /** The record as the transition sees it: no void lease, no call that was never sent. */
+  private asSeen(work: Work): TargetRecord | undefined {
+    const record = withoutVoidLease(work.record, this.options.isOwnerGone);
+    return work.unsent && record ? withoutUnsentCall(record) : record;
+  }
+
+  /** Calls left in flight whose outcome the history already holds are settled from it. */
+  private async withRecordedOutcomes(works: readonly Work[]): Promise<void> {
+    const held = works.filter((w) => !w.unsent && w.record?.inFlight);
+    if (held.length === 0) return;
+    const recorded = await recordedOutcomes(
+      this.options.ledger,
+      held.map((w) => w.record),
+    );
+    for (const work of held) {
+      const entry = recorded.get(work.ctx.target);
+      if (entry) work.ctx = { ...work.ctx, recorded: entry };
+    }
+  }
+
   /**
    * The calls: the entries each look owes first, then each call's lease and in-flight record in
    * one write at the moment it is about to be sent (after overrides and the deadline are checked
    * once more), then the call, a status read to verify, and the outcome.
    */
-  private async act(acting: Work[]): Promise<void> {
+  private async act(decided: Work[]): Promise<void> {
+    let acting = decided;
     const { summary, options } = this;
     if (!(await this.append(acting.flatMap((w) => w.act!.entries)))) return;
+    // A look that resolved a call differently from the entry the history kept does not act on it.
+    const kept = await this.keptResolutions(
+      acting.map((work) => ({ work, settle: { ...work.act!, outcome: 'acting', reason: '' } })),
+    );
+    acting = acting.filter((work) => [...kept].some((k) => k.work === work));
+    if (acting.length === 0) return;
     for (const work of acting) this.warn(work.ctx.target, work.act!.warning);
     const admission = new Map<Work, 'sent' | 'refused' | 'lost'>();
     const items: UpstreamItem[] = acting.map((w) => ({ ...w.ref, action: w.act!.call.action }));
@@ -522,26 +675,23 @@ class Pass {
       const work = acting[index]!;
       const { call } = work.act!;
       admission.set(work, 'refused');
-      if (!this.timeLeft()) return false;
-      let overrides: readonly OverrideRule[];
-      try {
-        overrides = await this.currentOverrides();
-      } catch {
-        return false;
-      }
-      const cover = activeOverride(overrides, work.ctx.target, this.clock());
-      // An override acknowledged since the decision: no call its state does not ask for.
-      if (cover && (call.occurrence || cover.state === 'hands-off' || cover.state !== call.want))
-        return false;
+      if (!(await this.stillWanted(work))) return false;
       const record = inFlightRecord(work.act!.record, call, work.ctx, {
         owner: options.owner,
-        until: options.now + this.leaseMs,
+        // From the moment it is written: a pass may start late (a busy process catching up).
+        until: Math.max(options.now, this.realNow()) + this.leaseMs,
       });
-      const next = { ...record, version: (work.record?.version ?? 0) + 1 };
+      const next = { ...withSendingMarked(record, options.ledger), version: (work.record?.version ?? 0) + 1 };
       const written = await this.write(next);
       if (written === 'lost') summary.contended += 1;
       if (written === 'error') await this.withdraw(next);
       if (written !== 'written') {
+        admission.set(work, 'lost');
+        return false;
+      }
+      // The write took time: the deadline and the overrides are checked again as it goes out.
+      if (!(await this.stillWanted(work))) {
+        await this.withdraw(next);
         admission.set(work, 'lost');
         return false;
       }
@@ -550,11 +700,27 @@ class Pass {
       this.report(work.act!.entries);
       return true;
     };
-    const outcomes = await options.upstream.perform(items, undefined, { ...this.bounds(), admit });
+    const outcomes = await options.upstream.perform(items, undefined, {
+      ...this.bounds(),
+      admit,
+      ...markSending(options.ledger, (i) => ({
+        target: acting[i]!.ctx.target,
+        id: acting[i]!.act!.call.id,
+        owner: options.owner,
+      })),
+    });
 
+    // The account's secret turned out not to be set (a kind without a status query finds out
+    // only now): not attempted, and nothing recorded.
+    const notSet = acting.filter(
+      (w, i) => admission.get(w) === undefined && outcomes[i]?.errorCode === ErrorCode.secretNotSet,
+    );
+    for (const work of notSet) this.leaveAlone(work);
     // Decided but not sent (an override came, the deadline passed): the look's own findings (a
     // resolved call, a new desired state) are still written.
-    const refused = acting.filter((w) => admission.get(w) !== 'sent' && admission.get(w) !== 'lost');
+    const refused = acting.filter(
+      (w) => admission.get(w) !== 'sent' && admission.get(w) !== 'lost' && !notSet.includes(w),
+    );
     summary.deferred += refused.length;
     await this.keepFindings(refused);
 
@@ -570,7 +736,7 @@ class Pass {
     const verifies = toVerify.length
       ? await options.upstream.observe(
           toVerify.map((w) => w.readRef),
-          this.bounds(),
+          { ...this.bounds(), admit: (i) => this.readWanted(toVerify[i]!) },
         )
       : [];
     const verifyOf = new Map(toVerify.map((w, i) => [w, verifies[i]]));
@@ -579,7 +745,7 @@ class Pass {
     for (const work of sent) {
       const verify = verifyOf.get(work);
       // A verify cut short by the deadline says nothing: judged as not verified.
-      const usable = verify?.error?.code === ErrorCode.deadline ? undefined : verify;
+      const usable = usableVerify(verify);
       const outcome = concluded(work.record!, work.ctx, results.get(work)!, usable);
       if (outcome === 'in-flight') summary.deferred += 1;
       else if (outcome === 'not-sent') notSentAfterAll.push(work);
@@ -593,16 +759,37 @@ class Pass {
     await this.commit(done);
   }
 
-  /**
-   * A call's in-flight write failed, so the call is not sent; but the write may have landed (a
-   * timeout after the store committed it). If it did, it is taken back, so no later look resolves
-   * a call that was never made. If even that fails, the next look resolves it as unknown.
-   */
+  /** Whether a status read may still go out: no hands-off acknowledged on its target since. */
+  private async readWanted(work: Work): Promise<boolean> {
+    let overrides: readonly OverrideRule[];
+    try {
+      overrides = await this.currentOverrides();
+    } catch {
+      return false;
+    }
+    return activeOverride(overrides, work.ctx.target, this.clock())?.state !== 'hands-off';
+  }
+
+  /** Whether a decided call may still go out: time left, and no override acknowledged against it. */
+  private async stillWanted(work: Work): Promise<boolean> {
+    if (!this.timeLeft()) return false;
+    let overrides: readonly OverrideRule[];
+    try {
+      overrides = await this.currentOverrides();
+    } catch {
+      return false;
+    }
+    const { call } = work.act!;
+    const cover = activeOverride(overrides, work.ctx.target, this.clock());
+    // An override acknowledged since the decision: no call its state does not ask for.
+    if (cover && (call.occurrence || cover.state === 'hands-off' || cover.state !== call.want)) return false;
+    return this.timeLeft();
+  }
+
+  /** A call's in-flight write failed: if it landed all the same, it is taken back. */
   private async withdraw(written: TargetRecord): Promise<void> {
     try {
-      const stored = (await this.options.ledger.targets([written.target])).get(written.target);
-      if (stored?.inFlight?.id !== written.inFlight?.id || stored?.version !== written.version) return;
-      await this.options.ledger.putTarget({ ...notSent(stored), version: stored.version + 1 });
+      await withdrawInFlight(this.options.ledger, written);
     } catch (error) {
       this.ledgerFailed(error, written.target);
     }
@@ -631,6 +818,16 @@ function changed(stored: TargetRecord | undefined, next: TargetRecord): boolean 
 }
 
 /** The record as the decision sees it: the lease of an owner that has stopped counts for nothing. */
+/** Whether two entries for one call tell the same outcome. */
+function sameOutcome(a: HistoryEntry, b: HistoryEntry): boolean {
+  return (
+    a.result.ok === b.result.ok &&
+    a.result.status === b.result.status &&
+    a.result.errorCode === b.result.errorCode &&
+    a.result.observed === b.result.observed
+  );
+}
+
 function withoutVoidLease(
   record: TargetRecord | undefined,
   isOwnerGone: ((owner: string) => boolean) | undefined,

@@ -55,6 +55,8 @@ export interface TargetContext {
   clockBehind?: boolean;
   /** For an on-demand action: the request's id, reason and whether to call even when in state. */
   request?: { id?: string; reason?: string; force?: boolean };
+  /** The history entry already recorded for the call the record holds in flight, if any. */
+  recorded?: HistoryEntry;
 }
 
 /** The call a look decided on. */
@@ -137,6 +139,21 @@ function stableJson(value: unknown): string {
 // ---------------------------------------------------------------------------------------------
 // Step 1: plan
 
+/**
+ * Defects the simulation test switches on to show it catches them (test/simulation). Never set
+ * outside that test: each breaks a guarantee on purpose.
+ */
+export const testDefects = {
+  /** With the status unreadable, call again on later looks though a call was answered ok (finding 5). */
+  repeatBlindCalls: false,
+};
+
+/** What a call left in flight is resolved by when a hands-off forbids reading its status. */
+const HANDS_OFF_READ: StatusRead = {
+  observation: null,
+  error: { code: ErrorCode.handsOff, message: 'hands-off began: its status is not read' },
+};
+
 /** Whether a lease keeps this decider off the target. */
 export function leasedByOther(record: TargetRecord | undefined, owner: string, now: number): boolean {
   return !!record?.lease && Date.parse(record.lease.until) > now && record.lease.owner !== owner;
@@ -163,15 +180,16 @@ export function plan(record: TargetRecord | undefined, ctx: TargetContext, proje
       record?.desired === 'hands-off' && record.since === desired.since && record.because === desired.because;
     const reason = `hands-off (override ${desired.because}): no call of any kind`;
     const endSkipped = endOf(record, ctx);
-    if (noted && !endSkipped) return { step: 'idle', reason };
-    const base = record ?? blank(ctx.target);
+    // A call left in flight (its lease over) gets its outcome now, unknown: its status may not be
+    // read, and no record stays in flight through a hands-off.
+    const resolved = record?.inFlight ? resolveInFlight(record, ctx, HANDS_OFF_READ, projectId) : undefined;
+    if (noted && !endSkipped && !resolved) return { step: 'idle', reason };
+    const base = resolved?.record ?? record ?? blank(ctx.target);
     const next: TargetRecord = noted
-      ? { ...base, version: base.version + 1 }
+      ? { ...base, version: (record?.version ?? 0) + 1 }
       : {
           ...freshEpoch(base, desired, identity, configHashOf(ctx.config)),
-          // Kept: a call in flight is resolved once hands-off ends.
-          ...(base.inFlight ? { inFlight: base.inFlight, lease: base.lease } : {}),
-          version: base.version + 1,
+          version: (record?.version ?? 0) + 1,
           reached: true,
         };
     if (endSkipped) next.lastEnd = endSkipped.at;
@@ -180,9 +198,12 @@ export function plan(record: TargetRecord | undefined, ctx: TargetContext, proje
       reason,
       write: {
         record: next,
-        entries: endSkipped
-          ? [coveredEnd(ctx, endSkipped, { id: desired.because, state: 'hands-off' }, iso(now))]
-          : [],
+        entries: [
+          ...(resolved?.entries ?? []),
+          ...(endSkipped
+            ? [coveredEnd(ctx, endSkipped, { id: desired.because, state: 'hands-off' }, iso(now))]
+            : []),
+        ],
         reason,
         outcome: 'hands-off',
       },
@@ -251,7 +272,8 @@ function heldPlan(
       return { step: 'idle', reason: `not yet ${desired.state}; next try at ${record.nextCheckAt}` };
     return { step: 'look', ref, reason: `not yet ${desired.state}: try ${record.tries + 1}` };
   }
-  if (ctx.policy.mode === 'enforce' && !record.blind) {
+  // Drift needs a status to see it by: a kind without a status query acts at edges only.
+  if (ctx.policy.mode === 'enforce' && !record.blind && ctx.config.kind !== 'vias-batch-task') {
     const last = record.lastCheckAt ? Date.parse(record.lastCheckAt) : Number.NEGATIVE_INFINITY;
     if (now - last >= ctx.policy.enforceEveryMinutes * MINUTE_MS)
       return {
@@ -411,8 +433,6 @@ export function observed(
   const resolved = resolveInFlight(record, ctx, read, projectId);
   const entries = resolved.entries;
   let r = resolved.record;
-  // The resolved call served the desired state in force: its outcome stands for this look.
-  let resolvedCurrent = resolved.current;
 
   // A DRS end due: it happens once, at its edge, before any held state of this pass.
   const end = endOf(r, ctx);
@@ -466,9 +486,10 @@ export function observed(
 
   // A new desired state: the one it replaces, if never reached, was missed.
   const fresh = isFresh(r, desired, identity, configHash) || r.version === 0;
+  // The resolved call served the desired state in force now: its outcome is this state's try
+  // (and backoff). One that served an earlier state says nothing about this one.
+  const resolvedCurrent = resolved.current && !fresh;
   if (fresh) {
-    // A call resolved for the state before this edge says nothing of this one: act on it now.
-    resolvedCurrent = false;
     if (record && isSuperseded(record) && !record.inFlight)
       entries.push(supersededEntry(ctx, record, desired, at));
     r = { ...freshEpoch(r, desired, identity, configHash), observed: r.observed, lastCheckAt: r.lastCheckAt };
@@ -519,10 +540,22 @@ export function observed(
   const observation = read.observation;
   if (!observation) {
     const warning = unreadableWarning(ctx.config.kind, read);
-    if (r.blind && r.reached) return settle(r, entries, 'unchanged', 'reached (status unreadable)', warning);
+    const repeat = testDefects.repeatBlindCalls;
+    if (r.blind && r.reached && !repeat)
+      return settle(r, entries, 'unchanged', 'reached (status unreadable)', warning);
+    // Reached before, and a drift check's read failed: nothing says it drifted, so no call (a
+    // blind start could begin a second load-test run).
+    if (!fresh && r.reached && !resolvedCurrent && !r.blind)
+      return settle(
+        r,
+        entries,
+        'unchanged',
+        `${desired.state} reached before; this drift check could not read the status (${read.error?.code ?? 'unknown'})`,
+        warning,
+      );
     // A call of this desired state was already answered ok: with no status to go by, its answer
     // is the outcome. Another call now could act twice (a second load-test run).
-    if (r.answeredOk)
+    if (r.answeredOk && !repeat)
       return settle(
         { ...r, reached: true, blind: true, tries: 0, nextCheckAt: undefined },
         entries,
@@ -659,14 +692,20 @@ function resolveInFlight(
     const sameThing =
       flight.ref === undefined || identityOf(flight.ref, projectId) === identityOf(ctx.config, projectId);
     const readOfFlight = sameThing ? read : null;
-    entries.push(resolutionEntry(ctx.target, flight, readOfFlight, at));
-    const reached = readOfFlight?.observation?.state === flight.want;
+    // Its outcome already recorded (history is written before the record): known, not guessed.
+    const recorded = ctx.recorded?.id === flight.id ? ctx.recorded : undefined;
+    if (!recorded) entries.push(resolutionEntry(ctx.target, flight, readOfFlight, at));
+    const reached = readOfFlight?.observation
+      ? readOfFlight.observation.state === flight.want
+      : sameThing && recorded?.result.ok === true;
     current = flight.trigger === 'tick' && flight.since === r.since && flight.want === r.desired;
     r = { ...r, inFlight: undefined, lease: undefined, ...endedAt(r, flight) };
     if (current) {
       if (reached) r = { ...r, reached: true, tries: 0, nextCheckAt: undefined };
       // Unreadable: whether the call happened cannot be known, so it is never repeated blind.
-      else if (read !== null && !read.observation) r = { ...r, reached: false, final: true };
+      // A read that only ran out of time is tried again, after the backoff.
+      else if (read !== null && !read.observation && !unreadInTime(read))
+        r = { ...r, reached: false, final: true };
       else
         r = {
           ...r,
@@ -679,6 +718,33 @@ function resolveInFlight(
   r.observed = observedText(read) ?? r.observed;
   if (read !== null) r.lastCheckAt = at;
   return { record: r, entries, current };
+}
+
+/** A read that says nothing of the status because it ran out of time (not a refusal). */
+function unreadInTime(read: StatusRead): boolean {
+  const code = read.error?.code;
+  return code === ErrorCode.deadline || code === ErrorCode.timeout || code === ErrorCode.network;
+}
+
+/**
+ * A call left in flight (its lease over) whose status could not be read in time: resolved now as
+ * unknown, so no record stays in flight past a lease and a tick however slow the upstream is. Its
+ * desired state is looked at again after the backoff, with a fresh read; no call is made blind.
+ */
+export function resolvedUnread(
+  record: TargetRecord,
+  ctx: TargetContext,
+  read: StatusRead,
+  projectId: string,
+): Settle {
+  const flight = record.inFlight!;
+  const resolved = resolveInFlight(record, ctx, read, projectId);
+  return {
+    record: resolved.record,
+    entries: resolved.entries,
+    outcome: 'resolved',
+    reason: `the outcome of ${flight.action} ${flight.id} is unknown: its status was not read in time`,
+  };
 }
 
 /**
@@ -873,7 +939,8 @@ function unanswered(result: ActionResult): boolean {
  * The outcome of a call: its history entry (id = the call's id) judged by the status read after
  * it against what the call wanted, and the record with the lease and the call in flight cleared.
  * `in-flight` when the deadline cut the call off after it may have been sent: it stays in flight
- * and the next look resolves it by status; `not-sent` when the deadline came before it was sent.
+ * and the next look resolves it by status; `not-sent` when it was never sent after all (the
+ * deadline came first, or its sending could not be marked).
  */
 export function concluded(
   record: TargetRecord,
@@ -883,6 +950,8 @@ export function concluded(
 ): Settle | 'in-flight' | 'not-sent' {
   const flight = record.inFlight!;
   if (result.errorCode === ErrorCode.deadline) return result.attempts > 0 ? 'in-flight' : 'not-sent';
+  // Admitted, then kept from the connection (its sending could not be marked): never sent.
+  if (result.errorCode === ErrorCode.notSent && result.attempts === 0) return 'not-sent';
   const at = iso(ctx.now);
   const { result: judgedResult, answerLost } = judged(result, verify, flight.want);
   const entry: HistoryEntry = {
@@ -940,6 +1009,12 @@ export function concluded(
     outcome: judgedResult.ok ? 'succeeded' : 'failed',
     reason: entry.reason ?? '',
   };
+}
+
+/** A verify read that says something: one cut short by the deadline or called off says nothing. */
+export function usableVerify(read: StatusRead | null | undefined): StatusRead | null | undefined {
+  const code = read?.error?.code;
+  return code === ErrorCode.deadline || code === ErrorCode.notSent ? undefined : read;
 }
 
 /** A DRS end call, once sent, has handled its edge (whatever its outcome): it is never made twice. */

@@ -18,6 +18,7 @@ export class TickInputError extends Error {
 }
 
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 /** Kept back from the Lambda's remaining time for recording outcomes and publishing metrics. */
 const SAFETY_MS = 2_000;
 /** Past its own deadline a call may still land: a lease outlasts the invocation by this much. */
@@ -102,10 +103,16 @@ export const handler = async (
         'Count',
         summary.warnings.filter((w) => w.code === 'status.unreadable').length,
       );
+    // An account whose secret still holds the stack's placeholder: its targets were left alone.
+    // Said once an hour per account (the metric is there every minute); never a failure.
+    if (summary.secretsNotSet.length > 0)
+      metrics.addMetric('SecretsNotSet', 'Count', summary.secretsNotSet.length);
+    if (to % HOUR === 0)
+      for (const warning of summary.secretsNotSet) log.warn('secret not set', { ...warning });
     const ending = calendarDataEnding(config, to);
     recordCalendarMetrics(metrics, ending.length);
     // Once an hour is enough to say it; the metric is there every minute.
-    if (to % (60 * MINUTE) === 0)
+    if (to % HOUR === 0)
       for (const warning of ending)
         log.warn('calendar data ending', {
           path: warning.path,

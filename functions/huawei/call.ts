@@ -17,6 +17,8 @@ export interface UpstreamContext {
   signal?: AbortSignal;
   /** For the one state-changing call of this context: see `HttpRequest.admit`. */
   admit?: Admit;
+  /** For the one status read of this context, asked as it goes out (a hands-off may have begun). */
+  admitRead?: Admit;
 }
 
 export interface AccountRef {
@@ -67,7 +69,9 @@ export async function authorizedCall(
           if (admitted && admitted.body !== undefined) body = admitted.body;
           return admitted;
         }
-      : undefined;
+      : spec.changesState
+        ? undefined
+        : ctx.admitRead;
   const send = (auth: AccountAuth, first: boolean) =>
     ctx.http.request({
       account: account.name,

@@ -2,7 +2,13 @@ import { ErrorCode } from '../engine/error-codes.ts';
 import { redact, rememberSecret } from '../observability/redact.ts';
 import { Semaphore } from './concurrency.ts';
 import { UpstreamError } from './errors.ts';
-import { Agent, type Dispatcher, request as dispatch, errors as undiciErrors } from './undici-core.ts';
+import {
+  Agent,
+  announcing,
+  type Dispatcher,
+  request as dispatch,
+  errors as undiciErrors,
+} from './undici-core.ts';
 
 export interface HttpSettings {
   /** Per attempt, headers and body included. Default 10 s. */
@@ -67,7 +73,17 @@ export interface HttpRequest {
   admit?: Admit;
 }
 
-export type Admit = () => Promise<false | { body?: unknown }>;
+/**
+ * An admission: `false` (not sent), or the body to send instead and `sending`, called
+ * synchronously at the last moment before the request's bytes are written to the connection
+ * (again for a retry); if it throws, the request is not sent (`ErrorCode.notSent`).
+ */
+export type Admit = () => Promise<false | { body?: unknown; sending?: () => void }>;
+
+/** `sending` refused the request: it was not written. */
+class SendingRefused extends Error {
+  override readonly name = 'SendingRefused';
+}
 
 /**
  * Called for every attempt with the method, URL, headers (lower-case names) and the exact body
@@ -230,6 +246,16 @@ export class HttpClient {
       }
       state.admitted = true;
       if (admitted.body !== undefined) state.body = admitted.body;
+      if (admitted.sending) {
+        const sending = admitted.sending;
+        state.dispatcher = announcing(this.dispatcher, () => {
+          try {
+            sending();
+          } catch (error) {
+            throw new SendingRefused(String(error), { cause: error });
+          }
+        });
+      }
     }
     const abort = new AbortController();
     const cutByDeadline = left < this.settings.timeoutMs;
@@ -246,7 +272,7 @@ export class HttpClient {
         headers['content-type'] = 'application/json';
       }
       if (req.sign) Object.assign(headers, req.sign({ method: req.method, url, headers, body }));
-      const res = await dispatch(this.dispatcher, {
+      const res = await dispatch(state.dispatcher ?? this.dispatcher, {
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: req.method,
@@ -277,6 +303,17 @@ export class HttpClient {
         response: { status: res.statusCode, headers: res.headers, text, attempts: attempt },
       };
     } catch (error) {
+      if (error instanceof SendingRefused)
+        return {
+          kind: 'fatal',
+          error: new UpstreamError(`${req.call}: not sent: ${error.message}`, {
+            call: req.call,
+            // A retry refused: the attempts before it went out.
+            code: attempt === 1 ? ErrorCode.notSent : ErrorCode.network,
+            attempts: attempt - 1,
+            cause: error.cause,
+          }),
+        };
       const timedOut =
         abort.signal.aborted ||
         error instanceof undiciErrors.HeadersTimeoutError ||
@@ -304,10 +341,14 @@ export class HttpClient {
   }
 }
 
-/** What one request's attempts share: whether it was admitted, and the body it goes out with. */
+/**
+ * What one request's attempts share: whether it was admitted, the body it goes out with, and the
+ * dispatcher that tells the admission as it is written.
+ */
 interface AttemptState {
   admitted: boolean;
   body: unknown;
+  dispatcher?: Dispatcher;
 }
 
 /** The body as text, or undefined when it is (or says it is) longer than `limit` bytes. */

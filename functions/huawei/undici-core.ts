@@ -23,3 +23,43 @@ export function request(
 }
 
 export const errors = errorsModule as unknown as typeof import('undici').errors;
+
+type LegacyHandler = Dispatcher.DispatchHandler & Record<string, unknown>;
+
+/** The handler methods undici calls on a request's handler once it is dispatched. */
+const HANDLER_METHODS = [
+  'onResponseStarted',
+  'onHeaders',
+  'onData',
+  'onComplete',
+  'onError',
+  'onUpgrade',
+  'onBodySent',
+  'onRequestSent',
+] as const;
+
+/**
+ * `dispatcher`, telling `sending` synchronously at the last moment before a request's bytes are
+ * written to its connection: undici calls a handler's `onConnect` in the same synchronous run
+ * as the socket write (after any wait for a connection), so nothing can happen in between but
+ * the request line being built. If `sending` throws, undici fails the request with that error
+ * and writes nothing. For `request(...)`, which only calls `dispatch` on its `this`.
+ */
+export function announcing(dispatcher: Dispatcher, sending: () => void): Dispatcher {
+  return {
+    dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+      const inner = handler as LegacyHandler;
+      const outer: LegacyHandler = {
+        onConnect(abort: (err?: Error) => void, context?: unknown) {
+          sending();
+          return (inner.onConnect as (a: typeof abort, c?: unknown) => void)?.call(inner, abort, context);
+        },
+      };
+      for (const method of HANDLER_METHODS) {
+        const fn = inner[method];
+        if (typeof fn === 'function') outer[method] = (...args: unknown[]) => fn.apply(inner, args);
+      }
+      return dispatcher.dispatch(options, outer);
+    },
+  } as unknown as Dispatcher;
+}

@@ -59,9 +59,10 @@ export class HuaweiUpstream implements Upstream {
         group.push(index);
         batches.set(key, group);
       } else {
-        const admit = options.admit;
+        const { admit, onSending } = options;
+        const sending = onSending ? { sending: () => onSending([index]) } : {};
         const own: UpstreamContext = admit
-          ? { ...ctx, admit: async () => ((await admit(index)) ? {} : false) }
+          ? { ...ctx, admit: async () => ((await admit(index)) ? sending : false) }
           : ctx;
         tasks.push(this.timed(() => this.single(own, item)).then((o) => report(index, o)));
       }
@@ -70,7 +71,7 @@ export class HuaweiUpstream implements Upstream {
     for (const indexes of batches.values()) {
       for (let i = 0; i < indexes.length; i += DRS_BATCH_LIMIT) {
         const chunk = indexes.slice(i, i + DRS_BATCH_LIMIT);
-        tasks.push(this.drsChunk(ctx, items, chunk, report, options.admit));
+        tasks.push(this.drsChunk(ctx, items, chunk, report, options));
       }
     }
     await Promise.all(tasks);
@@ -82,6 +83,10 @@ export class HuaweiUpstream implements Upstream {
    * the others one call each, all concurrently. VIAS batch tasks have no status query (`null`).
    */
   async observe(items: readonly TargetRef[], options: PerformOptions = {}): Promise<(StatusRead | null)[]> {
+    const readNotSent: StatusRead = {
+      observation: null,
+      error: { code: ErrorCode.notSent, message: 'not read: called off just before it went out' },
+    };
     const ctx = this.contextFor(options);
     const reads: (StatusRead | null)[] = new Array(items.length).fill(null);
     const settle = async (indexes: number[], read: () => Promise<StatusRead[]>) => {
@@ -97,14 +102,17 @@ export class HuaweiUpstream implements Upstream {
     };
     const tasks: Promise<void>[] = [];
     const drsByAccount = new Map<string, number[]>();
+    const { admit } = options;
+    const own = (index: number): UpstreamContext =>
+      admit ? { ...ctx, admitRead: async () => ((await admit(index)) ? {} : false) } : ctx;
     items.forEach((item, index) => {
       const { config, account } = item;
       switch (config.kind) {
         case 'vias-task':
-          tasks.push(settle([index], async () => [await viasTaskStatus(ctx, account, config.taskId)]));
+          tasks.push(settle([index], async () => [await viasTaskStatus(own(index), account, config.taskId)]));
           break;
         case 'cpts-task':
-          tasks.push(settle([index], async () => [await cptsTaskStatus(ctx, account, config)]));
+          tasks.push(settle([index], async () => [await cptsTaskStatus(own(index), account, config)]));
           break;
         case 'drs-job':
           drsByAccount.set(account.name, [...(drsByAccount.get(account.name) ?? []), index]);
@@ -115,14 +123,21 @@ export class HuaweiUpstream implements Upstream {
     });
     for (const indexes of drsByAccount.values()) {
       for (let i = 0; i < indexes.length; i += DRS_STATUS_LIMIT) {
-        const chunk = indexes.slice(i, i + DRS_STATUS_LIMIT);
-        const first = items[chunk[0]!]!;
-        const ids = chunk.map((index) => (items[index]!.config as { jobId: string }).jobId);
+        const slice = indexes.slice(i, i + DRS_STATUS_LIMIT);
         tasks.push(
-          settle(chunk, async () => {
-            const byJob = await drsStatuses(ctx, first.account, ids);
-            return ids.map((id) => byJob.get(id)!);
-          }),
+          (async () => {
+            // One batch read for many jobs: each job is admitted first, the refused ones left out.
+            const verdicts = admit ? await Promise.all(slice.map((index) => admit(index))) : [];
+            const chunk = admit ? slice.filter((_, j) => verdicts[j]) : slice;
+            for (const index of slice.filter((i) => !chunk.includes(i))) reads[index] = readNotSent;
+            if (chunk.length === 0) return;
+            const first = items[chunk[0]!]!;
+            const ids = chunk.map((index) => (items[index]!.config as { jobId: string }).jobId);
+            await settle(chunk, async () => {
+              const byJob = await drsStatuses(ctx, first.account, ids);
+              return ids.map((id) => byJob.get(id)!);
+            });
+          })(),
         );
       }
     }
@@ -167,7 +182,7 @@ export class HuaweiUpstream implements Upstream {
     items: readonly UpstreamItem[],
     chunk: number[],
     report: (index: number, outcome: Outcome) => void,
-    admit?: (index: number) => Promise<boolean>,
+    { admit, onSending }: Pick<PerformOptions, 'admit' | 'onSending'>,
   ): Promise<void> {
     const first = items[chunk[0]!]!;
     const jobs = chunk.map((i) => {
@@ -184,6 +199,7 @@ export class HuaweiUpstream implements Upstream {
         first.action as 'pause' | 'resume',
         jobs,
         admit ? (i) => admit(chunk[i]!) : undefined,
+        onSending ? (jobs) => onSending(jobs.map((i) => chunk[i]!)) : undefined,
       );
     } catch (e) {
       error = outcomeOfError(e);

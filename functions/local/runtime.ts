@@ -11,7 +11,7 @@ import { ConfigError } from '../engine/config/validate.ts';
 import type { Upstream } from '../engine/executor.ts';
 import type { HistoryEntry } from '../engine/ledger.ts';
 import { expiringOverrides, type Override } from '../engine/overrides.ts';
-import { type ReconcileSummary, reconcile } from '../engine/reconcile.ts';
+import { type ReconcileSummary, reconcile, type SecretNotSet } from '../engine/reconcile.ts';
 import type { Log } from '../observability/log.ts';
 import { logEntry } from '../observability/log-fields.ts';
 import { readConfigFile } from '../stores/local-config.ts';
@@ -22,6 +22,9 @@ import { DroppedOverrides } from './dropped-overrides.ts';
 import { Owners } from './owners.ts';
 
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/** The log line of an account whose secret is not set (said once an hour per account). */
+export const SECRET_NOT_SET_MESSAGE = 'secret not set';
 /** Real time a tick may take before it stops starting calls; the next tick continues. */
 const TICK_BUDGET_MS = 45_000;
 
@@ -98,6 +101,8 @@ export class LocalRuntime {
   private overridesVersion = 0;
   /** The clock went back behind the cursor: said once per episode. */
   private behindSince: number | undefined;
+  /** Accounts whose secret is not set, and when (runtime clock) that was last said. */
+  private readonly notSetSaid = new Map<string, number>();
 
   constructor(private readonly options: RuntimeOptions) {
     this.maxCatchUpMs = (options.maxCatchUpMinutes ?? 60) * MINUTE;
@@ -403,12 +408,28 @@ export class LocalRuntime {
     } finally {
       this.owners.end(owner);
     }
+    this.sayNotSet(summary.secretsNotSet);
     await this.options.onTick?.({ config, from, to: minute, overrides, summary, ledgerFailures });
     if (summary.looked > 0 || summary.entries.length > 0 || summary.ledgerErrors > 0)
       log.info('tick', { ...summary, entries: undefined });
     if (summary.ledgerErrors > 0)
       print(`${summary.ledgerErrors} ledger write(s) failed: those targets were left alone (see the log)`);
     return summary;
+  }
+
+  /**
+   * An account whose secret still holds the stack's placeholder: its targets are left alone every
+   * tick, and that is said once an hour per account (the secret's name, never its value).
+   */
+  private sayNotSet(notSet: readonly SecretNotSet[]): void {
+    const now = this.options.clock.now();
+    for (const warning of notSet) {
+      const said = this.notSetSaid.get(warning.account);
+      if (said !== undefined && now - said < HOUR) continue;
+      this.notSetSaid.set(warning.account, now);
+      this.options.log.warn(SECRET_NOT_SET_MESSAGE, { ...warning });
+      this.options.print(`warning: ${warning.message}`);
+    }
   }
 
   private report(entry: HistoryEntry): void {

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
@@ -11,6 +12,7 @@ import {
   legacyEntryId,
   type OccurrenceKey,
   type PageSession,
+  type SendingCall,
   type SignatureMemory,
   type StoredAnswer,
   type TargetRecord,
@@ -96,6 +98,12 @@ export async function syncFolder(dir: string): Promise<void> {
   }
 }
 
+/** A process's journal of calls sent is kept this long after its last line (when no call of it is in flight). */
+const SENDING_JOURNAL_KEEP_MS = 24 * 3600_000;
+
+/** The process part of an owner id (`serve@host#...#random/tick-3` → `serve@host#...#random`). */
+const processKey = (owner: string): string => owner.split('/')[0]!;
+
 const versionFile = (version: number): string => `${String(version).padStart(10, '0')}.json`;
 /**
  * An entry that cannot be read (0 bytes: created, then the write failed on a full disk) is
@@ -139,6 +147,10 @@ const SIGNATURE_PRUNE_INTERVAL_MS = 60_000;
  * - `targets/<target>/<version>.json`: each version of a target's record, written whole to a
  *   temporary file and then hard-linked to its name, which fails if that version exists: a
  *   compare-and-set that never shows a half-written record;
+ * - `sending/<process>.log`: per process start, the id of each call as its request is written to
+ *   the connection, so that when a killed process leaves a call in flight, the next look knows
+ *   whether it was ever sent; removed by upkeep a day after its last line once no record has a
+ *   call of that process in flight;
  * - `signatures/<hash>.json`: HTTP request signatures seen within the signing window, so a
  *   replay is refused whichever process receives it; expired ones are pruned.
  * - `overrides/<id>.json`: one file per override, written whole and renamed into place, so every
@@ -398,6 +410,64 @@ export class FileLedger implements Ledger {
     return true;
   }
 
+  /** This process's journal of calls sent, by process: opened at its first mark, kept open. */
+  private readonly journals = new Map<string, number>();
+
+  /**
+   * Notes the calls' ids in their process's journal, in one append. Synchronous on purpose: it is
+   * called in the same synchronous run as the write of their request to the connection, so a
+   * process killed at any instant has either not sent a call or has its line in the journal
+   * (visible to every process at once; a power cut between the two is not covered).
+   */
+  markSending(calls: readonly SendingCall[]): void {
+    if (calls.length === 0) return;
+    const key = processKey(calls[0]!.owner);
+    let fd = this.journals.get(key);
+    // Removed by another process's upkeep while this one was quiet for a day: start it again.
+    if (fd !== undefined && fstatSync(fd).nlink === 0) fd = undefined;
+    if (fd === undefined) {
+      mkdirSync(join(this.dir, 'sending'), { recursive: true });
+      fd = openSync(this.journalPath(key), 'a');
+      this.journals.set(key, fd);
+    }
+    writeSync(fd, calls.map((call) => `${call.id}\n`).join(''));
+  }
+
+  async sendingMarked(call: SendingCall): Promise<boolean> {
+    let text: string;
+    try {
+      text = await readFile(this.journalPath(processKey(call.owner)), 'utf8');
+    } catch (error) {
+      // No journal: the process marked nothing (upkeep keeps the journal of a call in flight).
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+    return text.split('\n').includes(call.id);
+  }
+
+  private journalPath(key: string): string {
+    return join(this.dir, 'sending', `${encodeURIComponent(key)}.log`);
+  }
+
+  /**
+   * Removes the journals of calls sent that nobody needs: quiet for a day, and no record has a
+   * call of that process in flight (its journal is what resolves it).
+   */
+  private async pruneSending(inFlightProcesses: ReadonlySet<string>): Promise<number> {
+    const folder = join(this.dir, 'sending');
+    const names = await readdir(folder).catch(() => [] as string[]);
+    let removed = 0;
+    for (const name of names) {
+      if (!name.endsWith('.log')) continue;
+      const key = decodeURIComponent(name.slice(0, -'.log'.length));
+      if (inFlightProcesses.has(key) || this.journals.has(key)) continue;
+      if (!(await olderThan(join(folder, name), SENDING_JOURNAL_KEEP_MS))) continue;
+      await rm(join(folder, name), { force: true });
+      removed += 1;
+    }
+    return removed;
+  }
+
   private async pruneVersion(dir: string, version: number): Promise<void> {
     const path = join(dir, versionFile(version));
     if (await olderThan(path, TARGET_VERSION_MIN_AGE_MS))
@@ -405,12 +475,17 @@ export class FileLedger implements Ledger {
   }
 
   /** Versions a busy record left behind (too young to remove when it moved past them). */
-  private async pruneTargets(): Promise<void> {
+  /**
+   * Versions a busy record left behind (too young to remove when it moved past them). Returns
+   * the processes that have a call in flight on some target: their journals of calls sent stay.
+   */
+  private async pruneTargets(): Promise<Set<string>> {
+    const inFlight = new Set<string>();
     let names: string[];
     try {
       names = await readdir(join(this.dir, 'targets'));
     } catch {
-      return;
+      return inFlight;
     }
     for (const name of names) {
       const dir = join(this.dir, 'targets', name);
@@ -421,7 +496,10 @@ export class FileLedger implements Ledger {
         if (match && Number(match[1]) <= latest - TARGET_VERSIONS_KEPT)
           await this.pruneVersion(dir, Number(match[1]));
       }
+      const record = await this.readTarget(decodeURIComponent(name)).catch(() => undefined);
+      if (record?.inFlight) inFlight.add(processKey(record.inFlight.owner));
     }
+    return inFlight;
   }
 
   private targetDir(name: string): string {
@@ -529,12 +607,18 @@ export class FileLedger implements Ledger {
    * `history.jsonl` past `historyMaxBytes` becomes `history.1.jsonl` (older ones shift, at most
    * `historyFiles` kept).
    */
-  async maintain(): Promise<{ claimsRemoved: number; idempotencyRemoved: number; historyRotated: boolean }> {
+  async maintain(): Promise<{
+    claimsRemoved: number;
+    idempotencyRemoved: number;
+    historyRotated: boolean;
+    sendingJournalsRemoved: number;
+  }> {
     const claimsRemoved = await this.pruneClaims(CLAIM_KEEP_DAYS);
     const idempotencyRemoved = await this.pruneIdempotency();
     const historyRotated = await this.rotateHistory();
-    await this.pruneTargets();
-    return { claimsRemoved, idempotencyRemoved, historyRotated };
+    const inFlight = await this.pruneTargets();
+    const sendingJournalsRemoved = await this.pruneSending(inFlight);
+    return { claimsRemoved, idempotencyRemoved, historyRotated, sendingJournalsRemoved };
   }
 
   private async pruneIdempotency(): Promise<number> {

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { OverrideRule } from '../../functions/engine/decision.ts';
+import type { PerformOptions, Upstream, UpstreamItem } from '../../functions/engine/executor.ts';
+import { carryOut } from '../../functions/engine/on-demand.ts';
 import { type ReconcileOptions, reconcile } from '../../functions/engine/reconcile.ts';
 import { FileLedger } from '../../functions/stores/local-ledger.ts';
 import type { RawSchedule } from '../helpers/config.ts';
@@ -274,6 +276,106 @@ describe('reconcile against the simulator', () => {
     });
     expect(history[0]!.reason).toMatch(/never recorded; resolved by status: RUNNING/);
     expect(actionCalls()).toHaveLength(0);
+  });
+
+  describe('a process that stops (SIGKILL) around sending its calls', () => {
+    const ALL = ['face-search', 'orders-sync', 'load-test'];
+    const setUpAtEight = async () => {
+      const world = await setUp([office(ALL)]);
+      rig.sim.addViasTask(PROJECT, 'task-1', 'RUNNING');
+      rig.sim.addCptsTask(PROJECT, 1, 1, 0);
+      return world;
+    };
+    /** An upstream whose process "dies" in `perform`: after `upTo` has happened, nothing more. */
+    const dying = (upTo: (items: readonly UpstreamItem[], options: PerformOptions) => Promise<void>) =>
+      ({
+        observe: (items, options) => rig.upstream.observe(items, options),
+        perform: async (items, _onOutcome, options = {}) => {
+          await upTo(items, options);
+          return new Promise<never>(() => undefined);
+        },
+      }) satisfies Upstream;
+
+    it('after recording its calls in flight, before any request left: no entry for them; the next pass makes each call once', async () => {
+      const { pass, ledger } = await setUpAtEight();
+      // The first process writes each call's lease and in-flight record, then is killed.
+      let admitted = 0;
+      void pass(MON_2000, {
+        upstream: dying(async (items, options) => {
+          for (let i = 0; i < items.length; i++) if (await options.admit!(i)) admitted += 1;
+        }),
+      });
+      await vi.waitFor(async () => {
+        const records = await ledger.targets(ALL);
+        expect([...records.values()].filter((r) => r.inFlight)).toHaveLength(3);
+      });
+      expect(admitted).toBe(3);
+      expect(actionCalls()).toHaveLength(0);
+
+      await pass('2027-03-29T20:01:00Z', { owner: 'test-b', isOwnerGone: (o) => o === 'test-a' });
+      expect(actionCalls().map((r) => r.path.replace(/.*\//, ''))).toEqual(
+        expect.arrayContaining(['stop', 'batch-pause-task', '1']),
+      );
+      expect(actionCalls()).toHaveLength(3);
+      const history = await ledger.history();
+      // One entry per call made, all succeeded: none for the three calls never made.
+      expect(history.map((e) => [e.result.target, e.result.status])).toEqual(
+        expect.arrayContaining(ALL.map((t) => [t, 'succeeded'])),
+      );
+      expect(history).toHaveLength(3);
+      expect(history.some((e) => /never recorded/.test(e.reason ?? ''))).toBe(false);
+      for (const record of (await ledger.targets(ALL)).values())
+        expect(record).toMatchObject({ reached: true, desired: expect.any(String) });
+    });
+
+    it('on demand too: a call a killed process recorded but never sent gets no entry; the action makes its own', async () => {
+      const { pass, ledger } = await setUpAtEight();
+      void pass(MON_2000, {
+        upstream: dying(async (items, options) => {
+          for (let i = 0; i < items.length; i++) await options.admit!(i);
+        }),
+      });
+      await vi.waitFor(async () =>
+        expect((await ledger.targets(['face-search'])).get('face-search')?.inFlight).toBeDefined(),
+      );
+      const [result] = await carryOut(rig.config, [{ target: 'face-search', action: 'stop' }], {
+        upstream: rig.upstream,
+        ledger,
+        owner: 'http-1',
+        trigger: 'http',
+        now: () => at('2027-03-29T20:00:30Z'),
+        requestId: 'req-1',
+        isOwnerGone: (o) => o === 'test-a',
+      });
+      expect(result).toMatchObject({ ok: true, status: 'succeeded', action: 'stop' });
+      expect(rig.sim.requestsTo('/action/stop')).toHaveLength(1);
+      const history = await ledger.history();
+      expect(history).toHaveLength(1);
+      expect(history[0]).toMatchObject({ requestId: 'req-1', result: { target: 'face-search', ok: true } });
+    });
+
+    it('after its requests left: each call is resolved by status, with one entry, and not made again', async () => {
+      const { pass, ledger } = await setUpAtEight();
+      void pass(MON_2000, {
+        upstream: dying(async (items, options) => {
+          // The requests go out and are applied; the process dies before it hears back.
+          void rig.upstream.perform(items, undefined, options);
+          await vi.waitFor(() => expect(actionCalls()).toHaveLength(3));
+        }),
+      });
+      await vi.waitFor(() => expect(rig.sim.viasState(PROJECT, 'task-1')).toBe('STOPPED'));
+      await vi.waitFor(() => expect(rig.sim.drsStatus(PROJECT, JOB)).toBe('PAUSING'));
+
+      await pass('2027-03-29T20:01:00Z', { owner: 'test-b', isOwnerGone: (o) => o === 'test-a' });
+      expect(actionCalls()).toHaveLength(3);
+      const history = await ledger.history();
+      expect(history).toHaveLength(3);
+      for (const entry of history) {
+        expect(entry.id).toMatch(/^call-/);
+        expect(entry.result).toMatchObject({ ok: true, status: 'succeeded' });
+        expect(entry.reason).toMatch(/never recorded; resolved by status/);
+      }
+    });
   });
 
   it('two passes at once (two processes sharing the ledger) make one call per target', async () => {

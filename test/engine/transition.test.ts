@@ -17,7 +17,9 @@ import {
   onDemand,
   type Plan,
   plan,
+  resolvedUnread,
   type TargetContext,
+  usableVerify,
 } from '../../functions/engine/transition.ts';
 
 const NOW = Date.parse('2027-03-29T20:05:00Z');
@@ -402,8 +404,8 @@ describe('observed: settle, or one call', () => {
     });
   });
 
-  it('a crashed call is judged against what that call wanted, not the newer desired state (finding 9)', () => {
-    // A start sent for 08:00 by a process that died; by now the desired state is stopped.
+  /** A start sent for 08:00 by a process that died before recording it; by now it is 20:05, stopped. */
+  const crashedStart = () => {
     const start = flight({ action: 'start', want: 'running', since: '2027-03-29T08:00:00Z', ref: vias });
     const stored = record(
       { desired: 'running', since: '2027-03-29T08:00:00Z', reached: false, inFlight: start },
@@ -415,6 +417,11 @@ describe('observed: settle, or one call', () => {
       because: 'office-hours',
       action: 'stop',
     };
+    return { stored, stopped };
+  };
+
+  it('a crashed call is judged against what that call wanted, not the newer desired state (finding 9)', () => {
+    const { stored, stopped } = crashedStart();
     const next = observed(
       stored,
       ctx({ config: vias, desired: stopped }),
@@ -433,31 +440,32 @@ describe('observed: settle, or one call', () => {
     expect(resolution.reason).toMatch(/never recorded/);
   });
 
-  it('a call resolved for the state before a new edge does not hold up the new state', () => {
-    // A start for 08:00 left in flight (its record was damaged, or its process died); at 10:10 the
-    // window closes. The start is resolved (it did reach running) and the stop goes out now.
-    const start = flight({ action: 'start', want: 'running', since: '2027-03-29T08:00:00Z', ref: vias });
-    const stored = record(
-      { desired: 'running', since: '2027-03-29T08:00:00Z', reached: false, inFlight: start },
-      vias,
-    );
-    const closed: Desired = {
-      state: 'stopped',
-      since: '2027-03-29T10:10:00Z',
-      because: 'office-hours',
-      action: 'stop',
-    };
+  it('a crashed call of the previous desired state is resolved and the new one gets its call in the same look', () => {
+    // Found by the two-processes-SIGKILLed test: the start sent for 08:00 reached RUNNING, its
+    // process died before recording it, and by the next look the desired state is stopped. The
+    // look resolved the start and then waited a tick ("did not reach stopped; next try at
+    // undefined") instead of stopping: that start's backoff is not the stop's.
+    const { stored, stopped } = crashedStart();
     const next = observed(
       stored,
-      ctx({ config: vias, desired: closed }),
+      ctx({ config: vias, desired: stopped }),
       seen('running', 'RUNNING'),
       PROJECT,
     );
     expect(next.kind).toBe('act');
     if (next.kind !== 'act') return;
     expect(next.act.call).toMatchObject({ action: 'stop', want: 'stopped' });
-    expect(next.act.entries.map((e) => [e.id, e.result.action, e.result.ok])).toEqual([
-      ['call-1', 'start', true],
+    expect(next.act.entries.map((e) => [e.id, e.result.status])).toEqual([['call-1', 'succeeded']]);
+    // Already in the new state instead: its own "unchanged" entry, beside the resolution.
+    const already = observed(
+      stored,
+      ctx({ config: vias, desired: stopped }),
+      seen('stopped', 'STOPPED'),
+      PROJECT,
+    );
+    expect(already.kind === 'settle' && already.settle.entries.map((e) => e.result.status)).toEqual([
+      'failed',
+      'unchanged',
     ]);
   });
 
@@ -555,6 +563,118 @@ describe('observed: settle, or one call', () => {
     });
     expect(concluded(inflight, ctx(), cut(1), undefined)).toBe('in-flight');
     expect(concluded(inflight, ctx(), cut(0), undefined)).toBe('not-sent');
+  });
+});
+
+describe('found by the simulation', () => {
+  const entriesOf = (next: Observed) => (next.kind === 'settle' ? next.settle.entries : next.act.entries);
+
+  it('a call whose outcome the history already holds is settled from that entry: no second entry, no call', () => {
+    // A batch task (no status query): the stop was answered ok and recorded, the record write failed.
+    const stop = flight({ action: 'stop', want: 'stopped', ref: batch });
+    const stored = record({ desired: 'stopped', reached: false, inFlight: stop }, batch);
+    const stopped: Desired = {
+      state: 'stopped',
+      since: paused.since,
+      because: 'office-hours',
+      action: 'stop',
+    };
+    const recordedEntry = {
+      id: 'call-1',
+      recordedAt: iso(NOW - MIN),
+      trigger: 'tick' as const,
+      result: {
+        target: 'orders-sync',
+        kind: 'vias-batch-task' as const,
+        action: 'stop' as const,
+        ok: true,
+        status: 'succeeded' as const,
+        attempts: 1,
+        durationMs: 90,
+      },
+    };
+    const base = ctx({ config: batch, desired: { ...stopped, since: stop.since! } });
+    // Without the entry the outcome is unknown and the stop is tried again later.
+    const guessed = observed(stored, base, null, PROJECT);
+    expect(entriesOf(guessed).map((e) => e.result.errorCode)).toContain(ErrorCode.outcomeUnknown);
+    const known = observed(stored, { ...base, recorded: recordedEntry }, null, PROJECT);
+    expect(known.kind).toBe('settle');
+    expect(entriesOf(known)).toEqual([]);
+    expect(known.kind === 'settle' && known.settle.record).toMatchObject({ reached: true, tries: 0 });
+  });
+
+  it('enforce on a kind without a status query: no look each minute (a record was rewritten every tick)', () => {
+    const stored = record({ desired: 'stopped', reached: true, lastCheckAt: undefined }, batch);
+    const stopped: Desired = {
+      state: 'stopped',
+      since: paused.since,
+      because: 'office-hours',
+      action: 'stop',
+    };
+    const decided = plan(
+      stored,
+      ctx({ config: batch, desired: stopped, policy: { mode: 'enforce', enforceEveryMinutes: 4 } }),
+      PROJECT,
+    );
+    expect(decided.step).toBe('idle');
+  });
+
+  it('a reached target whose drift-check read fails gets no blind call', () => {
+    const stored = record({ reached: true, desired: 'running', since: running.since });
+    const failed: StatusRead = { observation: null, error: { code: ErrorCode.httpStatus, message: '503' } };
+    const next = observed(
+      stored,
+      ctx({ config: drs, desired: running, policy: { mode: 'enforce', enforceEveryMinutes: 5 } }),
+      failed,
+      PROJECT,
+    );
+    expect(next.kind).toBe('settle');
+    // A new desired state with an unreadable status still gets its one call.
+    const fresh = observed(record({ reached: true }), ctx({ desired: running }), failed, PROJECT);
+    expect(fresh.kind).toBe('act');
+  });
+
+  it('a call left in flight whose read ran out of time is resolved as unknown and retried after backoff, not blind', () => {
+    const stored = record({ reached: false, inFlight: flight() });
+    const cut: StatusRead = { observation: null, error: { code: ErrorCode.deadline, message: 'cut' } };
+    const settle = resolvedUnread(stored, ctx(), cut, PROJECT);
+    expect(settle.entries.map((e) => [e.id, e.result.errorCode])).toEqual([
+      ['call-1', ErrorCode.outcomeUnknown],
+    ]);
+    expect(settle.record).toMatchObject({ reached: false, tries: 1, nextCheckAt: iso(NOW + MIN) });
+    expect(settle.record.final).toBeFalsy();
+    expect(settle.record.inFlight).toBeUndefined();
+    // A refused read (403) is final for the desired state: never repeated blind.
+    const refused = resolvedUnread(stored, ctx(), denied, PROJECT);
+    expect(refused.record.final).toBe(true);
+  });
+
+  it('a hands-off beginning resolves a call left in flight as unknown: no record stays in flight through it', () => {
+    const handsOff: Desired = { state: 'hands-off', since: iso(NOW), because: 'ovr-9', override: 'ovr-9' };
+    const decided = plan(record({ reached: false, inFlight: flight() }), ctx({ desired: handsOff }), PROJECT);
+    expect(decided.step).toBe('idle');
+    const write = decided.step === 'idle' ? decided.write! : undefined;
+    expect(write?.record.inFlight).toBeUndefined();
+    expect(write?.entries.map((e) => [e.id, e.result.errorCode])).toEqual([
+      ['call-1', ErrorCode.outcomeUnknown],
+    ]);
+    // Still leased by a live process: left alone.
+    const leased = plan(
+      record({ inFlight: flight(), lease: { owner: 'other', until: iso(NOW + MIN) } }),
+      ctx({ desired: handsOff }),
+      PROJECT,
+    );
+    expect(leased.step === 'idle' && leased.write).toBeFalsy();
+  });
+
+  it('a verify cut by the deadline or called off (hands-off) says nothing', () => {
+    expect(
+      usableVerify({ observation: null, error: { code: ErrorCode.notSent, message: '' } }),
+    ).toBeUndefined();
+    expect(
+      usableVerify({ observation: null, error: { code: ErrorCode.deadline, message: '' } }),
+    ).toBeUndefined();
+    expect(usableVerify(denied)).toBe(denied);
   });
 });
 

@@ -2,6 +2,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { awsContext } from '../../functions/handlers/aws-context.ts';
 import { handler, TickInputError } from '../../functions/handlers/tick.ts';
+import { PLACEHOLDER_SECRET } from '../../functions/stores/secrets.ts';
 import { type AwsRig, startAwsRig } from '../helpers/aws-env.ts';
 import { schedulerEvent } from '../helpers/events.ts';
 import { PROJECT } from '../helpers/simulator.ts';
@@ -200,5 +201,65 @@ describe('tick Lambda', () => {
     resetAwsContext();
     await expect(handler(schedulerEvent(minuteAgo(0)))).rejects.toThrow();
     rig.dynamo.stop = async () => {};
+  });
+
+  it('an account secret still holding the placeholder: its targets not attempted, no failure, said once an hour', async () => {
+    rig = await startAwsRig(
+      [{ id: 'office', targets: ['face-search', 'orders-sync', 'load-test'], window: '00:00-24:00' }],
+      {
+        'face-search': { account: 'prod', kind: 'vias-task', taskId: 'task-1' },
+        'orders-sync': { account: 'prod', kind: 'drs-job', jobId: 'c7debc9c-8e09-4a5d-8dd6-cc44f78jb20r' },
+        'load-test': { account: 'prod', kind: 'cpts-task', testSuiteId: 1, taskId: 1 },
+      },
+    );
+    rig.secrets
+      .on(GetSecretValueCommand, { SecretId: 'nightshift/prod' })
+      .resolves({ SecretString: PLACEHOLDER_SECRET });
+    const out: string[] = [];
+    for (const stream of [process.stdout, process.stderr])
+      vi.spyOn(stream, 'write').mockImplementation((chunk) => {
+        out.push(String(chunk));
+        return true;
+      });
+    const hour = Math.floor(Date.now() / (60 * MINUTE)) * 60 * MINUTE;
+    const lines = () => out.join('').split('\n').filter(Boolean);
+    const said = () => lines().filter((l) => l.includes('"message":"secret not set"'));
+    for (const scheduledTime of [hour + MINUTE, hour]) {
+      out.length = 0;
+      // A real EventBridge Scheduler input: {"scheduledTime": "<aws.scheduler.scheduled-time>"}.
+      const summary = await handler(schedulerEvent(new Date(scheduledTime).toISOString()), {
+        getRemainingTimeInMillis: () => 60_000,
+        awsRequestId: `req-${scheduledTime}`,
+      });
+      expect(summary).toMatchObject({ notAttempted: 3, acted: 0, failed: 0, deferred: 0, warnings: [] });
+      expect(summary.secretsNotSet).toEqual([
+        expect.objectContaining({
+          account: 'prod',
+          secret: 'nightshift/prod',
+          targets: ['face-search', 'load-test', 'orders-sync'],
+        }),
+      ]);
+      const metrics = lines()
+        .filter((l) => l.includes('"_aws"'))
+        .map((l) => JSON.parse(l));
+      expect(metrics.some((m) => m.SecretsNotSet === 1)).toBe(true);
+      // No failed action (the alarm's metric), no unreadable status.
+      expect(metrics.filter((m) => m.ActionsFailed !== undefined).map((m) => m.ActionsFailed)).toEqual([0]);
+      expect(metrics.some((m) => m.StatusUnreadable !== undefined)).toBe(false);
+      // Once an hour: at the top of the hour only.
+      expect(said()).toHaveLength(scheduledTime === hour ? 1 : 0);
+      // The placeholder is the secret's value: never in a log line or a metric.
+      expect(out.join('')).not.toMatch(/Replace this whole value/);
+    }
+    expect(JSON.parse(said()[0]!)).toMatchObject({
+      level: 'WARN',
+      account: 'prod',
+      secret: 'nightshift/prod',
+      message: 'secret not set',
+    });
+    expect(rig.sim.requests).toEqual([]);
+    const { ledger } = awsContext();
+    expect([...(await ledger.targets(['face-search', 'orders-sync', 'load-test'])).keys()]).toEqual([]);
+    expect(await ledger.history()).toEqual([]);
   });
 });

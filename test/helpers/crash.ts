@@ -30,9 +30,24 @@ export class Killable {
   get dispatcher(): Dispatcher {
     const dispatch = (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean => {
       if (this.dead) return true; // never sent, never answered
-      const sent = this.agent.dispatch(options, handler);
-      if (this.match?.({ method: options.method, path: options.path }) && --this.left === 0) this.dead = true;
-      return sent;
+      if (!this.match?.({ method: options.method, path: options.path }))
+        return this.agent.dispatch(options, handler);
+      // Killed just after the request is written to its connection (undici's onConnect runs in
+      // the same synchronous run as the write): whatever that run does (the mark of the call
+      // being sent) happens, as it would before a real SIGKILL could land.
+      const legacy = handler as { onConnect?: (...args: unknown[]) => unknown };
+      const wrapped = new Proxy(handler, {
+        get: (target, property, receiver) => {
+          if (property !== 'onConnect' || typeof legacy.onConnect !== 'function')
+            return Reflect.get(target, property, receiver);
+          return (...args: unknown[]) => {
+            const result = legacy.onConnect!.apply(target, args);
+            if (--this.left === 0) this.dead = true;
+            return result;
+          };
+        },
+      });
+      return this.agent.dispatch(options, wrapped);
     };
     return new Proxy(this.agent, {
       get: (target, property, receiver) =>

@@ -115,6 +115,33 @@ describe('retries against the simulator', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it('a status read refused as it goes out is not sent: one read each, a DRS batch read without the refused job', async () => {
+    rig = await startRig();
+    const ref = (target: string) => ({
+      target,
+      config: rig!.config.targets[target]!,
+      account: { name: 'prod', config: rig!.config.accounts.prod! },
+    });
+    const asked: string[] = [];
+    const reads = await rig.upstream.observe([ref('face-search'), ref('orders-sync'), ref('billing-sync')], {
+      admit: async (i) => {
+        const name = ['face-search', 'orders-sync', 'billing-sync'][i]!;
+        asked.push(name);
+        // A hands-off began on face-search and billing-sync since the pass decided to read.
+        return name === 'orders-sync';
+      },
+    });
+    expect(asked.sort()).toEqual(['billing-sync', 'face-search', 'orders-sync']);
+    expect(reads[0]).toMatchObject({ observation: null, error: { code: 'NIGHTSHIFT.NOT_SENT' } });
+    expect(reads[2]).toMatchObject({ observation: null, error: { code: 'NIGHTSHIFT.NOT_SENT' } });
+    expect(reads[1]!.observation).not.toBeNull();
+    expect(rig.sim.requestsTo(/\/tasks\/task-1$/)).toHaveLength(0);
+    const batch = rig.sim.requests.filter((r) => r.path.includes('batch-status'));
+    expect(batch).toHaveLength(1);
+    expect(JSON.stringify(batch[0]!.body)).toContain('c7debc9c-8e09-4a5d-8dd6-cc44f78jb20r');
+    expect(JSON.stringify(batch[0]!.body)).not.toContain('8d0e8e36-a618-490d-8a46-8c61ac9jb502');
+  });
+
   it('never repeats a state-changing call that timed out: its answer may be lost after it was applied', async () => {
     rig = await startRig({ http: { timeoutMs: 150, maxRetries: 3 } });
     rig.sim.script({ path: '/tasks/task-1/' }, [{ kind: 'lost' }]);

@@ -40,6 +40,54 @@ describe('FileLedger', () => {
     expect(total).toBe(latest.version);
   }, 30_000);
 
+  it('marks of calls being sent: one journal per process, seen by other instances, kept while a call of it is in flight', async () => {
+    const dir = tempDir();
+    const ledger = new FileLedger(dir);
+    const owner = 'serve@h#1#2#3#ab12/tick-0';
+    const flight = {
+      id: 'call-Zx_1',
+      action: 'start' as const,
+      want: 'running' as const,
+      trigger: 'tick' as const,
+      attempt: 1,
+      startedAt: '2027-03-29T08:00:00Z',
+      owner,
+      marked: true,
+    };
+    expect(
+      await ledger.putTarget({
+        target: 'face-search',
+        version: 1,
+        reached: false,
+        tries: 0,
+        inFlight: flight,
+      }),
+    ).toBe(true);
+    ledger.markSending([
+      { target: 'face-search', id: 'call-Zx_1', owner },
+      { target: 'orders-sync', id: 'call-Yb_2', owner },
+    ]);
+    const other = new FileLedger(dir);
+    const marked = (id: string, by = owner) => other.sendingMarked({ target: 'face-search', id, owner: by });
+    expect(await marked('call-Zx_1')).toBe(true);
+    expect(await marked('call-Yb_2')).toBe(true);
+    expect(await marked('call-other')).toBe(false);
+    // Another process (another start of the same pid included) marked nothing.
+    expect(await marked('call-Zx_1', 'serve@h#1#2#3#cd34/tick-0')).toBe(false);
+    expect(readdirSync(join(dir, 'sending'))).toHaveLength(1);
+    // Upkeep, a day later: the journal stays while its call is in flight, then goes.
+    const journal = join(dir, 'sending', readdirSync(join(dir, 'sending'))[0]!);
+    const dayAgo = new Date(Date.now() - 25 * 3600_000);
+    utimesSync(journal, dayAgo, dayAgo);
+    expect((await other.maintain()).sendingJournalsRemoved).toBe(0);
+    expect(await other.putTarget({ target: 'face-search', version: 2, reached: true, tries: 0 })).toBe(true);
+    expect((await other.maintain()).sendingJournalsRemoved).toBe(1);
+    expect(await marked('call-Zx_1')).toBe(false);
+    // The process marks again: its journal comes back.
+    ledger.markSending([{ target: 'face-search', id: 'call-Zx_3', owner }]);
+    expect(await marked('call-Zx_3')).toBe(true);
+  });
+
   it('grants a claim once', async () => {
     const ledger = new FileLedger(tempDir());
     expect(await ledger.claim(key)).toBe(true);

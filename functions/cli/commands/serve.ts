@@ -11,7 +11,7 @@ import { HuaweiUpstream } from '../../huawei/upstream.ts';
 import { type ClockSetting, clockSettingFromEnv, publishClock, scaledClock } from '../../local/clock.ts';
 import { startDemo } from '../../local/demo.ts';
 import { DROPPED_MESSAGE } from '../../local/dropped-overrides.ts';
-import { LocalRuntime } from '../../local/runtime.ts';
+import { LocalRuntime, SECRET_NOT_SET_MESSAGE } from '../../local/runtime.ts';
 import { setUpLocalNotifications } from '../../notify/local-setup.ts';
 import type { Log } from '../../observability/log.ts';
 import { createLog } from '../../observability/powertools-log.ts';
@@ -297,6 +297,7 @@ function logFor(format: 'text' | 'json', io: CliIo, clock: { now(): number }, zo
         'webhook secret unusable',
         'config change refused; the last good config stays in force',
         'override ending in 30 minutes: the schedules take over again at its until',
+        SECRET_NOT_SET_MESSAGE,
         DROPPED_MESSAGE,
       ]),
     });

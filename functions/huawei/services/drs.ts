@@ -32,6 +32,8 @@ export async function drsBatch(
   all: readonly DrsJobRef[],
   /** Asked for each job as the batch is about to be sent; jobs refused leave the batch. */
   admitJob?: (index: number) => Promise<boolean>,
+  /** Told the jobs admitted as the batch is written to the connection: see `Admit`. */
+  sendingJobs?: (indexes: readonly number[]) => void,
 ): Promise<Map<string, CallOutcome>> {
   if (all.length === 0 || all.length > DRS_BATCH_LIMIT) {
     throw new RangeError(`a DRS batch holds 1 to ${DRS_BATCH_LIMIT} jobs, got ${all.length}`);
@@ -57,7 +59,9 @@ export async function drsBatch(
               errorMessage: `${call}: job ${job.jobId} was called off just before the batch went out`,
               attempts: 0,
             });
-        return jobs.length > 0 ? { body: bodyOf(jobs) } : (false as const);
+        if (jobs.length === 0) return false as const;
+        const sent = all.flatMap((_, i) => (admitted[i] ? [i] : []));
+        return { body: bodyOf(jobs), ...(sendingJobs ? { sending: () => sendingJobs(sent) } : {}) };
       }
     : undefined;
   const response = await authorizedCall(admit ? { ...ctx, admit } : ctx, account, {
