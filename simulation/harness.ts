@@ -432,7 +432,8 @@ export async function simulate(
   const onDemand = (engine: Engine, event: Extract<SimEvent, { kind: 'onDemand' }>) => {
     const ledger = wrapLedger(engine);
     const gate = gateFor(engine);
-    const request = (requests += 1);
+    requests += 1;
+    const request = requests;
     const owner = `${engine.name}#${engine.incarnation}/req-${event.at}-${request}`;
     const incarnation = engine.incarnation;
     engine.actors.add(owner);
