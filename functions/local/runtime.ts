@@ -170,7 +170,12 @@ export class LocalRuntime {
   private async maintain(): Promise<void> {
     try {
       const done = await this.options.ledger.maintain();
-      if (done.historyRotated || done.idempotencyRemoved > 0 || done.claimsRemoved > 0)
+      if (
+        done.historyRotated ||
+        done.idempotencyRemoved > 0 ||
+        done.claimsRemoved > 0 ||
+        done.overridesRemoved > 0
+      )
         this.options.log.info('state folder upkeep', done);
     } catch (error) {
       // Upkeep is not the tick: a failure here is logged and tried again in an hour.
