@@ -148,6 +148,12 @@ export interface TargetRecord {
    * bound, until `lastEnd` reaches it.
    */
   endDue?: { at: string; schedule: string };
+  /**
+   * The latest minute a scheduled pass evaluated when it wrote this record. A pass evaluating an
+   * earlier one (a slower process, a clock a little behind, a redelivered tick) is behind it and
+   * changes nothing: acting on its older edge would undo what the later pass did.
+   */
+  evaluatedAt?: string;
   /** While held by a live owner, nobody else reads or acts on the target. */
   lease?: { owner: string; until: string };
   /** A call made and not yet recorded: if its process stops, the next look resolves it by status. */

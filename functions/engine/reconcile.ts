@@ -64,6 +64,12 @@ export interface ReconcileOptions {
   overridesVersion?: () => number;
   /** How long (clock ms) a lease keeps others off a target; past it a stalled owner is overtaken. */
   leaseMs?: number;
+  /**
+   * The runtime's clock went back behind minutes it already evaluated (`serve` knows from its
+   * cursor): records written at later minutes do not hold this pass back; levels are reconciled
+   * by this clock. Otherwise a pass behind a record's `evaluatedAt` changes nothing on it.
+   */
+  clockBehind?: boolean;
   /** Whether a lease's owner is known to have stopped (a local process that no longer runs). */
   isOwnerGone?: (owner: string) => boolean;
   trigger?: Trigger;
@@ -280,10 +286,16 @@ class Pass {
     this.options.onLedgerError?.(error, target);
   }
 
-  /** A compare-and-set of a target's record; a ledger failure counts, and nothing is done. */
+  /**
+   * A compare-and-set of a target's record; a ledger failure counts, and nothing is done. Every
+   * record a pass writes carries the latest minute evaluated (`evaluatedAt`), so a pass behind it
+   * leaves the target alone.
+   */
   private async write(record: TargetRecord): Promise<'written' | 'lost' | 'error'> {
+    const evaluated = Math.max(this.options.now, record.evaluatedAt ? Date.parse(record.evaluatedAt) : 0);
     try {
-      return (await this.options.ledger.putTarget(record)) ? 'written' : 'lost';
+      const stamped = { ...record, evaluatedAt: new Date(evaluated).toISOString() };
+      return (await this.options.ledger.putTarget(stamped)) ? 'written' : 'lost';
     } catch (error) {
       this.ledgerFailed(error, record.target);
       return 'error';
@@ -426,6 +438,7 @@ class Pass {
       owner,
       trigger: this.trigger,
       maxLatenessMs,
+      ...(this.options.clockBehind ? { clockBehind: true } : {}),
     };
   }
 

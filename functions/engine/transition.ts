@@ -48,6 +48,11 @@ export interface TargetContext {
   trigger: Trigger;
   /** A DRS end due longer ago than this is recorded as missed, never carried out late. */
   maxLatenessMs: number;
+  /**
+   * The runtime's clock went back behind minutes it had evaluated: records written at later
+   * minutes do not hold this pass back, and levels are reconciled by this clock.
+   */
+  clockBehind?: boolean;
   /** For an on-demand action: the request's id, reason and whether to call even when in state. */
   request?: { id?: string; reason?: string; force?: boolean };
   /** The history entry already recorded for the call the record holds in flight, if any. */
@@ -162,6 +167,11 @@ export function plan(record: TargetRecord | undefined, ctx: TargetContext, proje
   const { desired, now } = ctx;
   if (leasedByOther(record, ctx.owner, now))
     return { step: 'idle', reason: `another process holds the lease until ${record!.lease!.until}` };
+  if (record?.evaluatedAt && Date.parse(record.evaluatedAt) > now && !ctx.clockBehind)
+    return {
+      step: 'idle',
+      reason: `a pass for a later minute (${record.evaluatedAt}) wrote this record: this one is behind it`,
+    };
   const identity = identityOf(ctx.config, projectId);
   if (desired?.state === 'hands-off') {
     // Hands-off means no call of any kind, status reads and the resolution of a call included.

@@ -170,7 +170,12 @@ export class LocalRuntime {
   private async maintain(): Promise<void> {
     try {
       const done = await this.options.ledger.maintain();
-      if (done.historyRotated || done.idempotencyRemoved > 0 || done.claimsRemoved > 0)
+      if (
+        done.historyRotated ||
+        done.idempotencyRemoved > 0 ||
+        done.claimsRemoved > 0 ||
+        done.overridesRemoved > 0
+      )
         this.options.log.info('state folder upkeep', done);
     } catch (error) {
       // Upkeep is not the tick: a failure here is logged and tried again in an hour.
@@ -389,6 +394,8 @@ export class LocalRuntime {
         maxLatenessMs: this.maxCatchUpMs,
         // A live process never loses its lease mid-call: it outlasts the tick's whole budget.
         leaseMs: Math.max(5 * MINUTE, (TICK_BUDGET_MS + 15_000) * clock.speed),
+        // Behind the cursor, records from the minutes before the clock went back hold nothing up.
+        ...(mode.levelsOnly ? { clockBehind: true } : {}),
         remainingMs: () => TICK_BUDGET_MS - (Date.now() - started),
         onEntry: (entry) => this.report(entry),
         onWarning: (warning) => {

@@ -154,7 +154,8 @@ const SIGNATURE_PRUNE_INTERVAL_MS = 60_000;
  * - `signatures/<hash>.json`: HTTP request signatures seen within the signing window, so a
  *   replay is refused whichever process receives it; expired ones are pruned.
  * - `overrides/<id>.json`: one file per override, written whole and renamed into place, so every
- *   process reading the folder sees it complete or not at all; removed a day after it ends.
+ *   process reading the folder sees it complete or not at all; removed by `maintain` a day after
+ *   it ends.
  */
 export class FileLedger implements Ledger {
   private ready: Promise<void> | undefined;
@@ -335,13 +336,35 @@ export class FileLedger implements Ledger {
         await this.quarantine(join(dir, name), `an override file that is not JSON: ${error.message}`);
         continue;
       }
-      if (!override) continue;
-      // Ended long enough ago that nobody asks about it: tidy the folder as we pass.
-      if (Date.parse(override.until) < now - OVERRIDE_KEEP_MS)
-        await rm(join(dir, name), { force: true }).catch(() => undefined);
-      else all.push(override);
+      if (override) all.push(override);
     }
     return currentOverrides(all, now);
+  }
+
+  /**
+   * Removes override files ended more than a day ago, once they are a day old on disk too: a
+   * read never removes one, so `serve`, which reads them mid-tick, still sees an override made
+   * on another clock (already over when it was written) and says it was dropped.
+   */
+  private async pruneOverrides(): Promise<number> {
+    const dir = join(this.dir, 'overrides');
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const name of names) {
+      if (!name.endsWith('.json')) continue;
+      const path = join(dir, name);
+      const override = await readJson<Override>(path).catch(() => undefined);
+      if (!override || Date.parse(override.until) >= this.now() - OVERRIDE_KEEP_MS) continue;
+      if (!(await olderThan(path, OVERRIDE_KEEP_MS))) continue;
+      await rm(path, { force: true }).catch(() => undefined);
+      removed += 1;
+    }
+    return removed;
   }
 
   async removeOverride(id: string): Promise<Override | undefined> {
@@ -603,22 +626,25 @@ export class FileLedger implements Ledger {
 
   /**
    * Keeps the state folder bounded; `serve` runs it at start and hourly. Claims older than
-   * `CLAIM_KEEP_DAYS` go, idempotency files older than their day go (by file time), and
+   * `CLAIM_KEEP_DAYS` go, idempotency files older than their day go (by file time), overrides
+   * ended a day ago go (once their file is a day old too), and
    * `history.jsonl` past `historyMaxBytes` becomes `history.1.jsonl` (older ones shift, at most
    * `historyFiles` kept).
    */
   async maintain(): Promise<{
     claimsRemoved: number;
     idempotencyRemoved: number;
+    overridesRemoved: number;
     historyRotated: boolean;
     sendingJournalsRemoved: number;
   }> {
     const claimsRemoved = await this.pruneClaims(CLAIM_KEEP_DAYS);
     const idempotencyRemoved = await this.pruneIdempotency();
+    const overridesRemoved = await this.pruneOverrides();
     const historyRotated = await this.rotateHistory();
     const inFlight = await this.pruneTargets();
     const sendingJournalsRemoved = await this.pruneSending(inFlight);
-    return { claimsRemoved, idempotencyRemoved, historyRotated, sendingJournalsRemoved };
+    return { claimsRemoved, idempotencyRemoved, overridesRemoved, historyRotated, sendingJournalsRemoved };
   }
 
   private async pruneIdempotency(): Promise<number> {
