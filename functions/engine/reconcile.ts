@@ -780,6 +780,10 @@ class Pass {
       return false;
     }
     const { call } = work.act!;
+    // A DRS end is never carried out late, by the clock it goes out on: a pass that started
+    // behind (catching up, or slowed) must not send one its own minute still allowed.
+    const sentAt = Math.max(this.options.now, this.clock());
+    if (call.occurrence && sentAt - Date.parse(call.occurrence) > this.options.maxLatenessMs) return false;
     const cover = activeOverride(overrides, work.ctx.target, this.clock());
     // An override acknowledged since the decision: no call its state does not ask for.
     if (cover && (call.occurrence || cover.state === 'hands-off' || cover.state !== call.want)) return false;

@@ -66,6 +66,7 @@ describe('the simulation', () => {
       { seed: 2, path: '155' }, // a failed take-back (harness allowance)
       { seed: 20261201, path: '322' }, // two overrides with one id (harness)
       { seed: 20261202, path: '3106' }, // two on-demand requests with one id (harness)
+      { seed: 20261204, path: '2780' }, // a DRS end sent 18 min late by a pass that started behind
     ];
     for (const run of once) await runSeeds({ seeds: 1, ...run });
   });
