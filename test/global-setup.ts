@@ -9,6 +9,9 @@ import { join } from 'node:path';
  * spawn inherit.
  */
 export default function setup(): () => void {
+  // Each project of the run calls this: one folder for the whole run, not one inside another
+  // (Chromium's socket path under nested folders passes the 108-byte limit).
+  if (process.env.NIGHTSHIFT_TEST_TMPDIR) return () => undefined;
   const root = mkdtempSync(join(tmpdir(), 'nightshift-tests-'));
   process.env.TMPDIR = root;
   process.env.NIGHTSHIFT_TEST_TMPDIR = root;

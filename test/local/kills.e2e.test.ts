@@ -320,7 +320,8 @@ describe('two serve processes, SIGKILLed at random points', () => {
       return (
         e.result.errorCode === 'NIGHTSHIFT.OUTCOME_UNKNOWN' &&
         owner !== undefined &&
-        killedPids.has(Number(owner.split('#')[3])) &&
+        // kind@host#pidns#pid#start#rand
+        killedPids.has(Number(owner.split('#')[2])) &&
         journal(owner).includes(e.id)
       );
     };
