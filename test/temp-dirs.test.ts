@@ -15,8 +15,13 @@ describe('temporary folders of the test suite', () => {
   it('are removed with that folder when the run ends', () => {
     const before = { TMPDIR: process.env.TMPDIR, NIGHTSHIFT_TEST_TMPDIR: process.env.NIGHTSHIFT_TEST_TMPDIR };
     try {
+      delete process.env.NIGHTSHIFT_TEST_TMPDIR;
       const teardown = setup();
       const root = process.env.NIGHTSHIFT_TEST_TMPDIR!;
+      // Called again by another project of the run: the same folder, not one inside it.
+      setup()();
+      expect(process.env.TMPDIR).toBe(root);
+      expect(existsSync(root)).toBe(true);
       const inside = mkdtempSync(join(tmpdir(), 'cdk.out'));
       teardown();
       expect(existsSync(inside)).toBe(false);
