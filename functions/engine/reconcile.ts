@@ -341,10 +341,12 @@ class Pass {
   private async commit(settled: { work: Work; settle: Settle }[]): Promise<void> {
     if (settled.length === 0) return;
     if (!(await this.append(settled.flatMap((s) => s.settle.entries)))) return;
-    const kept = await this.keptResolutions(settled);
+    const kept = await this.keptResolutions(
+      settled.map((s) => ({ work: s.work, entries: s.settle.entries })),
+    );
     await Promise.all(
       settled
-        .filter((s) => kept.has(s))
+        .filter((s) => kept.has(s.work))
         .map(async ({ work, settle }) => {
           const next = { ...settle.record, version: (work.record?.version ?? 0) + 1 };
           const written = await this.write(next);
@@ -359,36 +361,37 @@ class Pass {
   }
 
   /**
-   * The settles to write. One that resolves a call left in flight is written only if its entry is
-   * the one the history kept: two processes may resolve one call at once from different reads
-   * (one saw the state, the other's read failed), and the record must say what the history says.
-   * A loser writes nothing; the next look settles the call from the entry that was kept.
+   * The looks whose findings may be written (or acted on). One that resolves a call left in
+   * flight counts only if its entry is the one the history kept: two processes may resolve one
+   * call at once from different reads (one saw the state, the other's read failed), and the
+   * record must say what the history says. A loser writes nothing; the next look settles the
+   * call from the entry that was kept.
    */
   private async keptResolutions(
-    settled: readonly { work: Work; settle: Settle }[],
-  ): Promise<Set<{ work: Work; settle: Settle }>> {
-    const kept = new Set(settled);
-    const resolving = settled.filter(({ work, settle }) =>
-      settle.entries.some((e) => e.id === work.record?.inFlight?.id),
-    );
+    looks: readonly { work: Work; entries: readonly HistoryEntry[] }[],
+  ): Promise<Set<Work>> {
+    const kept = new Set(looks.map((l) => l.work));
+    const resolving = looks.flatMap(({ work, entries }) => {
+      const ours = entries.find((e) => e.id === work.record?.inFlight?.id);
+      return ours ? [{ work, ours }] : [];
+    });
     if (resolving.length === 0) return kept;
     let recorded: Map<string, HistoryEntry>;
     try {
       recorded = await recordedOutcomes(
         this.options.ledger,
-        resolving.map((s) => s.work.record),
+        resolving.map((r) => r.work.record),
       );
     } catch (error) {
-      for (const s of resolving) {
-        this.ledgerFailed(error, s.work.ctx.target);
-        kept.delete(s);
+      for (const { work } of resolving) {
+        this.ledgerFailed(error, work.ctx.target);
+        kept.delete(work);
       }
       return kept;
     }
-    for (const s of resolving) {
-      const ours = s.settle.entries.find((e) => e.id === s.work.record!.inFlight!.id)!;
-      const theirs = recorded.get(s.work.ctx.target);
-      if (theirs && !sameOutcome(theirs, ours)) kept.delete(s);
+    for (const { work, ours } of resolving) {
+      const theirs = recorded.get(work.ctx.target);
+      if (theirs && !sameOutcome(theirs, ours)) kept.delete(work);
     }
     return kept;
   }
@@ -663,10 +666,8 @@ class Pass {
     const { summary, options } = this;
     if (!(await this.append(acting.flatMap((w) => w.act!.entries)))) return;
     // A look that resolved a call differently from the entry the history kept does not act on it.
-    const kept = await this.keptResolutions(
-      acting.map((work) => ({ work, settle: { ...work.act!, outcome: 'acting', reason: '' } })),
-    );
-    acting = acting.filter((work) => [...kept].some((k) => k.work === work));
+    const kept = await this.keptResolutions(acting.map((work) => ({ work, entries: work.act!.entries })));
+    acting = acting.filter((work) => kept.has(work));
     if (acting.length === 0) return;
     for (const work of acting) this.warn(work.ctx.target, work.act!.warning);
     const admission = new Map<Work, 'sent' | 'refused' | 'lost'>();
