@@ -110,34 +110,39 @@ const DIGIT_0 = 48;
 /**
  * The instant of `YYYY-MM-DDTHH:MM:SS.mmmZ` (as `toISOString` writes it) at `start` of `text`, or
  * NaN when the text there is not that: read digit by digit, without cutting the text, because
- * a year of observations is hundreds of thousands of them.
+ * a year of observations is hundreds of thousands of them (and with no closure made per call:
+ * a transpiler keeping function names pays for each one it makes).
  */
 export function isoMsAt(text: string, start: number): number {
-  const at = (i: number) => text.charCodeAt(start + i);
   if (
-    at(4) !== 45 ||
-    at(7) !== 45 ||
-    at(10) !== 84 ||
-    at(13) !== 58 ||
-    at(16) !== 58 ||
-    at(19) !== 46 ||
-    at(23) !== 90
+    text.charCodeAt(start + 4) !== 45 ||
+    text.charCodeAt(start + 7) !== 45 ||
+    text.charCodeAt(start + 10) !== 84 ||
+    text.charCodeAt(start + 13) !== 58 ||
+    text.charCodeAt(start + 16) !== 58 ||
+    text.charCodeAt(start + 19) !== 46 ||
+    text.charCodeAt(start + 23) !== 90
   )
     return Number.NaN; // - - T : : . Z
-  // Two digits as a number, or NaN past 99 when either is not a digit.
-  const two = (i: number) => {
-    const a = at(i) - DIGIT_0;
-    const b = at(i + 1) - DIGIT_0;
-    return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : Number.NaN;
-  };
-  const year = two(0) * 100 + two(2);
-  const month = two(5);
-  const day = two(8);
-  const ms = ((two(11) * 60 + two(14)) * 60 + two(17)) * 1000 + two(20) * 10 + (at(22) - DIGIT_0);
-  const last = at(22) - DIGIT_0;
+  const year = twoDigits(text, start) * 100 + twoDigits(text, start + 2);
+  const month = twoDigits(text, start + 5);
+  const day = twoDigits(text, start + 8);
+  const last = text.charCodeAt(start + 22) - DIGIT_0;
+  const ms =
+    ((twoDigits(text, start + 11) * 60 + twoDigits(text, start + 14)) * 60 + twoDigits(text, start + 17)) *
+      1000 +
+    twoDigits(text, start + 20) * 10 +
+    last;
   if (!(month >= 1 && month <= 12 && day >= 1 && day <= 31 && last >= 0 && last <= 9 && ms >= 0))
     return Number.NaN;
   return daysFromCivil(year, month, day) * 86_400_000 + ms;
+}
+
+/** Two digits at `i` of `text` as a number, or NaN when either is not a digit. */
+function twoDigits(text: string, i: number): number {
+  const a = text.charCodeAt(i) - DIGIT_0;
+  const b = text.charCodeAt(i + 1) - DIGIT_0;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : Number.NaN;
 }
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
