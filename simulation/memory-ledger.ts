@@ -1,3 +1,4 @@
+import { type MonthSummary, summarizeMonth } from '../functions/engine/held-off.ts';
 import type {
   HistoryEntry,
   HistoryQuery,
@@ -10,7 +11,12 @@ import type {
   TargetRecord,
 } from '../functions/engine/ledger.ts';
 import { currentOverrides, type Override } from '../functions/engine/overrides.ts';
-import type { ObservationQuery, ObservedMark, OverrideSpan } from '../functions/engine/savings.ts';
+import {
+  monthOf,
+  type ObservationQuery,
+  type ObservedMark,
+  type OverrideSpan,
+} from '../functions/engine/savings.ts';
 
 /**
  * The ledger contract in memory, for the simulation: compare-and-set on target versions, history
@@ -130,6 +136,17 @@ export class MemoryLedger implements Ledger {
       else if (mark.at < query.to) within.push(mark);
     }
     return [...before.values(), ...within];
+  }
+
+  async observedMonth(month: string, targets: ReadonlySet<string>): Promise<ObservedMark[]> {
+    return this.marks.filter((m) => targets.has(m.target) && monthOf(m.at) === month);
+  }
+
+  async observedMonthSummary(
+    month: string,
+    targets: ReadonlySet<string>,
+  ): Promise<Map<string, MonthSummary>> {
+    return summarizeMonth(month, await this.observedMonth(month, targets));
   }
 
   async overridesBetween(from: number, to: number): Promise<OverrideSpan[]> {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { TargetConfig } from './config/schema.ts';
 import type { ActionResult } from './executor.ts';
+import type { MonthSummary } from './held-off.ts';
 import type { Action } from './kinds.ts';
 import type { Override } from './overrides.ts';
 import type { ObservationQuery, ObservedMark, OverrideSpan } from './savings.ts';
@@ -263,6 +264,14 @@ export interface Ledger {
   recordObservations(marks: readonly ObservedMark[]): Promise<void>;
   /** Per target, the marks in `[from, to)` and the latest before `from` (a year back at most). */
   observations(query: ObservationQuery): Promise<ObservedMark[]>;
+  /** The marks of the targets wanted in one UTC month (`YYYY-MM`), in the order written. */
+  observedMonth(month: string, targets: ReadonlySet<string>): Promise<ObservedMark[]>;
+  /**
+   * `summarizeMonth` (engine/held-off.ts) of one month's marks, for the targets wanted that have
+   * any: what held off reads of a month a report covers whole. Kept beside the marks where the
+   * ledger can keep it current, else made from them; the same figures either way.
+   */
+  observedMonthSummary(month: string, targets: ReadonlySet<string>): Promise<Map<string, MonthSummary>>;
   /**
    * Overrides that overlapped `[from, to)`, ended or removed ones included: `putOverride` and
    * `removeOverride` keep them for savings.

@@ -1,8 +1,9 @@
 import { MINUTE_MS, ZoneClock } from './calendar/zone.ts';
 import type { Config } from './config/schema.ts';
+import { heldOffByTarget } from './held-off.ts';
 import type { TargetKind } from './kinds.ts';
 import type { Ledger } from './ledger.ts';
-import { heldOffMs, hoursOf, moneyOf, type ObservedMark, plannedOffMs } from './savings.ts';
+import { hoursOf, moneyOf, plannedOffMs } from './savings.ts';
 
 /** One target's savings over the range. */
 export interface TargetSavings {
@@ -82,16 +83,10 @@ export async function savingsReport(options: SavingsOptions): Promise<SavingsRep
     throw new SavingsRequestError(`unknown target ${unknown.map((t) => `"${t}"`).join(', ')}`, 'not-found');
   const observedUntil = Math.max(from, Math.min(to, now));
 
-  const [marks, overrides] = await Promise.all([
-    observedUntil > from ? ledger.observations({ targets, from, to: observedUntil }) : Promise.resolve([]),
+  const [heldOff, overrides] = await Promise.all([
+    heldOffByTarget({ targets, from, to: observedUntil }, ledger),
     ledger.overridesBetween(from, to),
   ]);
-  const byTarget = new Map<string, ObservedMark[]>();
-  for (const mark of marks) {
-    const list = byTarget.get(mark.target);
-    if (list) list.push(mark);
-    else byTarget.set(mark.target, [mark]);
-  }
   const planned = plannedOffMs(config, overrides, from, to, targets);
 
   const rows: TargetSavings[] = [];
@@ -100,7 +95,7 @@ export async function savingsReport(options: SavingsOptions): Promise<SavingsRep
   let plannedTotal = 0;
   for (const target of targets) {
     const spec = config.targets[target]!;
-    const held = heldOffMs(byTarget.get(target) ?? [], from, observedUntil);
+    const held = heldOff.get(target) ?? 0;
     const plan = planned.get(target) ?? 0;
     heldTotal += held;
     plannedTotal += plan;

@@ -11,6 +11,7 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { type MonthSummary, summarizeMonth } from '../engine/held-off.ts';
 import {
   DEFAULT_IN_PROGRESS_MS,
   type HistoryEntry,
@@ -482,7 +483,15 @@ export class DynamoLedger implements Ledger {
   }
 
   observations(query: ObservationQuery): Promise<ObservedMark[]> {
-    return readObservations(query, (month, wanted) => this.readMarks(month, wanted));
+    return readObservations(query, (month, wanted) => this.observedMonth(month, wanted));
+  }
+
+  /** Made from the month's marks on each read: the items are read anyway, and appends need no upkeep. */
+  async observedMonthSummary(
+    month: string,
+    targets: ReadonlySet<string>,
+  ): Promise<Map<string, MonthSummary>> {
+    return summarizeMonth(month, await this.observedMonth(month, targets));
   }
 
   async overridesBetween(from: number, to: number): Promise<OverrideSpan[]> {
@@ -522,7 +531,7 @@ export class DynamoLedger implements Ledger {
     }
   }
 
-  private async readMarks(month: string, wanted: ReadonlySet<string>): Promise<ObservedMark[]> {
+  async observedMonth(month: string, wanted: ReadonlySet<string>): Promise<ObservedMark[]> {
     const marks: ObservedMark[] = [];
     // One target: its items only (the prefix also matches longer names, dropped below).
     const only = wanted.size === 1 ? [...wanted][0]! : undefined;

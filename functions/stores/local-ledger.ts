@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { MonthSummary } from '../engine/held-off.ts';
 import {
   DEFAULT_IN_PROGRESS_MS,
   type HistoryEntry,
@@ -30,6 +31,7 @@ import {
 import type { CloudEvent } from '../events/cloudevent.ts';
 import { appendEvents, type OutboxPosition, type OutboxRead, readOutbox } from '../notify/file-outbox.ts';
 import { markLine, observedMarks, parseMarkLines } from './observed-marks.ts';
+import { monthSummaries } from './observed-summaries.ts';
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 const TARGET_VERSIONS_KEPT = 10;
@@ -821,7 +823,27 @@ export class FileLedger implements Ledger {
   }
 
   observations(query: ObservationQuery): Promise<ObservedMark[]> {
-    return readObservations(query, (month, wanted) => this.readMarks(month, wanted));
+    return readObservations(query, (month, wanted) => this.observedMonth(month, wanted));
+  }
+
+  async observedMonth(month: string, targets: ReadonlySet<string>): Promise<ObservedMark[]> {
+    try {
+      return parseMarkLines(await readFile(this.observedLog(month), 'utf8'), targets);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+  }
+
+  // `savings/observed-<YYYY-MM>.summary`: the month's summaries, kept once it is over and made
+  // again whenever its log has grown since (stores/observed-summaries.ts).
+  observedMonthSummary(month: string, targets: ReadonlySet<string>): Promise<Map<string, MonthSummary>> {
+    const summary = join(this.dir, 'savings', `observed-${month}.summary`);
+    return monthSummaries({ log: this.observedLog(month), summary }, month, targets, this.now());
+  }
+
+  private observedLog(month: string): string {
+    return join(this.dir, 'savings', `observed-${month}.log`);
   }
 
   async overridesBetween(from: number, to: number): Promise<OverrideSpan[]> {
@@ -882,18 +904,6 @@ export class FileLedger implements Ledger {
       },
     );
     return this.savingsReady;
-  }
-
-  private async readMarks(month: string, wanted: ReadonlySet<string>): Promise<ObservedMark[]> {
-    try {
-      return parseMarkLines(
-        await readFile(join(this.dir, 'savings', `observed-${month}.log`), 'utf8'),
-        wanted,
-      );
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
   }
 
   // ---- events (notifications): the event journal beside the history, both read as an outbox ----

@@ -32,11 +32,22 @@ const BY_LENGTH_AND_FIRST = new Map<number, ObservedState>(
 );
 
 /**
- * The marks of one month's lines for the targets wanted. A line that does not read as a mark (torn
- * by a crash mid-write, or damaged) is left out: one observation less, never a failed report.
+ * The marks of one month's lines for the targets wanted (all without `wanted`). A line that does
+ * not read as a mark (torn by a crash mid-write, or damaged) is left out: one observation less,
+ * never a failed report.
  */
-export function parseMarkLines(text: string, wanted: ReadonlySet<string>): ObservedMark[] {
+export function parseMarkLines(text: string, wanted?: ReadonlySet<string>): ObservedMark[] {
   const marks: ObservedMark[] = [];
+  forEachMarkLine(text, wanted, (target, at, state) => marks.push({ target, at, state }));
+  return marks;
+}
+
+/** `parseMarkLines` without making the marks: each is handed over as it is read, in file order. */
+export function forEachMarkLine(
+  text: string,
+  wanted: ReadonlySet<string> | undefined,
+  visit: (target: string, at: number, state: ObservedState) => void,
+): void {
   let start = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
@@ -45,13 +56,12 @@ export function parseMarkLines(text: string, wanted: ReadonlySet<string>): Obser
     const second = start + 25 < end ? text.indexOf(' ', start + 25) : -1;
     if (text.charCodeAt(start + 24) === 32 && second !== -1 && second < end) {
       const target = text.slice(second + 1, end);
-      if (wanted.has(target)) {
+      if (wanted === undefined || wanted.has(target)) {
         const at = isoMsAt(text, start);
         const state = stateAt(text, start + 25, second);
-        if (state !== undefined && !Number.isNaN(at)) marks.push({ target, at, state });
+        if (state !== undefined && !Number.isNaN(at)) visit(target, at, state);
       }
     }
     start = end + 1;
   }
-  return marks;
 }
