@@ -119,6 +119,22 @@ class CompiledRule {
 interface ZonePlan {
   clock: ZoneClock;
   buckets: CompiledRule[][];
+  /**
+   * For each local minute of the day, how far on (1 to 1440 minutes) the next one with rules is:
+   * a plan over a year steps from rule to rule, not through 525,600 minutes per zone.
+   */
+  nextRule: Int16Array;
+}
+
+function nextRuleDistances(buckets: readonly CompiledRule[][]): Int16Array {
+  const distances = new Int16Array(1440);
+  let next = -1;
+  // Backwards over two days, so a minute late in the day finds the first rule of the next.
+  for (let m = 2 * 1440 - 1; m >= 0; m--) {
+    if (m < 1440) distances[m] = next === -1 ? 1440 : next - m;
+    if (buckets[m % 1440]!.length > 0) next = m;
+  }
+  return distances;
 }
 
 /** The largest amount by which any zone turns its clocks back, with margin (Troll: 2 h). */
@@ -146,7 +162,11 @@ export class Planner {
       const zone = schedule.timezone ?? config.timezone ?? 'UTC';
       let plan = byZone.get(zone);
       if (!plan) {
-        plan = { clock: new ZoneClock(zone), buckets: Array.from({ length: 1440 }, () => []) };
+        plan = {
+          clock: new ZoneClock(zone),
+          buckets: Array.from({ length: 1440 }, () => []),
+          nextRule: new Int16Array(0),
+        };
         byZone.set(zone, plan);
       }
       const calendar = schedule.calendar === undefined ? undefined : calendars.get(schedule.calendar);
@@ -155,6 +175,7 @@ export class Planner {
       }
     }
     this.zones = [...byZone.values()];
+    for (const zone of this.zones) zone.nextRule = nextRuleDistances(zone.buckets);
   }
 
   /** The actions whose time falls in `(from, to]`, sorted by time, then schedule id. */
@@ -202,16 +223,23 @@ export class Planner {
     left?: { minute: number; row: DueAction }[],
   ): void {
     if (lastMinute < firstMinute) return;
-    const { clock, buckets } = zone;
+    const { clock, buckets, nextRule } = zone;
     // The latest local time already shown by the clock: a local time not above it is a repeat
     // (clocks turned back), and local times skipped between it and now fell in a gap.
     let shown = Number.NEGATIVE_INFINITY;
     for (let t = firstMinute - LOOKBACK_MINUTES; t < firstMinute; t++)
       shown = Math.max(shown, clock.localMinute(t));
 
-    for (let t = firstMinute; t <= lastMinute; t++) {
+    // Minute by minute, except that while the offset holds the clock moves a minute a minute: the
+    // minutes up to the next one with rules (or up to a repeat's end) are passed over at once,
+    // with the local time they would have shown.
+    for (let t = firstMinute; t <= lastMinute; ) {
       const local = clock.localMinute(t);
-      if (local <= shown) continue; // the second pass through a fall-back hour fires nothing
+      if (local <= shown) {
+        // The second pass through a fall-back hour fires nothing.
+        t = Math.min(t + (shown - local) + 1, clock.sameOffsetUntil(t));
+        continue;
+      }
       let fired: CompiledRule[] | undefined;
       const holidays: HolidaySink | undefined = left ? new Map() : undefined;
       // Spring forward: local times that never happened fire now, at the first instant after the gap.
@@ -222,6 +250,9 @@ export class Planner {
       fired = collect(buckets[minuteOfDay(local)]!, local, fired, holidays);
       if (fired) emit(t, fired, rows);
       if (holidays?.size) emit(t, [...holidays.keys()], left!, holidays);
+      const next = Math.min(t + nextRule[minuteOfDay(local)]!, clock.sameOffsetUntil(t));
+      shown = local + (next - 1 - t);
+      t = next;
     }
   }
 }
