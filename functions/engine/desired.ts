@@ -304,7 +304,6 @@ export interface Span {
 
 interface OpenSpan {
   from: number;
-  fromText: string;
   edge?: Edge;
   edgeAt?: number;
 }
@@ -321,30 +320,43 @@ export function desiredSpans(
   to: number,
   targets: readonly string[] = Object.keys(config.targets),
 ): Map<string, Span[]> {
+  const spans = new Map<string, Span[]>();
+  for (const target of targets) spans.set(target, []);
+  // Each target's spans follow one another: the instant one ends is formatted once, for both.
+  const ends = new Map<string, { at: number; text: string }>();
+  eachDesiredSpan(config, from, to, targets, (target, start, end, edge) => {
+    const previous = ends.get(target);
+    const startText = previous?.at === start ? previous.text : iso(start);
+    const endText = iso(end);
+    ends.set(target, { at: end, text: endText });
+    spans.get(target)!.push({ from: startText, to: endText, ...(edge ? { edge } : {}) });
+  });
+  return spans;
+}
+
+/**
+ * `desiredSpans` as numbers, handed over as each span closes (per target in time order): for
+ * savings, which add them up, and need neither the span objects nor their instants as text.
+ */
+export function eachDesiredSpan(
+  config: Config,
+  from: number,
+  to: number,
+  targets: readonly string[],
+  visit: (target: string, start: number, end: number, edge: Edge | undefined) => void,
+): void {
   const start = Math.floor(from / MINUTE_MS) * MINUTE_MS;
   const wanted = new Set(targets);
   const levels = levelsAt(config, start);
-  const spans = new Map<string, Span[]>();
-  // Instants are kept both ways: a year of spans over hundreds of targets formats no date twice.
   const open = new Map<string, OpenSpan>();
   for (const target of wanted) {
     const edge = levels.get(target)?.edge;
     const edgeAt = edge ? Date.parse(edge.at) : undefined;
-    open.set(target, {
-      from,
-      fromText: iso(from),
-      ...(edge && edgeAt! > start - LOOKBACK_MS ? { edge, edgeAt } : {}),
-    });
-    spans.set(target, []);
+    open.set(target, { from, ...(edge && edgeAt! > start - LOOKBACK_MS ? { edge, edgeAt } : {}) });
   }
-  const close = (target: string, end: number, endText: string) => {
+  const close = (target: string, end: number) => {
     const current = open.get(target)!;
-    if (end > current.from)
-      spans.get(target)!.push({
-        from: current.fromText,
-        to: endText,
-        ...(current.edge ? { edge: current.edge } : {}),
-      });
+    if (end > current.from) visit(target, current.from, end, current.edge);
   };
   // An edge older than the look-back stops counting: the span ends there, with no desired state.
   // Judged per target when its next edge comes (or at the end): only that target's spans change,
@@ -354,9 +366,8 @@ export function desiredSpans(
     if (current.edgeAt === undefined) return;
     const ends = current.edgeAt + LOOKBACK_MS;
     if (ends <= until && ends > current.from) {
-      const endsText = iso(ends);
-      close(target, ends, endsText);
-      open.set(target, { from: ends, fromText: endsText });
+      close(target, ends);
+      open.set(target, { from: ends });
     }
   };
   replay(config, levels, due(config, start, to), (target, edge) => {
@@ -364,17 +375,13 @@ export function desiredSpans(
     const at = Date.parse(edge.at);
     if (at >= to) return;
     expire(target, at);
-    // As iso() spells it: rows carry whole-minute instants without milliseconds.
-    const atText = `${edge.at.slice(0, 19)}.000Z`;
-    close(target, at, atText);
-    open.set(target, { from: at, fromText: atText, edge, edgeAt: at });
+    close(target, at);
+    open.set(target, { from: at, edge, edgeAt: at });
   });
-  const toText = iso(to);
   for (const target of wanted) {
     expire(target, to);
-    close(target, to, toText);
+    close(target, to);
   }
-  return spans;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Config } from './config/schema.ts';
 import { expandTargetNames } from './config/validate.ts';
-import { desiredSpans, type Span } from './desired.ts';
+import { type Edge, eachDesiredSpan } from './desired.ts';
 import type { TargetKind } from './kinds.ts';
 import type { HistoryEntry } from './ledger.ts';
 import type { OverrideState } from './overrides.ts';
@@ -143,15 +143,6 @@ function twoDigits(text: string, i: number): number {
   const a = text.charCodeAt(i) - DIGIT_0;
   const b = text.charCodeAt(i + 1) - DIGIT_0;
   return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : Number.NaN;
-}
-
-/**
- * An instant as `toISOString` writes it (as spans are), read by `isoMsAt`: a year of spans is
- * tens of thousands of them, and `Date.parse` takes several times longer; other forms by it.
- */
-function instantOf(text: string): number {
-  const at = text.length === 24 ? isoMsAt(text, 0) : Number.NaN;
-  return Number.isNaN(at) ? Date.parse(text) : at;
 }
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
@@ -304,22 +295,14 @@ export function plannedOffMs(
   to: number,
   targets: readonly string[],
 ): Map<string, number> {
-  const spans = spansByClass(config, from, to, targets);
-  // Targets of one class share one list of spans: it is measured once.
-  const timelines = new Map<readonly Span[], Timeline>();
+  const timelines = timelinesByClass(config, from, to, targets);
   const reach = overrides
     .map((o, index) => ({ o, index, from: effectiveFrom(o), until: effectiveUntil(o) }))
     .filter((x) => x.until > from && x.from < to && x.until > x.from);
   const out = new Map<string, number>();
   for (const target of targets) {
-    const list = spans.get(target) ?? [];
-    let timeline = timelines.get(list);
-    if (!timeline) {
-      timeline = timelineOf(list);
-      timelines.set(list, timeline);
-    }
     const covering = reach.filter((x) => x.o.targets.includes(target));
-    out.set(target, offWithOverrides(timeline, covering, from, to));
+    out.set(target, offWithOverrides(timelines.get(target) ?? EMPTY, covering, from, to));
   }
   return out;
 }
@@ -333,21 +316,14 @@ interface Timeline {
   before: number[];
 }
 
-function timelineOf(spans: readonly Span[]): Timeline {
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const off: boolean[] = [];
-  const before = [0];
-  for (const span of spans) {
-    const start = instantOf(span.from);
-    const end = instantOf(span.to);
-    const isOffSpan = span.edge !== undefined && PLANNED_OFF.has(span.edge.state);
-    starts.push(start);
-    ends.push(end);
-    off.push(isOffSpan);
-    before.push(before.at(-1)! + (isOffSpan ? end - start : 0));
-  }
-  return { starts, ends, off, before };
+const EMPTY: Timeline = { starts: [], ends: [], off: [], before: [0] };
+
+function addSpan(t: Timeline, start: number, end: number, edge: Edge | undefined): void {
+  const isOffSpan = edge !== undefined && PLANNED_OFF.has(edge.state);
+  t.starts.push(start);
+  t.ends.push(end);
+  t.off.push(isOffSpan);
+  t.before.push(t.before[t.before.length - 1]! + (isOffSpan ? end - start : 0));
 }
 
 /** Off milliseconds of the timeline within `[a, b)`. */
@@ -417,25 +393,29 @@ function offWithOverrides(
 }
 
 /**
- * `desiredSpans` for the targets asked for, computed once per class of targets that the level
- * machine cannot tell apart (one kind, the same enabled schedules): five hundred targets in
- * twenty-five schedules cost twenty-five replays, not five hundred. The narrowed config keeps the
- * schedules whole but names only one target of each class; it is cached per config, so its
- * planner (and its zone offsets) are compiled once.
+ * The desired spans (`eachDesiredSpan`) of the targets asked for, computed once per class of
+ * targets that the level machine cannot tell apart (one kind, the same enabled schedules): five
+ * hundred targets in twenty-five schedules cost twenty-five replays, not five hundred, and share
+ * one timeline per class. The narrowed config keeps the schedules whole but names only one target
+ * of each class; it is cached per config, so its planner (and its zone offsets) are compiled once.
  */
-function spansByClass(
+function timelinesByClass(
   config: Config,
   from: number,
   to: number,
   targets: readonly string[],
-): Map<string, Span[]> {
+): Map<string, Timeline> {
   const classes = classesOf(config);
   const representatives = [...new Set(targets.map((t) => classes.representative.get(t) ?? t))].sort();
   const narrowed = narrowedConfig(config, classes, representatives);
-  const spans = desiredSpans(narrowed, from, to, representatives);
-  const out = new Map<string, Span[]>();
+  const byRepresentative = new Map<string, Timeline>();
+  for (const r of representatives) byRepresentative.set(r, { starts: [], ends: [], off: [], before: [0] });
+  eachDesiredSpan(narrowed, from, to, representatives, (r, start, end, edge) =>
+    addSpan(byRepresentative.get(r)!, start, end, edge),
+  );
+  const out = new Map<string, Timeline>();
   for (const target of targets)
-    out.set(target, spans.get(classes.representative.get(target) ?? target) ?? []);
+    out.set(target, byRepresentative.get(classes.representative.get(target) ?? target) ?? EMPTY);
   return out;
 }
 
