@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,41 +6,15 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { LAMBDA_BUILD_OPTIONS } from '../functions/handlers/bundle-options.ts';
 import { buildCli } from '../scripts/build-cli.ts';
-import type { BenchResult } from './measure.ts';
+import { type BenchResult, median, type ProcessSample, timeProcess } from './measure.ts';
 import { syntheticDocument } from './plan.ts';
 
 const RUNS = 11;
 /** (MINUTE, MINUTE + 1 min] holds 332 rows of the synthetic config. */
 const MINUTE = '2027-03-22T06:59:00Z';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-/** Reports the process's CPU time (user + system) on stderr as it exits. */
-const CPU_HOOK = `data:text/javascript,process.on('exit',()=>{const u=process.cpuUsage();process.stderr.write('\\nbench-cpu-ms '+(u.user+u.system)/1000+'\\n')})`;
-
-interface Sample {
-  wall: number;
-  cpu: number;
-}
-
-/**
- * Wall time of a whole process, in ms, and its CPU time: on a shared machine the wall time
- * includes waiting for a core, the CPU time much less so.
- */
-function measure(args: string[], env: NodeJS.ProcessEnv = process.env): Sample {
-  const t0 = performance.now();
-  const run = spawnSync(process.execPath, ['--import', CPU_HOOK, ...args], {
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const wall = performance.now() - t0;
-  if (run.status !== 0) throw new Error(`${args.join(' ')} exited ${run.status}: ${run.stderr}`);
-  const cpu = Number(/bench-cpu-ms (\S+)/.exec(String(run.stderr))?.[1]);
-  return { wall, cpu };
-}
-
-const walls = (samples: Sample[]) => samples.map((s) => s.wall);
-const cpus = (samples: Sample[]) => samples.map((s) => s.cpu);
+const walls = (samples: ProcessSample[]) => samples.map((s) => s.wall);
+const cpus = (samples: ProcessSample[]) => samples.map((s) => s.cpu);
 
 /**
  * The CLI as people run it: `node bin/nightshift.mjs` in a fresh process, on the built CLI (built
@@ -55,23 +29,23 @@ export async function benchCli(): Promise<BenchResult[]> {
     writeFileSync(big, JSON.stringify(syntheticDocument(10_000)));
     const bin = 'bin/nightshift.mjs';
 
-    const nodeAlone: Sample[] = [];
-    const validate: Sample[] = [];
+    const nodeAlone: ProcessSample[] = [];
+    const validate: ProcessSample[] = [];
     for (let i = 0; i < RUNS; i++) {
-      nodeAlone.push(measure(['-e', '0'], env));
-      validate.push(measure([bin, 'validate'], env));
+      nodeAlone.push(timeProcess(['-e', '0'], env));
+      validate.push(timeProcess([bin, 'validate'], env));
     }
     // Interleaved, so that the machine's load falls on both alike.
-    const validateBig: Sample[] = [];
-    const planBig: Sample[] = [];
+    const validateBig: ProcessSample[] = [];
+    const planBig: ProcessSample[] = [];
     const to = new Date(Date.parse(MINUTE) + 60_000).toISOString();
     const justAfter = new Date(Date.parse(MINUTE) + 1_000).toISOString();
     for (let i = 0; i < RUNS; i++) {
       // The baseline: the same process with a window holding no minute (load, validate, compile).
       validateBig.push(
-        measure([bin, 'plan', '--config', big, '--from', MINUTE, '--to', justAfter, '--json'], env),
+        timeProcess([bin, 'plan', '--config', big, '--from', MINUTE, '--to', justAfter, '--json'], env),
       );
-      planBig.push(measure([bin, 'plan', '--config', big, '--from', MINUTE, '--to', to, '--json'], env));
+      planBig.push(timeProcess([bin, 'plan', '--config', big, '--from', MINUTE, '--to', to, '--json'], env));
     }
     const tick = await tickColdStart(dir, big);
     const beyond = median(walls(planBig)) - median(walls(validateBig));
