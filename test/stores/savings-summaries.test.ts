@@ -32,19 +32,22 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A ledger with two targets observed over March 2027 (over at `now`) and April so far. */
+/** Two targets observed over March 2027 (over at `now`) and April so far. */
+const OBSERVED = [
+  mark('a', '2027-02-27T20:00:00Z', 'stopped'),
+  mark('a', '2027-03-01T08:00:00Z', 'running'),
+  mark('a', '2027-03-01T20:00:00Z', 'stopped'),
+  mark('b', '2027-03-05T20:00:00Z', 'paused'),
+  mark('a', '2027-03-31T08:00:00Z', 'running'),
+  mark('b', '2027-04-02T08:00:00Z', 'running'),
+];
+
+/** A ledger holding `OBSERVED`. */
 async function ledgerWithMarch() {
   const dir = mkdtempSync(join(tmpdir(), 'nightshift-summaries-'));
   dirs.push(dir);
   const ledger = new FileLedger(dir, () => now);
-  await ledger.recordObservations([
-    mark('a', '2027-02-27T20:00:00Z', 'stopped'),
-    mark('a', '2027-03-01T08:00:00Z', 'running'),
-    mark('a', '2027-03-01T20:00:00Z', 'stopped'),
-    mark('b', '2027-03-05T20:00:00Z', 'paused'),
-    mark('a', '2027-03-31T08:00:00Z', 'running'),
-    mark('b', '2027-04-02T08:00:00Z', 'running'),
-  ]);
+  await ledger.recordObservations(OBSERVED);
   const march = { from: at('2027-03-01T00:00:00Z'), to: at('2027-04-01T00:00:00Z') };
   const held = () => heldOffByTarget({ targets: ['a', 'b'], ...march }, ledger);
   const summary = join(dir, 'savings', 'observed-2027-03.summary');
@@ -227,14 +230,7 @@ describe('both ledgers', () => {
       await dynamo.createTable('summaries');
       const table = new DynamoLedger(dynamo.client, { tableName: 'summaries', now: () => now });
       const { ledger: file } = await ledgerWithMarch();
-      await table.recordObservations([
-        mark('a', '2027-02-27T20:00:00Z', 'stopped'),
-        mark('a', '2027-03-01T08:00:00Z', 'running'),
-        mark('a', '2027-03-01T20:00:00Z', 'stopped'),
-        mark('b', '2027-03-05T20:00:00Z', 'paused'),
-        mark('a', '2027-03-31T08:00:00Z', 'running'),
-        mark('b', '2027-04-02T08:00:00Z', 'running'),
-      ]);
+      await table.recordObservations(OBSERVED);
       const wanted = new Set(['a', 'b']);
       expect(await table.observedMonthSummary('2027-03', wanted)).toEqual(
         await file.observedMonthSummary('2027-03', wanted),
