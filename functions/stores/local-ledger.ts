@@ -836,7 +836,7 @@ export class FileLedger implements Ledger {
   }
 
   // `savings/observed-<YYYY-MM>.summary`: the month's summaries, kept once it is over and made
-  // again whenever its log has grown since (stores/observed-summaries.ts).
+  // again whenever its log has changed since (stores/observed-summaries.ts).
   observedMonthSummary(month: string, targets: ReadonlySet<string>): Promise<Map<string, MonthSummary>> {
     const summary = join(this.dir, 'savings', `observed-${month}.summary`);
     return monthSummaries({ log: this.observedLog(month), summary }, month, targets, this.now());
