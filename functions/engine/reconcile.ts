@@ -463,11 +463,16 @@ class Pass {
     const names = Object.keys(config.targets).filter((n) => desiredByTarget.has(n) || ends.has(n));
     if (names.length === 0) return [];
     const records = await this.options.ledger.targets(names);
+    // Calls left in flight whose outcome the history holds: settled from it, by a look or by
+    // an idle step that resolves them (a hands-off may not read their status).
+    const recorded = await this.recordedOf([...records.values()]);
     const candidates: Work[] = [];
     const writes: { work: Work; settle: Settle }[] = [];
     const notes: { work: Work; note: TargetRecord }[] = [];
     for (const name of names) {
       const work = this.workOf(name, desiredByTarget.get(name), ends.get(name), records.get(name));
+      const entry = recorded.get(name);
+      if (entry) work.ctx = { ...work.ctx, recorded: entry };
       const step = plan(withoutVoidLease(work.record, this.options.isOwnerGone), work.ctx, work.projectId);
       if (step.step === 'look') {
         work.readRef = this.refOf(name, step.ref);
@@ -646,13 +651,23 @@ class Pass {
   private async withRecordedOutcomes(works: readonly Work[]): Promise<void> {
     const held = works.filter((w) => !w.unsent && w.record?.inFlight);
     if (held.length === 0) return;
-    const recorded = await recordedOutcomes(
-      this.options.ledger,
-      held.map((w) => w.record),
-    );
+    const recorded = await this.recordedOf(held.map((w) => w.record));
     for (const work of held) {
       const entry = recorded.get(work.ctx.target);
       if (entry) work.ctx = { ...work.ctx, recorded: entry };
+    }
+  }
+
+  /** The recorded outcomes of the records' calls in flight, by target; none if the ledger fails. */
+  private async recordedOf(
+    records: readonly (TargetRecord | undefined)[],
+  ): Promise<Map<string, HistoryEntry>> {
+    try {
+      return await recordedOutcomes(this.options.ledger, records);
+    } catch (error) {
+      // Resolved from status instead: a resolution the history contradicts is not kept.
+      this.ledgerFailed(error, '(history)');
+      return new Map();
     }
   }
 
@@ -670,27 +685,26 @@ class Pass {
     acting = acting.filter((work) => kept.has(work));
     if (acting.length === 0) return;
     for (const work of acting) this.warn(work.ctx.target, work.act!.warning);
-    const admission = new Map<Work, 'sent' | 'refused' | 'lost'>();
+    const admission = new Map<Work, 'prepared' | 'sent' | 'refused' | 'lost'>();
     const items: UpstreamItem[] = acting.map((w) => ({ ...w.ref, action: w.act!.call.action }));
+    // The call's lease and in-flight record, written before its request waits for a slot.
+    const written = new Map<Work, Promise<TargetRecord | undefined>>();
+    const prepare = (index: number): Promise<TargetRecord | undefined> => {
+      const work = acting[index]!;
+      let record = written.get(work);
+      if (!record) {
+        record = this.recordInFlight(work, admission);
+        written.set(work, record);
+      }
+      return record;
+    };
     const admit = async (index: number): Promise<boolean> => {
       const work = acting[index]!;
-      const { call } = work.act!;
-      admission.set(work, 'refused');
-      if (!(await this.stillWanted(work))) return false;
-      const record = inFlightRecord(work.act!.record, call, work.ctx, {
-        owner: options.owner,
-        // From the moment it is written: a pass may start late (a busy process catching up).
-        until: Math.max(options.now, this.realNow()) + this.leaseMs,
-      });
-      const next = { ...withSendingMarked(record, options.ledger), version: (work.record?.version ?? 0) + 1 };
-      const written = await this.write(next);
-      if (written === 'lost') summary.contended += 1;
-      if (written === 'error') await this.withdraw(next);
-      if (written !== 'written') {
-        admission.set(work, 'lost');
-        return false;
-      }
-      // The write took time: the deadline and the overrides are checked again as it goes out.
+      // A DRS batch is not prepared: its jobs' records are written here.
+      const next = await prepare(index);
+      if (!next) return false;
+      // The write (and the wait for a slot) took time: the deadline and the overrides are
+      // checked again as it goes out.
       if (!(await this.stillWanted(work))) {
         await this.withdraw(next);
         admission.set(work, 'lost');
@@ -703,6 +717,7 @@ class Pass {
     };
     const outcomes = await options.upstream.perform(items, undefined, {
       ...this.bounds(),
+      prepare: async (index) => (await prepare(index)) !== undefined,
       admit,
       ...markSending(options.ledger, (i) => ({
         target: acting[i]!.ctx.target,
@@ -710,6 +725,16 @@ class Pass {
         owner: options.owner,
       })),
     });
+    // Recorded in flight but never sent (the deadline came while it waited for a slot): taken back.
+    await Promise.all(written.values());
+    const unsent = acting.filter((w) => admission.get(w) === 'prepared');
+    await Promise.all(
+      unsent.map(async (work) => {
+        await this.withdraw((await written.get(work))!);
+        admission.set(work, 'lost');
+      }),
+    );
+    summary.deferred += unsent.length;
 
     // The account's secret turned out not to be set (a kind without a status query finds out
     // only now): not attempted, and nothing recorded.
@@ -758,6 +783,35 @@ class Pass {
       ),
     );
     await this.commit(done);
+  }
+
+  /**
+   * Writes a decided call's lease and in-flight record, if it may still go out (time left, no
+   * override acknowledged against it): the record written, or `undefined` and it is not sent.
+   */
+  private async recordInFlight(
+    work: Work,
+    admission: Map<Work, 'prepared' | 'sent' | 'refused' | 'lost'>,
+  ): Promise<TargetRecord | undefined> {
+    const { options, summary } = this;
+    const { call } = work.act!;
+    admission.set(work, 'refused');
+    if (!(await this.stillWanted(work))) return undefined;
+    const record = inFlightRecord(work.act!.record, call, work.ctx, {
+      owner: options.owner,
+      // From the moment it is written: a pass may start late (a busy process catching up).
+      until: Math.max(options.now, this.realNow()) + this.leaseMs,
+    });
+    const next = { ...withSendingMarked(record, options.ledger), version: (work.record?.version ?? 0) + 1 };
+    const written = await this.write(next);
+    if (written === 'lost') summary.contended += 1;
+    if (written === 'error') await this.withdraw(next);
+    if (written !== 'written') {
+      admission.set(work, 'lost');
+      return undefined;
+    }
+    admission.set(work, 'prepared');
+    return next;
   }
 
   /** Whether a status read may still go out: no hands-off acknowledged on its target since. */

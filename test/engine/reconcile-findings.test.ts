@@ -357,6 +357,41 @@ describe('issue 17 findings, reconciled against the simulator', () => {
     expect(starts[0]!.result).toMatchObject({ ok: true, observed: 'RUNNING' });
   });
 
+  it('a call whose record write failed after its entry landed is settled from that entry when a hands-off begins (found by the simulation)', async () => {
+    const { ledger, pass } = await setUp([office(['face-search'])]);
+    // The outcome's record cannot be written (a full disk, once): the record stays in flight,
+    // the history already holds the call's entry.
+    let refused = false;
+    const putTarget = ledger.putTarget.bind(ledger);
+    ledger.putTarget = async (record) => {
+      if (!refused && record.target === 'face-search' && !record.inFlight && record.lastOutcome) {
+        refused = true;
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      }
+      return putTarget(record);
+    };
+    await pass('2027-03-29T08:00:00Z');
+    expect(refused).toBe(true);
+    expect((await ledger.targets(['face-search'])).get('face-search')?.inFlight).toBeDefined();
+    // A hands-off begins: the status may not be read, but the outcome is known from the history.
+    const overrides: OverrideRule[] = [
+      {
+        id: 'ovr-hands',
+        targets: ['face-search'],
+        state: 'hands-off',
+        from: '2027-03-29T08:01:00Z',
+        until: '2027-03-29T09:00:00Z',
+      },
+    ];
+    await pass('2027-03-29T08:01:00Z', { overrides });
+    await pass('2027-03-29T08:02:00Z', { overrides });
+    const record = (await ledger.targets(['face-search'])).get('face-search');
+    expect(record?.inFlight).toBeUndefined();
+    const starts = entriesOf(await ledger.history(), 'face-search', 'start');
+    expect(starts).toHaveLength(1);
+    expect(starts[0]!.result).toMatchObject({ ok: true, status: 'succeeded' });
+  });
+
   it('finding 10: a 0-byte target record is moved aside; every target, that one too, is still stopped at 10:10', async () => {
     const tasks = names('t', 20);
     const { dir, ledger, pass } = await setUp([office(tasks, 'Mon-Fri 08:00-10:10')], {

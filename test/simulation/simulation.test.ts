@@ -67,6 +67,7 @@ describe('the simulation', () => {
       { seed: 20261201, path: '322' }, // two overrides with one id (harness)
       { seed: 20261202, path: '3106' }, // two on-demand requests with one id (harness)
       { seed: 20261204, path: '2780' }, // a DRS end sent 18 min late by a pass that started behind
+      { seed: 20261130, path: '232' }, // a hands-off resolved a call as unknown though its entry was recorded
     ];
     for (const run of once) await runSeeds({ seeds: 1, ...run });
   });
