@@ -338,8 +338,9 @@ class Pass {
    * cannot be written no record is, so the next look decides again (and, entries having stable
    * ids, the ledger keeps one of each).
    */
-  private async commit(settled: { work: Work; settle: Settle }[]): Promise<void> {
-    if (settled.length === 0) return;
+  private async commit(all: { work: Work; settle: Settle }[]): Promise<void> {
+    if (all.length === 0) return;
+    const settled = await this.stillCurrent(all, (s) => s.settle.entries);
     if (!(await this.append(settled.flatMap((s) => s.settle.entries)))) return;
     const kept = await this.keptResolutions(
       settled.map((s) => ({ work: s.work, entries: s.settle.entries })),
@@ -358,6 +359,43 @@ class Pass {
           }
         }),
     );
+  }
+
+  /**
+   * Looks that resolve a call another actor left in flight (its lease void: the actor is gone)
+   * read the record again before anything is written. Everything the actor wrote landed before it
+   * was judged gone, so this read sees it: a record that moved on since the look read it (the call
+   * taken back as never sent, or resolved) drops the look, which would otherwise record an
+   * outcome for a call that was never made. The next pass looks again.
+   */
+  private async stillCurrent<T extends { work: Work } | Work>(
+    looks: T[],
+    entriesOf: (look: T) => readonly HistoryEntry[],
+  ): Promise<T[]> {
+    const workOf = (look: T): Work => ('work' in look ? look.work : look);
+    const checking = looks.filter((look) => {
+      const flight = workOf(look).record?.inFlight;
+      return (
+        flight !== undefined &&
+        flight.owner !== this.options.owner &&
+        entriesOf(look).some((e) => e.id === flight.id)
+      );
+    });
+    if (checking.length === 0) return looks;
+    let stored: Map<string, TargetRecord>;
+    try {
+      stored = await this.options.ledger.targets(checking.map((look) => workOf(look).ctx.target));
+    } catch (error) {
+      for (const look of checking) this.ledgerFailed(error, workOf(look).ctx.target);
+      return looks.filter((look) => !checking.includes(look));
+    }
+    const moved = new Set(
+      checking.filter(
+        (look) => stored.get(workOf(look).ctx.target)?.version !== workOf(look).record?.version,
+      ),
+    );
+    this.summary.contended += moved.size;
+    return moved.size === 0 ? looks : looks.filter((look) => !moved.has(look));
   }
 
   /**
@@ -677,8 +715,8 @@ class Pass {
    * once more), then the call, a status read to verify, and the outcome.
    */
   private async act(decided: Work[]): Promise<void> {
-    let acting = decided;
     const { summary, options } = this;
+    let acting = await this.stillCurrent(decided, (w) => w.act!.entries);
     if (!(await this.append(acting.flatMap((w) => w.act!.entries)))) return;
     // A look that resolved a call differently from the entry the history kept does not act on it.
     const kept = await this.keptResolutions(acting.map((work) => ({ work, entries: work.act!.entries })));

@@ -392,6 +392,48 @@ describe('issue 17 findings, reconciled against the simulator', () => {
     expect(starts[0]!.result).toMatchObject({ ok: true, status: 'succeeded' });
   });
 
+  it('a call taken back as never sent gets no entry from a pass that read its record before the take-back (found by the simulation)', async () => {
+    const { ledger, pass } = await setUp([office(['face-search'])]);
+    await pass('2027-03-29T08:00:00Z');
+    const reached = (await ledger.targets(['face-search'])).get('face-search')!;
+    // Another actor (an on-demand request) records its call in flight, then takes it back: its
+    // deadline came before it was sent. It is done, so its lease counts for nothing.
+    const inFlight = {
+      ...reached,
+      version: reached.version + 1,
+      lease: { owner: 'req-gone', until: '2027-03-29T08:06:00.000Z' },
+      inFlight: {
+        id: 'call-l2a_7xJ87GDxFGe5XwCw22',
+        action: 'stop' as const,
+        want: 'stopped' as const,
+        trigger: 'http' as const,
+        attempt: 1,
+        startedAt: '2027-03-29T08:01:00.000Z',
+        owner: 'req-gone',
+        ref: rig.config.targets['face-search']!,
+        requestId: 'req-5-1-face-search',
+      },
+    };
+    expect(await ledger.putTarget(inFlight)).toBe(true);
+    expect(await ledger.putTarget({ ...reached, version: reached.version + 2 })).toBe(true);
+    // The pass read the record between the two writes (a stale read): it sees the call in flight.
+    const targets = ledger.targets.bind(ledger);
+    let stale = true;
+    ledger.targets = async (names) => {
+      const found = await targets(names);
+      if (stale && names.includes('face-search')) {
+        stale = false;
+        found.set('face-search', inFlight);
+      }
+      return found;
+    };
+    await pass('2027-03-29T08:02:00Z', { isOwnerGone: (owner) => owner === 'req-gone' });
+    expect(stale).toBe(false);
+    const history = await ledger.history();
+    expect(history.filter((e) => e.id === 'call-l2a_7xJ87GDxFGe5XwCw22')).toEqual([]);
+    expect(rig.sim.requestsTo('/tasks/task-1/action/stop')).toHaveLength(0);
+  });
+
   it('finding 10: a 0-byte target record is moved aside; every target, that one too, is still stopped at 10:10', async () => {
     const tasks = names('t', 20);
     const { dir, ledger, pass } = await setUp([office(tasks, 'Mon-Fri 08:00-10:10')], {
