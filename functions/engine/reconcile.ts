@@ -37,7 +37,10 @@ export interface ReconcileOptions {
   upstream: Upstream;
   /** Who acts: leases name it, so that one actor at a time works on a target. */
   owner: string;
-  /** Overrides not ended before `from` (a DRS end is judged by the override of its own minute). */
+  /**
+   * Overrides not ended before `from - maxLatenessMs` (`overridesSince`): a DRS end is judged by
+   * the override of its own minute, and one owed since an earlier pass may be that old.
+   */
   overrides?: readonly OverrideRule[];
   /**
    * Reads the overrides again: called before each slice and before each call (cached for half a
@@ -160,6 +163,14 @@ const SLICES_AT_ONCE = 2;
 const RESERVE_MS = 1_000;
 /** Overrides read this recently are fresh enough for the one-second promise. */
 const OVERRIDES_FRESH_MS = 500;
+
+/**
+ * The instant a pass's overrides must not have ended before (`ReconcileOptions.overrides`): a
+ * DRS end owed since then is judged by the override of its own minute.
+ */
+export function overridesSince(from: number, maxLatenessMs: number): number {
+  return from - maxLatenessMs;
+}
 
 /** Runs `work` over the items, at most `size` at a time. */
 async function inPool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -446,6 +457,20 @@ class Pass {
     return out;
   }
 
+  /**
+   * A DRS end an earlier pass saw due and did not get to, if an override covers its minute: it is
+   * recorded as skipped. The override may have been acknowledged after that pass, or have ended
+   * since; the end was still to be carried out, and a job is never ended against one.
+   */
+  private owedEndCovered(record: TargetRecord | undefined): EndDue | undefined {
+    const owed = record?.endDue;
+    if (!owed || !record || this.options.config.targets[record.target]?.kind !== 'drs-job') return undefined;
+    const cover = activeOverride(this.overrides, record.target, Date.parse(owed.at));
+    return cover
+      ? { at: owed.at, schedule: owed.schedule, coveredBy: { id: cover.id, state: cover.state } }
+      : undefined;
+  }
+
   /** DRS ends due in `(from, to]`, the latest per target, with the override of their minute. */
   private endsDue(): Map<string, EndDue> {
     const { config, from, now } = this.options;
@@ -544,7 +569,7 @@ class Pass {
     const target = config.targets[name]!;
     const ref = this.refOf(name, target);
     return {
-      ctx: this.contextOf(name, desired, end),
+      ctx: this.contextOf(name, desired, end ?? this.owedEndCovered(record)),
       ref,
       readRef: ref,
       projectId: config.accounts[target.account]!.projectId,
@@ -880,6 +905,9 @@ class Pass {
     const cover = activeOverride(overrides, work.ctx.target, this.clock());
     // An override acknowledged since the decision: no call its state does not ask for.
     if (cover && (call.occurrence || cover.state === 'hands-off' || cover.state !== call.want)) return false;
+    // Nor a DRS end an override covers the minute of, acknowledged since (even one ended since).
+    if (call.occurrence && activeOverride(overrides, work.ctx.target, Date.parse(call.occurrence)))
+      return false;
     return this.timeLeft();
   }
 

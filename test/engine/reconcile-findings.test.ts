@@ -543,6 +543,33 @@ describe('issue 17 findings, reconciled against the simulator', () => {
       }
     });
 
+    it('an end owed since an earlier pass is skipped if an override covers its minute, acknowledged later and ended since (found by the simulation)', async () => {
+      const { ledger, pass } = await setUp([retire], { targets: drsTargets(3) });
+      // The 20:00 pass notes the ends and runs out of time before any call.
+      await pass('2027-03-29T20:00:00Z', { remainingMs: () => 0 });
+      const records = await ledger.targets(retire.targets as string[]);
+      for (const t of retire.targets as string[])
+        expect(records.get(t)?.endDue?.at, t).toBe('2027-03-29T20:00:00Z');
+      // At 20:05 someone says: hands-off 19:55-20:04 (over already, but it covers the ends' minute).
+      const handsOff: OverrideRule = {
+        id: 'ovr-freeze',
+        targets: retire.targets as string[],
+        state: 'hands-off',
+        from: '2027-03-29T19:55:00Z',
+        until: '2027-03-29T20:04:00Z',
+      };
+      await pass('2027-03-29T20:06:00Z', { from: at('2027-03-29T20:05:00Z'), overrides: [handsOff] });
+      expect(rig.sim.requestsTo(/\/stop$/)).toEqual([]);
+      const history = await ledger.history();
+      for (const t of retire.targets as string[]) {
+        expect(rig.sim.drsStatus(PROJECT, jobOf(rig.config, t)), t).not.toBe('RELEASE_RESOURCE_COMPLETE');
+        expect(
+          entriesOf(history, t, 'stop').map((e) => e.result.status),
+          t,
+        ).toEqual(['skipped']);
+      }
+    });
+
     it('past the deadline: no end call is sent late; the next tick finishes; one entry per ended job', async () => {
       const { ledger, pass } = await setUp([retire], {
         targets: drsTargets(3),

@@ -69,6 +69,8 @@ describe('the simulation', () => {
       { seed: 20261204, path: '2780' }, // a DRS end sent 18 min late by a pass that started behind
       { seed: 20261130, path: '232' }, // a hands-off resolved a call as unknown though its entry was recorded
       { seed: 20261301, path: '468' }, // an entry for a call taken back, from a record read before the take-back
+      { seed: 20261402, path: '810' }, // two overrides starting at one instant: the older won (ids sorted)
+      { seed: 20261401, path: '2547' }, // an owed DRS end sent though an override, acknowledged later, covered its minute
     ];
     for (const run of once) await runSeeds({ seeds: 1, ...run });
   });
