@@ -2,18 +2,19 @@ import { performance } from 'node:perf_hooks';
 import { parseConfig } from '../functions/engine/config/validate.ts';
 import { execute } from '../functions/engine/executor.ts';
 import { HuaweiUpstream } from '../functions/huawei/upstream.ts';
-import { HuaweiSimulator } from '../functions/local/simulator.ts';
 import { MemorySecretSource } from '../functions/stores/secrets.ts';
 import type { BenchResult } from './measure.ts';
+import { RemoteSimulator } from './remote-simulator.ts';
 
 const PROJECT = 'benchproject';
 const LATENCY_MS = 50;
 const IN_FLIGHT = 16;
 const COUNT = 1000;
 
-/** Throughput of many actions against the simulator with injected latency, over loopback. */
+/** Throughput of many actions against the simulator (in a worker thread) with injected latency, over loopback. */
 export async function benchUpstream(): Promise<BenchResult[]> {
-  const sim = new HuaweiSimulator({ latencyMs: LATENCY_MS });
+  // In a worker thread, like a real upstream: its work is not counted as Nightshift's.
+  const sim = new RemoteSimulator({ latencyMs: LATENCY_MS });
   const url = await sim.start();
   const targets: Record<string, unknown> = {};
   for (let i = 0; i < COUNT; i++) {
@@ -21,7 +22,7 @@ export async function benchUpstream(): Promise<BenchResult[]> {
     targets[`drs-${i}`] = {
       account: 'bench',
       kind: 'drs-job',
-      jobId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      jobId: `00000000-0000-4000-8000-${String(i).padStart(10, '0')}jb`,
     };
   }
   const config = parseConfig({
@@ -30,9 +31,9 @@ export async function benchUpstream(): Promise<BenchResult[]> {
     targets,
     schedules: [],
   });
-  sim.seed(config);
-  for (let i = 0; i < COUNT; i++) sim.addViasTask(PROJECT, `task-${i}`, 'RUNNING');
-  sim.addToken('bench-token', PROJECT);
+  await sim.seed(config);
+  for (let i = 0; i < COUNT; i++) await sim.addViasTask(PROJECT, `task-${i}`, 'RUNNING');
+  await sim.addToken('bench-token', PROJECT);
   const upstream = new HuaweiUpstream({
     secrets: new MemorySecretSource({ bench: { token: 'bench-token' } }),
     http: { maxInFlightPerAccount: IN_FLIGHT },
@@ -53,14 +54,14 @@ export async function benchUpstream(): Promise<BenchResult[]> {
     // A first, cold round opens the keep-alive connections and warms the JIT; the budget is
     // judged on the second round, the steady state of a long-running process.
     const coldMs = await timeRun('vias', 'stop');
-    for (let i = 0; i < COUNT; i++) sim.addViasTask(PROJECT, `task-${i}`, 'RUNNING');
-    const calls0 = sim.requests.length;
+    for (let i = 0; i < COUNT; i++) await sim.addViasTask(PROJECT, `task-${i}`, 'RUNNING');
+    const calls0 = await sim.requestCount();
     const viasMs = await timeRun('vias', 'stop');
-    const viasCalls = sim.requests.length - calls0;
-    const peak = sim.peakInFlight;
-    const calls1 = sim.requests.length;
+    const viasCalls = (await sim.requestCount()) - calls0;
+    const peak = await sim.peakInFlight();
+    const calls1 = await sim.requestCount();
     const drsMs = await timeRun('drs', 'pause');
-    const drsCalls = sim.requests.length - calls1;
+    const drsCalls = (await sim.requestCount()) - calls1;
     const ideal = Math.ceil(COUNT / IN_FLIGHT) * LATENCY_MS;
     return [
       {

@@ -158,7 +158,11 @@ try {
               console.log(`schedules: ${JSON.stringify((config as { schedules: unknown }).schedules)}`);
             },
             onLedger: (engine, op, args, outcome) => {
-              if (!['putTarget', 'record'].includes(op)) return;
+              if (
+                !['putTarget', 'record'].includes(op) &&
+                !process.env.SIM_TRACE_OPS?.split(',').includes(op)
+              )
+                return;
               const about = (args[0] as { target?: string }[] | { target?: string }) ?? {};
               const text = JSON.stringify(about);
               const full = process.env.SIM_TRACE_FULL === '1';

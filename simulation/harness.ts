@@ -8,7 +8,7 @@ import type { HistoryEntry, InFlight, Ledger, TargetRecord } from '../functions/
 import { carryOut } from '../functions/engine/on-demand.ts';
 import type { Override } from '../functions/engine/overrides.ts';
 import { due } from '../functions/engine/planner.ts';
-import { reconcile } from '../functions/engine/reconcile.ts';
+import { overridesSince, reconcile } from '../functions/engine/reconcile.ts';
 import type { SimEvent, SimParams } from './params.ts';
 import { type Held, type Sent, SimUpstream, upstreamId, World } from './world.ts';
 
@@ -251,7 +251,16 @@ export async function simulate(
       if (log.removedAt !== undefined && log.removedAt <= sentAt) continue;
       if (!log.override.targets.includes(target)) continue;
       if (Date.parse(log.override.from) > t || Date.parse(log.override.until) <= t) continue;
-      if (!found || Date.parse(log.override.from) >= Date.parse(found.override.from)) found = log;
+      // The latest start wins; of two starting at one instant, the newer (as the engine orders
+      // them: by creation, then id).
+      if (
+        !found ||
+        Date.parse(log.override.from) > Date.parse(found.override.from) ||
+        (Date.parse(log.override.from) === Date.parse(found.override.from) &&
+          (log.override.createdAt.localeCompare(found.override.createdAt) ||
+            log.override.id.localeCompare(found.override.id)) > 0)
+      )
+        found = log;
     }
     return found;
   };
@@ -381,7 +390,7 @@ export async function simulate(
     const incarnation = engine.incarnation;
     const ledger = wrapLedger(engine);
     void (async () => {
-      const readOverrides = () => ledger.overrides(from);
+      const readOverrides = () => ledger.overrides(overridesSince(from, MAX_LATENESS_MS));
       const initial = await readOverrides();
       await reconcile({
         config,

@@ -6,6 +6,7 @@ import type {
   Ledger,
   OccurrenceKey,
   PageSession,
+  RecordedCall,
   SignatureMemory,
   StoredAnswer,
   TargetRecord,
@@ -51,6 +52,14 @@ export class MemoryLedger implements Ledger {
       out.push(structuredClone(entry));
     }
     return options.limit === undefined ? out : out.slice(-options.limit);
+  }
+
+  async recordedEntries(calls: readonly RecordedCall[]): Promise<Map<string, HistoryEntry>> {
+    const wanted = new Set(calls.map((call) => call.id));
+    const found = new Map<string, HistoryEntry>();
+    for (const entry of this.rawHistory)
+      if (wanted.has(entry.id) && !found.has(entry.id)) found.set(entry.id, structuredClone(entry));
+    return found;
   }
 
   async targets(names: readonly string[]): Promise<Map<string, TargetRecord>> {

@@ -265,6 +265,14 @@ export class SimUpstream implements Upstream {
     await this.gate(`call ${item.action} ${item.target}`);
     const notSent = (code: string): Outcome => ({ ok: false, errorCode: code, attempts: 0, durationMs: 0 });
     if (options.deadline !== undefined && world.clock >= options.deadline) return notSent(ErrorCode.deadline);
+    if (options.prepare) {
+      // Prepared (its in-flight record written), then a wait for a connection slot, as in the
+      // HTTP client: the deadline may pass meanwhile, and the call is then not sent.
+      if (!(await options.prepare(index))) return notSent(ErrorCode.notSent);
+      await this.gate(`slot ${item.action} ${item.target}`);
+      if (options.deadline !== undefined && world.clock >= options.deadline)
+        return notSent(ErrorCode.deadline);
+    }
     if (options.admit && !(await options.admit(index))) return notSent(ErrorCode.notSent);
     // Sent: from here to the world's change there is no await, as in the HTTP client, which tells
     // the engine (to mark the call's sending) in the same synchronous run as the request's write.

@@ -66,6 +66,15 @@ export interface PerformOptions {
    */
   admit?: (index: number) => Promise<boolean>;
   /**
+   * Asked for each item of `perform` (one call per target; not for DRS batches) before its
+   * request waits for a connection slot, its credentials ready: `false` and it is not sent
+   * (`ErrorCode.notSent`). The engine writes the call's in-flight record here rather than in
+   * `admit`, so no slot is held while it is written; `admit` then checks once more as it goes
+   * out. An item prepared may still not be sent (the deadline passed while it waited, or `admit`
+   * refused it): its outcome then says it was not sent.
+   */
+  prepare?: (index: number) => Promise<boolean>;
+  /**
    * Told, synchronously, the items an admitted request carries at the last moment before its
    * bytes are written to the connection (again for each retry of it): the engine marks their
    * sending in the ledger here. It may throw: then the request is not sent (`ErrorCode.notSent`).

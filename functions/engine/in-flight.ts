@@ -1,31 +1,29 @@
 import type { HistoryEntry, Ledger, TargetRecord } from './ledger.ts';
 import { notSent } from './transition.ts';
 
-/** Entries are recorded as the pass that made the call ends: a margin before its start. */
-const LOOK_BACK_MS = 60_000;
-
 /**
  * The history entries already recorded for calls records still hold in flight, by target.
  * History is written before the record, so a process that stopped (or failed a write) between
  * the two leaves a call whose outcome is known: it is settled from its entry, not guessed again
  * from status (which a kind without a status query, or a refused read, cannot give), and never
- * repeated. Rare (only records left in flight), so one history query per such target is fine.
+ * repeated. One ledger lookup for them all: a pass asks this for each call it resolves.
  */
 export async function recordedOutcomes(
-  ledger: Pick<Ledger, 'history'>,
+  ledger: Pick<Ledger, 'recordedEntries'>,
   records: readonly (TargetRecord | undefined)[],
 ): Promise<Map<string, HistoryEntry>> {
-  const found = new Map<string, HistoryEntry>();
-  await Promise.all(
-    records.map(async (record) => {
-      const flight = record?.inFlight;
-      if (!flight) return;
-      const since = Date.parse(flight.startedAt) - LOOK_BACK_MS;
-      const entries = await ledger.history({ target: record.target, since });
-      const entry = entries.find((e) => e.id === flight.id);
-      if (entry) found.set(record.target, entry);
-    }),
+  const calls = records.flatMap((record) =>
+    record?.inFlight
+      ? [{ target: record.target, id: record.inFlight.id, startedAt: record.inFlight.startedAt }]
+      : [],
   );
+  const found = new Map<string, HistoryEntry>();
+  if (calls.length === 0) return found;
+  const entries = await ledger.recordedEntries(calls);
+  for (const call of calls) {
+    const entry = entries.get(call.id);
+    if (entry && entry.result.target === call.target) found.set(call.target, entry);
+  }
   return found;
 }
 

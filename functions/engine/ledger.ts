@@ -96,6 +96,14 @@ export interface InFlight {
 }
 
 /** A call, for the marks of its sending: the target it acts on, its id and who sends it. */
+/** A call whose history entry is looked for (`Ledger.recordedEntries`). */
+export interface RecordedCall {
+  target: string;
+  id: string;
+  /** When it was started (`InFlight.startedAt`): its entry carries the same `startedAt`. */
+  startedAt: string;
+}
+
 export interface SendingCall {
   target: string;
   id: string;
@@ -217,6 +225,12 @@ export interface Ledger {
   putTarget(record: TargetRecord): Promise<boolean>;
   /** The most recent entries (of one target, recorded at or after `since`), oldest first. */
   history(options?: HistoryQuery): Promise<HistoryEntry[]>;
+  /**
+   * The entries already recorded for these calls, by call id (absent: none yet). One lookup for
+   * many calls: a pass asks it for every call it resolves, so it must not cost a history query
+   * per call.
+   */
+  recordedEntries(calls: readonly RecordedCall[]): Promise<Map<string, HistoryEntry>>;
   /**
    * Notes that these calls are being sent, synchronously, at the last moment before their
    * request is written to the connection (never before the call's in-flight record). It may

@@ -209,13 +209,32 @@ export async function carryOut(
   const unchanged: { item: Item; entry: HistoryEntry; record: TargetRecord }[] = [];
   const toCall: Item[] = [];
   const looked = new Map<Item, TargetRecord>();
-  ready.forEach((item, i) => {
+  const decisions = ready.map((item, i) => {
     const cover = calledOff.get(item);
     if (cover && before[i]?.error?.code === ErrorCode.notSent) {
       settle(item.index, handsOffResult(item.ctx.target, item.ref.config.kind, item.action, cover));
-      return;
+      return undefined;
     }
-    const decided = onDemand(seen[i], item.ctx, before[i]!, item.projectId);
+    return onDemand(seen[i], item.ctx, before[i]!, item.projectId);
+  });
+  // A look resolving a call another actor left in flight (gone, its lease void) reads the
+  // record again first: that actor's writes all landed before it was judged gone, and a record
+  // that moved on (the call taken back as never sent) must not get an outcome for it.
+  const resolving = ready.filter((_item, i) => {
+    const flight = seen[i]?.inFlight;
+    return flight && flight.owner !== options.owner && decisions[i]?.entries.some((e) => e.id === flight.id);
+  });
+  if (resolving.length > 0) {
+    const stored = await safely(() => ledger.targets(resolving.map((item) => item.ctx.target)), '(records)');
+    for (const item of resolving) {
+      if (stored && stored.value.get(item.ctx.target)?.version === item.record?.version) continue;
+      decisions[ready.indexOf(item)] = undefined;
+      settle(item.index, busy(item, stored?.value.get(item.ctx.target) ?? item.record!));
+    }
+  }
+  ready.forEach((item, i) => {
+    const decided = decisions[i];
+    if (!decided) return;
     owed.push(...decided.entries);
     looked.set(item, decided.record);
     if (decided.unchanged) unchanged.push({ item, entry: decided.unchanged, record: decided.record });

@@ -132,9 +132,17 @@ function resolveTargets(config: Config, request: OverrideRequest): string[] {
 
 /** Overrides not yet ended at `now` (active and future), earliest start first. */
 export function currentOverrides<T extends OverrideRule>(overrides: readonly T[], now: number): T[] {
+  // In the order `activeOverride` lets the last one win: the latest start, and of two starting
+  // at one instant the one created last (the newest decision), then the id.
+  const created = (o: T) => (o as Partial<Override>).createdAt ?? '';
   return overrides
     .filter((o) => Date.parse(o.until) > now)
-    .sort((a, b) => Date.parse(a.from) - Date.parse(b.from) || a.id.localeCompare(b.id));
+    .sort(
+      (a, b) =>
+        Date.parse(a.from) - Date.parse(b.from) ||
+        created(a).localeCompare(created(b)) ||
+        a.id.localeCompare(b.id),
+    );
 }
 
 /** Overrides in force at `now`. */

@@ -37,7 +37,10 @@ export interface ReconcileOptions {
   upstream: Upstream;
   /** Who acts: leases name it, so that one actor at a time works on a target. */
   owner: string;
-  /** Overrides not ended before `from` (a DRS end is judged by the override of its own minute). */
+  /**
+   * Overrides not ended before `from - maxLatenessMs` (`overridesSince`): a DRS end is judged by
+   * the override of its own minute, and one owed since an earlier pass may be that old.
+   */
   overrides?: readonly OverrideRule[];
   /**
    * Reads the overrides again: called before each slice and before each call (cached for half a
@@ -160,6 +163,14 @@ const SLICES_AT_ONCE = 2;
 const RESERVE_MS = 1_000;
 /** Overrides read this recently are fresh enough for the one-second promise. */
 const OVERRIDES_FRESH_MS = 500;
+
+/**
+ * The instant a pass's overrides must not have ended before (`ReconcileOptions.overrides`): a
+ * DRS end owed since then is judged by the override of its own minute.
+ */
+export function overridesSince(from: number, maxLatenessMs: number): number {
+  return from - maxLatenessMs;
+}
 
 /** Runs `work` over the items, at most `size` at a time. */
 async function inPool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -338,8 +349,9 @@ class Pass {
    * cannot be written no record is, so the next look decides again (and, entries having stable
    * ids, the ledger keeps one of each).
    */
-  private async commit(settled: { work: Work; settle: Settle }[]): Promise<void> {
-    if (settled.length === 0) return;
+  private async commit(all: { work: Work; settle: Settle }[]): Promise<void> {
+    if (all.length === 0) return;
+    const settled = await this.stillCurrent(all, (s) => s.settle.entries);
     if (!(await this.append(settled.flatMap((s) => s.settle.entries)))) return;
     const kept = await this.keptResolutions(
       settled.map((s) => ({ work: s.work, entries: s.settle.entries })),
@@ -358,6 +370,43 @@ class Pass {
           }
         }),
     );
+  }
+
+  /**
+   * Looks that resolve a call another actor left in flight (its lease void: the actor is gone)
+   * read the record again before anything is written. Everything the actor wrote landed before it
+   * was judged gone, so this read sees it: a record that moved on since the look read it (the call
+   * taken back as never sent, or resolved) drops the look, which would otherwise record an
+   * outcome for a call that was never made. The next pass looks again.
+   */
+  private async stillCurrent<T extends { work: Work } | Work>(
+    looks: T[],
+    entriesOf: (look: T) => readonly HistoryEntry[],
+  ): Promise<T[]> {
+    const workOf = (look: T): Work => ('work' in look ? look.work : look);
+    const checking = looks.filter((look) => {
+      const flight = workOf(look).record?.inFlight;
+      return (
+        flight !== undefined &&
+        flight.owner !== this.options.owner &&
+        entriesOf(look).some((e) => e.id === flight.id)
+      );
+    });
+    if (checking.length === 0) return looks;
+    let stored: Map<string, TargetRecord>;
+    try {
+      stored = await this.options.ledger.targets(checking.map((look) => workOf(look).ctx.target));
+    } catch (error) {
+      for (const look of checking) this.ledgerFailed(error, workOf(look).ctx.target);
+      return looks.filter((look) => !checking.includes(look));
+    }
+    const moved = new Set(
+      checking.filter(
+        (look) => stored.get(workOf(look).ctx.target)?.version !== workOf(look).record?.version,
+      ),
+    );
+    this.summary.contended += moved.size;
+    return moved.size === 0 ? looks : looks.filter((look) => !moved.has(look));
   }
 
   /**
@@ -406,6 +455,20 @@ class Pass {
       if (desired) out.set(name, desired);
     }
     return out;
+  }
+
+  /**
+   * A DRS end an earlier pass saw due and did not get to, if an override covers its minute: it is
+   * recorded as skipped. The override may have been acknowledged after that pass, or have ended
+   * since; the end was still to be carried out, and a job is never ended against one.
+   */
+  private owedEndCovered(record: TargetRecord | undefined): EndDue | undefined {
+    const owed = record?.endDue;
+    if (!owed || !record || this.options.config.targets[record.target]?.kind !== 'drs-job') return undefined;
+    const cover = activeOverride(this.overrides, record.target, Date.parse(owed.at));
+    return cover
+      ? { at: owed.at, schedule: owed.schedule, coveredBy: { id: cover.id, state: cover.state } }
+      : undefined;
   }
 
   /** DRS ends due in `(from, to]`, the latest per target, with the override of their minute. */
@@ -463,11 +526,16 @@ class Pass {
     const names = Object.keys(config.targets).filter((n) => desiredByTarget.has(n) || ends.has(n));
     if (names.length === 0) return [];
     const records = await this.options.ledger.targets(names);
+    // Calls left in flight whose outcome the history holds: settled from it, by a look or by
+    // an idle step that resolves them (a hands-off may not read their status).
+    const recorded = await this.recordedOf([...records.values()]);
     const candidates: Work[] = [];
     const writes: { work: Work; settle: Settle }[] = [];
     const notes: { work: Work; note: TargetRecord }[] = [];
     for (const name of names) {
       const work = this.workOf(name, desiredByTarget.get(name), ends.get(name), records.get(name));
+      const entry = recorded.get(name);
+      if (entry) work.ctx = { ...work.ctx, recorded: entry };
       const step = plan(withoutVoidLease(work.record, this.options.isOwnerGone), work.ctx, work.projectId);
       if (step.step === 'look') {
         work.readRef = this.refOf(name, step.ref);
@@ -501,7 +569,7 @@ class Pass {
     const target = config.targets[name]!;
     const ref = this.refOf(name, target);
     return {
-      ctx: this.contextOf(name, desired, end),
+      ctx: this.contextOf(name, desired, end ?? this.owedEndCovered(record)),
       ref,
       readRef: ref,
       projectId: config.accounts[target.account]!.projectId,
@@ -646,13 +714,23 @@ class Pass {
   private async withRecordedOutcomes(works: readonly Work[]): Promise<void> {
     const held = works.filter((w) => !w.unsent && w.record?.inFlight);
     if (held.length === 0) return;
-    const recorded = await recordedOutcomes(
-      this.options.ledger,
-      held.map((w) => w.record),
-    );
+    const recorded = await this.recordedOf(held.map((w) => w.record));
     for (const work of held) {
       const entry = recorded.get(work.ctx.target);
       if (entry) work.ctx = { ...work.ctx, recorded: entry };
+    }
+  }
+
+  /** The recorded outcomes of the records' calls in flight, by target; none if the ledger fails. */
+  private async recordedOf(
+    records: readonly (TargetRecord | undefined)[],
+  ): Promise<Map<string, HistoryEntry>> {
+    try {
+      return await recordedOutcomes(this.options.ledger, records);
+    } catch (error) {
+      // Resolved from status instead: a resolution the history contradicts is not kept.
+      this.ledgerFailed(error, '(history)');
+      return new Map();
     }
   }
 
@@ -662,35 +740,34 @@ class Pass {
    * once more), then the call, a status read to verify, and the outcome.
    */
   private async act(decided: Work[]): Promise<void> {
-    let acting = decided;
     const { summary, options } = this;
+    let acting = await this.stillCurrent(decided, (w) => w.act!.entries);
     if (!(await this.append(acting.flatMap((w) => w.act!.entries)))) return;
     // A look that resolved a call differently from the entry the history kept does not act on it.
     const kept = await this.keptResolutions(acting.map((work) => ({ work, entries: work.act!.entries })));
     acting = acting.filter((work) => kept.has(work));
     if (acting.length === 0) return;
     for (const work of acting) this.warn(work.ctx.target, work.act!.warning);
-    const admission = new Map<Work, 'sent' | 'refused' | 'lost'>();
+    const admission = new Map<Work, 'prepared' | 'sent' | 'refused' | 'lost'>();
     const items: UpstreamItem[] = acting.map((w) => ({ ...w.ref, action: w.act!.call.action }));
+    // The call's lease and in-flight record, written before its request waits for a slot.
+    const written = new Map<Work, Promise<TargetRecord | undefined>>();
+    const prepare = (index: number): Promise<TargetRecord | undefined> => {
+      const work = acting[index]!;
+      let record = written.get(work);
+      if (!record) {
+        record = this.recordInFlight(work, admission);
+        written.set(work, record);
+      }
+      return record;
+    };
     const admit = async (index: number): Promise<boolean> => {
       const work = acting[index]!;
-      const { call } = work.act!;
-      admission.set(work, 'refused');
-      if (!(await this.stillWanted(work))) return false;
-      const record = inFlightRecord(work.act!.record, call, work.ctx, {
-        owner: options.owner,
-        // From the moment it is written: a pass may start late (a busy process catching up).
-        until: Math.max(options.now, this.realNow()) + this.leaseMs,
-      });
-      const next = { ...withSendingMarked(record, options.ledger), version: (work.record?.version ?? 0) + 1 };
-      const written = await this.write(next);
-      if (written === 'lost') summary.contended += 1;
-      if (written === 'error') await this.withdraw(next);
-      if (written !== 'written') {
-        admission.set(work, 'lost');
-        return false;
-      }
-      // The write took time: the deadline and the overrides are checked again as it goes out.
+      // A DRS batch is not prepared: its jobs' records are written here.
+      const next = await prepare(index);
+      if (!next) return false;
+      // The write (and the wait for a slot) took time: the deadline and the overrides are
+      // checked again as it goes out.
       if (!(await this.stillWanted(work))) {
         await this.withdraw(next);
         admission.set(work, 'lost');
@@ -703,6 +780,7 @@ class Pass {
     };
     const outcomes = await options.upstream.perform(items, undefined, {
       ...this.bounds(),
+      prepare: async (index) => (await prepare(index)) !== undefined,
       admit,
       ...markSending(options.ledger, (i) => ({
         target: acting[i]!.ctx.target,
@@ -710,6 +788,16 @@ class Pass {
         owner: options.owner,
       })),
     });
+    // Recorded in flight but never sent (the deadline came while it waited for a slot): taken back.
+    await Promise.all(written.values());
+    const unsent = acting.filter((w) => admission.get(w) === 'prepared');
+    await Promise.all(
+      unsent.map(async (work) => {
+        await this.withdraw((await written.get(work))!);
+        admission.set(work, 'lost');
+      }),
+    );
+    summary.deferred += unsent.length;
 
     // The account's secret turned out not to be set (a kind without a status query finds out
     // only now): not attempted, and nothing recorded.
@@ -760,6 +848,35 @@ class Pass {
     await this.commit(done);
   }
 
+  /**
+   * Writes a decided call's lease and in-flight record, if it may still go out (time left, no
+   * override acknowledged against it): the record written, or `undefined` and it is not sent.
+   */
+  private async recordInFlight(
+    work: Work,
+    admission: Map<Work, 'prepared' | 'sent' | 'refused' | 'lost'>,
+  ): Promise<TargetRecord | undefined> {
+    const { options, summary } = this;
+    const { call } = work.act!;
+    admission.set(work, 'refused');
+    if (!(await this.stillWanted(work))) return undefined;
+    const record = inFlightRecord(work.act!.record, call, work.ctx, {
+      owner: options.owner,
+      // From the moment it is written: a pass may start late (a busy process catching up).
+      until: Math.max(options.now, this.realNow()) + this.leaseMs,
+    });
+    const next = { ...withSendingMarked(record, options.ledger), version: (work.record?.version ?? 0) + 1 };
+    const written = await this.write(next);
+    if (written === 'lost') summary.contended += 1;
+    if (written === 'error') await this.withdraw(next);
+    if (written !== 'written') {
+      admission.set(work, 'lost');
+      return undefined;
+    }
+    admission.set(work, 'prepared');
+    return next;
+  }
+
   /** Whether a status read may still go out: no hands-off acknowledged on its target since. */
   private async readWanted(work: Work): Promise<boolean> {
     let overrides: readonly OverrideRule[];
@@ -788,6 +905,9 @@ class Pass {
     const cover = activeOverride(overrides, work.ctx.target, this.clock());
     // An override acknowledged since the decision: no call its state does not ask for.
     if (cover && (call.occurrence || cover.state === 'hands-off' || cover.state !== call.want)) return false;
+    // Nor a DRS end an override covers the minute of, acknowledged since (even one ended since).
+    if (call.occurrence && activeOverride(overrides, work.ctx.target, Date.parse(call.occurrence)))
+      return false;
     return this.timeLeft();
   }
 

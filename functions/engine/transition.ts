@@ -123,8 +123,19 @@ export function identityOf(target: TargetConfig, projectId: string): string {
 
 /** The target's config as a short hash: a change of it starts a desired state afresh (backoff). */
 export function configHashOf(target: TargetConfig): string {
-  return createHash('sha256').update(stableJson(target)).digest('base64url').slice(0, 12);
+  let hash = configHashes.get(target);
+  if (hash === undefined) {
+    hash = createHash('sha256').update(stableJson(target)).digest('base64url').slice(0, 12);
+    configHashes.set(target, hash);
+  }
+  return hash;
 }
+
+/**
+ * Hashes of target configs by object: a pass asks for each target's several times, and a
+ * config, once parsed, is never changed (a reload parses a new one).
+ */
+const configHashes = new WeakMap<TargetConfig, string>();
 
 function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;

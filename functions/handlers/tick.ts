@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { calendarDataEnding } from '../engine/calendar/holidays.ts';
 import { activeOverrides, expiringOverrides } from '../engine/overrides.ts';
-import { type ReconcileSummary, reconcile } from '../engine/reconcile.ts';
+import { overridesSince, type ReconcileSummary, reconcile } from '../engine/reconcile.ts';
 import { outOfSyncTargets } from '../engine/status.ts';
 import { announceTick } from '../events/aws-tick-events.ts';
 import { logEntry } from '../observability/log-fields.ts';
@@ -53,8 +53,9 @@ export const handler = async (
     const config = await ctx.config.get();
     const now = Math.max(to, Date.now());
     // Overrides beat every schedule: without them nothing may be decided, so a read failure throws.
-    // Those ended since the evaluated minute began still judge a DRS end due in it.
-    const readOverrides = () => ctx.ledger.overrides(to - MINUTE);
+    // Those ended since still judge a DRS end due in the evaluated minute, or owed since.
+    const maxLatenessMs = ctx.settings.maxLatenessMinutes * MINUTE;
+    const readOverrides = () => ctx.ledger.overrides(overridesSince(to - MINUTE, maxLatenessMs));
     const overrides = await readOverrides();
     const ledgerFailures: { target: string; error: string }[] = [];
     const summary = await reconcile({
@@ -70,7 +71,7 @@ export const handler = async (
       upstream: ctx.upstream,
       owner: `lambda:${context?.awsRequestId ?? 'local'}`,
       onWarning: (warning) => log.warn(warning.code, { ...warning }),
-      maxLatenessMs: ctx.settings.maxLatenessMinutes * MINUTE,
+      maxLatenessMs,
       ...(remainingMs ? { remainingMs, leaseMs: context!.getRemainingTimeInMillis() + LEASE_MARGIN_MS } : {}),
       onLedgerError: (error, target) => {
         ledgerFailures.push({ target, error: String(error) });

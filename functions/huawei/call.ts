@@ -17,6 +17,8 @@ export interface UpstreamContext {
   signal?: AbortSignal;
   /** For the one state-changing call of this context: see `HttpRequest.admit`. */
   admit?: Admit;
+  /** For the one state-changing call of this context: see `HttpRequest.prepare`. */
+  prepare?: () => Promise<boolean>;
   /** For the one status read of this context, asked as it goes out (a hands-off may have begun). */
   admitRead?: Admit;
 }
@@ -85,6 +87,7 @@ export async function authorizedCall(
       ...(ctx.deadline === undefined ? {} : { deadline: ctx.deadline }),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(first && admit ? { admit } : {}),
+      ...(first && spec.changesState && ctx.prepare ? { prepare: ctx.prepare } : {}),
     });
   const auth = await ctx.tokens.auth(account.name, account.config, ctx.deadline);
   const first = await send(auth, true);

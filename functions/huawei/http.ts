@@ -71,6 +71,15 @@ export interface HttpRequest {
    * instead. The engine records the call in flight here, so a call is marked only as it goes out.
    */
   admit?: Admit;
+  /**
+   * Asked once, before the request waits for its connection slot: `false` and it is not sent
+   * (`ErrorCode.notSent`). For the slow part of an admission (the engine writes the call's
+   * in-flight record here), so that no slot is held while it is done; `admit` then makes the
+   * last check as the request goes out. At most `maxInFlightPerAccount` prepared requests of an
+   * account wait for a slot at once: a process stopped while they wait leaves no more than that
+   * many calls recorded in flight and never sent.
+   */
+  prepare?: () => Promise<boolean>;
 }
 
 /**
@@ -128,6 +137,8 @@ export class HttpClient {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly onRetry: HttpClientOptions['onRetry'];
   private readonly perAccount = new Map<string, Semaphore>();
+  /** Requests prepared (see `HttpRequest.prepare`) and waiting for a slot, per account. */
+  private readonly preparedPerAccount = new Map<string, Semaphore>();
 
   constructor(options: HttpClientOptions = {}) {
     const { dispatcher, random, sleep, onRetry, ...settings } = options;
@@ -150,9 +161,33 @@ export class HttpClient {
   async request(req: HttpRequest): Promise<HttpResponse> {
     // Scrubbed from the answer as it is read (see `redact`), whatever the caller does with it.
     for (const value of req.mask ?? []) rememberSecret(value);
-    const { maxRetries } = this.settings;
     const left = () => (req.deadline === undefined ? Number.POSITIVE_INFINITY : req.deadline - Date.now());
     const state: AttemptState = { admitted: req.admit === undefined, body: req.body };
+    if (req.prepare) {
+      if (left() <= 0 || req.signal?.aborted) throw deadlineError(req, 0);
+      state.prepared = await this.semaphore(req.account, this.preparedPerAccount).acquire();
+      let ready: boolean;
+      try {
+        ready = await req.prepare();
+      } catch {
+        // A preparation that fails (the ledger could not record the call) is a refusal.
+        ready = false;
+      }
+      if (!ready) {
+        state.prepared();
+        throw notSentError(req);
+      }
+    }
+    try {
+      return await this.attempts(req, state, left);
+    } finally {
+      // Released once the first attempt holds a slot, or here if it never got one.
+      state.prepared?.();
+    }
+  }
+
+  private async attempts(req: HttpRequest, state: AttemptState, left: () => number): Promise<HttpResponse> {
+    const { maxRetries } = this.settings;
     for (let attempt = 1; ; attempt++) {
       if (left() <= 0 || req.signal?.aborted) throw deadlineError(req, attempt - 1);
       const outcome = await this.attempt(req, attempt, left(), state);
@@ -198,11 +233,11 @@ export class HttpClient {
     await this.sleep(delayMs);
   }
 
-  private semaphore(account: string): Semaphore {
-    let semaphore = this.perAccount.get(account);
+  private semaphore(account: string, perAccount = this.perAccount): Semaphore {
+    let semaphore = perAccount.get(account);
     if (!semaphore) {
       semaphore = new Semaphore(this.settings.maxInFlightPerAccount);
-      this.perAccount.set(account, semaphore);
+      perAccount.set(account, semaphore);
     }
     return semaphore;
   }
@@ -219,6 +254,8 @@ export class HttpClient {
     | { kind: 'fatal'; error: UpstreamError }
   > {
     const release = await this.semaphore(req.account).acquire();
+    // A slot is held: the next prepared request of the account may be prepared.
+    state.prepared?.();
     // Waiting for a slot counts against the deadline too: nothing is sent once it has passed.
     const left = req.deadline === undefined ? leftMs : req.deadline - Date.now();
     if (left < MIN_ATTEMPT_MS || req.signal?.aborted) {
@@ -235,14 +272,7 @@ export class HttpClient {
       }
       if (!admitted) {
         release();
-        return {
-          kind: 'fatal',
-          error: new UpstreamError(`${req.call}: not sent: it was called off just before it went out`, {
-            call: req.call,
-            code: ErrorCode.notSent,
-            attempts: 0,
-          }),
-        };
+        return { kind: 'fatal', error: notSentError(req) };
       }
       state.admitted = true;
       if (admitted.body !== undefined) state.body = admitted.body;
@@ -347,8 +377,18 @@ export class HttpClient {
  */
 interface AttemptState {
   admitted: boolean;
+  /** Releases the request's place among the prepared ones (see `HttpRequest.prepare`). */
+  prepared?: () => void;
   body: unknown;
   dispatcher?: Dispatcher;
+}
+
+function notSentError(req: HttpRequest): UpstreamError {
+  return new UpstreamError(`${req.call}: not sent: it was called off just before it went out`, {
+    call: req.call,
+    code: ErrorCode.notSent,
+    attempts: 0,
+  });
 }
 
 /** The body as text, or undefined when it is (or says it is) longer than `limit` bytes. */

@@ -59,11 +59,13 @@ export class HuaweiUpstream implements Upstream {
         group.push(index);
         batches.set(key, group);
       } else {
-        const { admit, onSending } = options;
+        const { admit, prepare, onSending } = options;
         const sending = onSending ? { sending: () => onSending([index]) } : {};
-        const own: UpstreamContext = admit
-          ? { ...ctx, admit: async () => ((await admit(index)) ? sending : false) }
-          : ctx;
+        const own: UpstreamContext = {
+          ...ctx,
+          ...(admit ? { admit: async () => ((await admit(index)) ? sending : false) } : {}),
+          ...(prepare ? { prepare: () => prepare(index) } : {}),
+        };
         tasks.push(this.timed(() => this.single(own, item)).then((o) => report(index, o)));
       }
     });

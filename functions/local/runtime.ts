@@ -11,7 +11,7 @@ import { ConfigError } from '../engine/config/validate.ts';
 import type { Upstream } from '../engine/executor.ts';
 import type { HistoryEntry } from '../engine/ledger.ts';
 import { expiringOverrides, type Override } from '../engine/overrides.ts';
-import { type ReconcileSummary, reconcile, type SecretNotSet } from '../engine/reconcile.ts';
+import { overridesSince, type ReconcileSummary, reconcile, type SecretNotSet } from '../engine/reconcile.ts';
 import type { Log } from '../observability/log.ts';
 import { logEntry } from '../observability/log-fields.ts';
 import { readConfigFile } from '../stores/local-config.ts';
@@ -358,8 +358,10 @@ export class LocalRuntime {
     // An override already over when it shows up is said so, before the read below tidies it away.
     await this.droppedOverrides.check(this.options.ledger, minute);
     // Read from the state folder each tick, and again during it: an override added by any process
-    // stops calls on its targets within a second. Those ended since `from` still judge DRS ends.
-    const readOverrides = () => this.options.ledger.overrides(mode.levelsOnly ? minute : from);
+    // stops calls on its targets within a second. Those ended since still judge the DRS ends due
+    // since `from`, or owed since.
+    const readOverrides = () =>
+      this.options.ledger.overrides(mode.levelsOnly ? minute : overridesSince(from, this.maxCatchUpMs));
     const overrides = await readOverrides();
     for (const o of mode.levelsOnly ? [] : expiringOverrides(overrides, from, minute)) {
       log.warn('override ending in 30 minutes: the schedules take over again at its until', {

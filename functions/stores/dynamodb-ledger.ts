@@ -22,6 +22,7 @@ import {
   legacyEntryId,
   type OccurrenceKey,
   type PageSession,
+  type RecordedCall,
   type SignatureMemory,
   type StoredAnswer,
   type TargetRecord,
@@ -125,8 +126,7 @@ export class DynamoLedger implements Ledger {
             new PutItemCommand({
               TableName: this.options.tableName,
               Item: {
-                pk: s(`HIST#${anchor.slice(0, 10)}`),
-                sk: s(`${anchor}#${entry.id}`),
+                ...historyKey(anchor, entry.id),
                 entry: s(JSON.stringify(entry)),
                 ttl: n(ttl),
               },
@@ -210,12 +210,52 @@ export class DynamoLedger implements Ledger {
 
   async targets(names: readonly string[]): Promise<Map<string, TargetRecord>> {
     const found = new Map<string, TargetRecord>();
-    const unique = [...new Set(names)];
-    // BatchGetItem takes 100 keys; keys it leaves unprocessed (throttling) are asked for again.
-    for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
-      let keys: Record<string, AttributeValue>[] = unique
-        .slice(i, i + BATCH_GET_LIMIT)
-        .map((name) => targetKey(name));
+    const items = await this.batchGet([...new Set(names)].map((name) => targetKey(name)));
+    for (const item of items) {
+      let record: TargetRecord;
+      try {
+        record = JSON.parse(item.doc?.S ?? '') as TargetRecord;
+      } catch (error) {
+        // Reconciled from its status as a new record; no other target waits for it.
+        await this.quarantine(item, `a target record that is not JSON: ${(error as Error).message}`);
+        continue;
+      }
+      found.set(record.target, record);
+    }
+    return found;
+  }
+
+  /**
+   * A call's entry is stored under a key made of its `startedAt` and id (see `record`), so the
+   * entries of many calls are a few batch reads, not a query of the day's history per call.
+   */
+  async recordedEntries(calls: readonly RecordedCall[]): Promise<Map<string, HistoryEntry>> {
+    const found = new Map<string, HistoryEntry>();
+    const keys = new Map<string, Record<string, AttributeValue>>();
+    for (const call of calls) {
+      const key = historyKey(call.startedAt, call.id);
+      keys.set(`${key.pk!.S}|${key.sk!.S}`, key);
+    }
+    for (const item of await this.batchGet([...keys.values()])) {
+      let entry: HistoryEntry;
+      try {
+        entry = JSON.parse(item.entry?.S ?? '') as HistoryEntry;
+      } catch (error) {
+        await this.quarantine(item, `a history item that is not JSON: ${(error as Error).message}`);
+        continue;
+      }
+      found.set(entry.id, entry);
+    }
+    return found;
+  }
+
+  /** Items by key, read consistently; BatchGetItem takes 100 keys, and those it leaves unprocessed (throttling) are asked for again. */
+  private async batchGet(
+    all: readonly Record<string, AttributeValue>[],
+  ): Promise<Record<string, AttributeValue>[]> {
+    const items: Record<string, AttributeValue>[] = [];
+    for (let i = 0; i < all.length; i += BATCH_GET_LIMIT) {
+      let keys = all.slice(i, i + BATCH_GET_LIMIT);
       for (let round = 0; keys.length > 0; round++) {
         if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** round, 1000)));
         const answer = await this.client.send(
@@ -223,21 +263,11 @@ export class DynamoLedger implements Ledger {
             RequestItems: { [this.options.tableName]: { Keys: keys, ConsistentRead: true } },
           }),
         );
-        for (const item of answer.Responses?.[this.options.tableName] ?? []) {
-          let record: TargetRecord;
-          try {
-            record = JSON.parse(item.doc?.S ?? '') as TargetRecord;
-          } catch (error) {
-            // Reconciled from its status as a new record; no other target waits for it.
-            await this.quarantine(item, `a target record that is not JSON: ${(error as Error).message}`);
-            continue;
-          }
-          found.set(record.target, record);
-        }
+        items.push(...(answer.Responses?.[this.options.tableName] ?? []));
         keys = answer.UnprocessedKeys?.[this.options.tableName]?.Keys ?? [];
       }
     }
-    return found;
+    return items;
   }
 
   async putTarget(record: TargetRecord): Promise<boolean> {
@@ -693,6 +723,11 @@ const OVERRIDE_KEEP_S = DAY_S;
 
 const overrideKey = (id: string): Record<string, AttributeValue> => ({ pk: s(OVERRIDE_PK), sk: s(id) });
 
+/** A history entry's key: its day's partition, and its instant and id (stable for a call). */
+const historyKey = (anchor: string, id: string): Record<string, AttributeValue> => ({
+  pk: s(`HIST#${anchor.slice(0, 10)}`),
+  sk: s(`${anchor}#${id}`),
+});
 const targetKey = (name: string): Record<string, AttributeValue> => ({
   pk: s(`TARGET#${name}`),
   sk: s('STATE'),

@@ -13,6 +13,7 @@ import {
   legacyEntryId,
   type OccurrenceKey,
   type PageSession,
+  type RecordedCall,
   type SendingCall,
   type SignatureMemory,
   type StoredAnswer,
@@ -259,6 +260,35 @@ export class FileLedger implements Ledger {
         Date.parse(entry.recordedAt) >= since,
     );
     return options.limit === undefined ? matching : matching.slice(-options.limit);
+  }
+
+  /**
+   * One read for many calls: history.jsonl, then the rotated files only while they may still
+   * hold an entry recorded after the earliest call started (a file whose first entry is older
+   * holds every later one there is).
+   */
+  async recordedEntries(calls: readonly RecordedCall[]): Promise<Map<string, HistoryEntry>> {
+    const found = new Map<string, HistoryEntry>();
+    if (calls.length === 0) return found;
+    const wanted = new Set(calls.map((call) => call.id));
+    const since = Math.min(...calls.map((call) => Date.parse(call.startedAt)));
+    const files = [join(this.dir, 'history.jsonl')];
+    for (let i = 1; i <= this.historyFiles; i++) files.push(this.rotatedPath(i));
+    for (const file of files) {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+      const entries = await this.parseLines(text.split('\n').filter((line) => line.trim() !== ''));
+      for (const entry of entries)
+        if (wanted.has(entry.id) && !found.has(entry.id)) found.set(entry.id, entry);
+      const first = entries[0];
+      if (found.size === wanted.size || (first && Date.parse(first.recordedAt) < since)) break;
+    }
+    return found;
   }
 
   /**

@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { activeOverride } from '../../functions/engine/decision.ts';
 import {
+  currentOverrides,
   EXPIRY_NOTICE_MS,
   expiringOverrides,
   makeOverride,
@@ -78,6 +80,34 @@ describe('expiringOverrides', () => {
     expect(expiringOverrides([o], notice - MINUTE, notice)).toEqual([o]);
     expect(expiringOverrides([o], notice, notice + MINUTE)).toEqual([]);
     expect(expiringOverrides([o], notice - 2 * MINUTE, notice - MINUTE)).toEqual([]);
+  });
+});
+
+describe('two overrides on one target', () => {
+  const made = (id: string, from: string, createdAt: string, state: Override['state']): Override => ({
+    id,
+    targets: ['orders-sync'],
+    state,
+    from,
+    until: '2027-03-29T23:00:00Z',
+    reason: 'test',
+    createdAt,
+  });
+
+  it('the latest start wins; of two starting at one instant, the one created last (whatever the ids)', () => {
+    const t = at('2027-03-29T06:30:00Z');
+    // Found by the simulation: ids sort "ovr-12-…" before "ovr-6-…", and the older one won.
+    const older = made('ovr-6-batch-0', '2027-03-29T06:23:00Z', '2027-03-29T06:06:00.000Z', 'running');
+    const newer = made('ovr-12-batch-1', '2027-03-29T06:23:00Z', '2027-03-29T06:12:00.000Z', 'hands-off');
+    for (const listed of [
+      [older, newer],
+      [newer, older],
+    ])
+      expect(activeOverride(currentOverrides(listed, t), 'orders-sync', t)?.id).toBe('ovr-12-batch-1');
+    const laterStart = made('ovr-1', '2027-03-29T06:25:00Z', '2027-03-29T06:01:00.000Z', 'stopped');
+    expect(activeOverride(currentOverrides([newer, laterStart, older], t), 'orders-sync', t)?.id).toBe(
+      'ovr-1',
+    );
   });
 });
 

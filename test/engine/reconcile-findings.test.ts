@@ -357,6 +357,83 @@ describe('issue 17 findings, reconciled against the simulator', () => {
     expect(starts[0]!.result).toMatchObject({ ok: true, observed: 'RUNNING' });
   });
 
+  it('a call whose record write failed after its entry landed is settled from that entry when a hands-off begins (found by the simulation)', async () => {
+    const { ledger, pass } = await setUp([office(['face-search'])]);
+    // The outcome's record cannot be written (a full disk, once): the record stays in flight,
+    // the history already holds the call's entry.
+    let refused = false;
+    const putTarget = ledger.putTarget.bind(ledger);
+    ledger.putTarget = async (record) => {
+      if (!refused && record.target === 'face-search' && !record.inFlight && record.lastOutcome) {
+        refused = true;
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      }
+      return putTarget(record);
+    };
+    await pass('2027-03-29T08:00:00Z');
+    expect(refused).toBe(true);
+    expect((await ledger.targets(['face-search'])).get('face-search')?.inFlight).toBeDefined();
+    // A hands-off begins: the status may not be read, but the outcome is known from the history.
+    const overrides: OverrideRule[] = [
+      {
+        id: 'ovr-hands',
+        targets: ['face-search'],
+        state: 'hands-off',
+        from: '2027-03-29T08:01:00Z',
+        until: '2027-03-29T09:00:00Z',
+      },
+    ];
+    await pass('2027-03-29T08:01:00Z', { overrides });
+    await pass('2027-03-29T08:02:00Z', { overrides });
+    const record = (await ledger.targets(['face-search'])).get('face-search');
+    expect(record?.inFlight).toBeUndefined();
+    const starts = entriesOf(await ledger.history(), 'face-search', 'start');
+    expect(starts).toHaveLength(1);
+    expect(starts[0]!.result).toMatchObject({ ok: true, status: 'succeeded' });
+  });
+
+  it('a call taken back as never sent gets no entry from a pass that read its record before the take-back (found by the simulation)', async () => {
+    const { ledger, pass } = await setUp([office(['face-search'])]);
+    await pass('2027-03-29T08:00:00Z');
+    const reached = (await ledger.targets(['face-search'])).get('face-search')!;
+    // Another actor (an on-demand request) records its call in flight, then takes it back: its
+    // deadline came before it was sent. It is done, so its lease counts for nothing.
+    const inFlight = {
+      ...reached,
+      version: reached.version + 1,
+      lease: { owner: 'req-gone', until: '2027-03-29T08:06:00.000Z' },
+      inFlight: {
+        id: 'call-l2a_7xJ87GDxFGe5XwCw22',
+        action: 'stop' as const,
+        want: 'stopped' as const,
+        trigger: 'http' as const,
+        attempt: 1,
+        startedAt: '2027-03-29T08:01:00.000Z',
+        owner: 'req-gone',
+        ref: rig.config.targets['face-search']!,
+        requestId: 'req-5-1-face-search',
+      },
+    };
+    expect(await ledger.putTarget(inFlight)).toBe(true);
+    expect(await ledger.putTarget({ ...reached, version: reached.version + 2 })).toBe(true);
+    // The pass read the record between the two writes (a stale read): it sees the call in flight.
+    const targets = ledger.targets.bind(ledger);
+    let stale = true;
+    ledger.targets = async (names) => {
+      const found = await targets(names);
+      if (stale && names.includes('face-search')) {
+        stale = false;
+        found.set('face-search', inFlight);
+      }
+      return found;
+    };
+    await pass('2027-03-29T08:02:00Z', { isOwnerGone: (owner) => owner === 'req-gone' });
+    expect(stale).toBe(false);
+    const history = await ledger.history();
+    expect(history.filter((e) => e.id === 'call-l2a_7xJ87GDxFGe5XwCw22')).toEqual([]);
+    expect(rig.sim.requestsTo('/tasks/task-1/action/stop')).toHaveLength(0);
+  });
+
   it('finding 10: a 0-byte target record is moved aside; every target, that one too, is still stopped at 10:10', async () => {
     const tasks = names('t', 20);
     const { dir, ledger, pass } = await setUp([office(tasks, 'Mon-Fri 08:00-10:10')], {
@@ -463,6 +540,33 @@ describe('issue 17 findings, reconciled against the simulator', () => {
         expect(rig.sim.drsStatus(PROJECT, jobOf(rig.config, t)), t).toBe('RELEASE_RESOURCE_COMPLETE');
         expect(rig.sim.requestsTo(`${jobOf(rig.config, t)}/stop`), t).toHaveLength(1);
         expect(callsIn(history, t, 'stop'), t).toHaveLength(1);
+      }
+    });
+
+    it('an end owed since an earlier pass is skipped if an override covers its minute, acknowledged later and ended since (found by the simulation)', async () => {
+      const { ledger, pass } = await setUp([retire], { targets: drsTargets(3) });
+      // The 20:00 pass notes the ends and runs out of time before any call.
+      await pass('2027-03-29T20:00:00Z', { remainingMs: () => 0 });
+      const records = await ledger.targets(retire.targets as string[]);
+      for (const t of retire.targets as string[])
+        expect(records.get(t)?.endDue?.at, t).toBe('2027-03-29T20:00:00Z');
+      // At 20:05 someone says: hands-off 19:55-20:04 (over already, but it covers the ends' minute).
+      const handsOff: OverrideRule = {
+        id: 'ovr-freeze',
+        targets: retire.targets as string[],
+        state: 'hands-off',
+        from: '2027-03-29T19:55:00Z',
+        until: '2027-03-29T20:04:00Z',
+      };
+      await pass('2027-03-29T20:06:00Z', { from: at('2027-03-29T20:05:00Z'), overrides: [handsOff] });
+      expect(rig.sim.requestsTo(/\/stop$/)).toEqual([]);
+      const history = await ledger.history();
+      for (const t of retire.targets as string[]) {
+        expect(rig.sim.drsStatus(PROJECT, jobOf(rig.config, t)), t).not.toBe('RELEASE_RESOURCE_COMPLETE');
+        expect(
+          entriesOf(history, t, 'stop').map((e) => e.result.status),
+          t,
+        ).toEqual(['skipped']);
       }
     });
 

@@ -67,6 +67,10 @@ describe('the simulation', () => {
       { seed: 20261201, path: '322' }, // two overrides with one id (harness)
       { seed: 20261202, path: '3106' }, // two on-demand requests with one id (harness)
       { seed: 20261204, path: '2780' }, // a DRS end sent 18 min late by a pass that started behind
+      { seed: 20261130, path: '232' }, // a hands-off resolved a call as unknown though its entry was recorded
+      { seed: 20261301, path: '468' }, // an entry for a call taken back, from a record read before the take-back
+      { seed: 20261402, path: '810' }, // two overrides starting at one instant: the older won (ids sorted)
+      { seed: 20261401, path: '2547' }, // an owed DRS end sent though an override, acknowledged later, covered its minute
     ];
     for (const run of once) await runSeeds({ seeds: 1, ...run });
   });
@@ -78,9 +82,11 @@ describe('the simulation', () => {
     // call for this desired state was answered ok (a second load-test run).
     testDefects.repeatBlindCalls = true;
     let runs = 0;
+    // The seeds the run above checks the engine with: they catch the defect (how soon depends on
+    // the seed; from other first seeds, 300 runs caught it in 3 of 5 tries, see issue 17's note).
     const failure = await runSeeds({
       seeds: 300,
-      seed: 1,
+      seed: SEED,
       onRun: () => {
         runs += 1;
       },

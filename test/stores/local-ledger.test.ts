@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -278,6 +278,33 @@ describe('FileLedger upkeep: bounded state folder', () => {
     expect(names).toEqual(['history.1.jsonl', 'history.2.jsonl', 'history.jsonl']);
     // The newest entries are still read, across the rotation
     expect((await ledger.history({ limit: 2 })).map((e) => e.result.target)).toEqual(['r3', 'last']);
+  });
+
+  it('finds the entry of a call in a rotated file, and reads the rotated files only when they may hold it', async () => {
+    const dir = tempDir();
+    const ledger = new FileLedger(dir, Date.now, { historyMaxBytes: 1_000, historyFiles: 2 });
+    const at = (minute: number) => `2027-03-28T01:${String(minute).padStart(2, '0')}:00.000Z`;
+    const call = (target: string, minute: number): HistoryEntry => ({
+      ...entry(target, 'x'.repeat(1_000)),
+      recordedAt: at(minute),
+      startedAt: at(minute),
+    });
+    for (let round = 0; round < 2; round++) {
+      await ledger.record([call(`r${round}`, round)]);
+      await ledger.maintain();
+    }
+    await ledger.record([call('last', 10)]);
+    const found = await ledger.recordedEntries([
+      { target: 'r0', id: 'e-r0', startedAt: at(0) },
+      { target: 'last', id: 'e-last', startedAt: at(10) },
+    ]);
+    expect([...found.keys()].sort()).toEqual(['e-last', 'e-r0']);
+    // A call started after everything in history.jsonl began: the rotated files are not read.
+    rmSync(join(dir, 'history.1.jsonl'));
+    writeFileSync(join(dir, 'history.2.jsonl'), 'not json\n');
+    const recent = await ledger.recordedEntries([{ target: 'last', id: 'e-last', startedAt: at(11) }]);
+    expect([...recent.keys()]).toEqual(['e-last']);
+    expect(existsSync(join(dir, 'damaged'))).toBe(false);
   });
 
   it('remembers request signatures across instances until they expire, and prunes expired ones', async () => {

@@ -66,6 +66,35 @@ function behaves(name: string, make: () => Promise<{ a: Ledger; b: Ledger }>) {
       const since = await a.history({ since: NOW - 3 * 60_000 });
       expect(since.map((e) => e.result.durationMs)).toEqual([3, 2, 1]);
     });
+
+    it('the entries of calls, by id, in one lookup: the first of an id; none for a call not recorded', async () => {
+      const { a, b } = await make();
+      const call = (id: string, target: string, minutesAgo: number): HistoryEntry => ({
+        ...entry(target, minutesAgo),
+        id,
+        startedAt: new Date(NOW - (minutesAgo + 1) * 60_000).toISOString(),
+      });
+      const first = call('call-7zRn02WTuoYs6vFAyhaszK', 'orders-sync', 30);
+      await a.record([first, entry('billing-sync', 20)]);
+      // A later resolution of the same call (another process): the first entry is the kept one.
+      await b.record([{ ...first, recordedAt: new Date(NOW).toISOString(), reason: 'resolved again' }]);
+      await a.record([call('call-cTdGB09BmH4Iik7RUQ1Mr1', 'billing-sync', 2)]);
+      const found = await b.recordedEntries([
+        { target: 'orders-sync', id: first.id, startedAt: first.startedAt! },
+        {
+          target: 'billing-sync',
+          id: 'call-cTdGB09BmH4Iik7RUQ1Mr1',
+          startedAt: new Date(NOW - 3 * 60_000).toISOString(),
+        },
+        { target: 'orders-sync', id: 'call-never-recorded', startedAt: new Date(NOW).toISOString() },
+      ]);
+      expect([...found.keys()].sort()).toEqual([
+        'call-7zRn02WTuoYs6vFAyhaszK',
+        'call-cTdGB09BmH4Iik7RUQ1Mr1',
+      ]);
+      expect(found.get(first.id)).toEqual(first);
+      expect(await a.recordedEntries([])).toEqual(new Map());
+    });
   });
 }
 
