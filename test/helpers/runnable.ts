@@ -140,8 +140,10 @@ function filesUnder(root: string, sub = ''): string[] {
   const out: string[] = [];
   for (const name of readdirSync(join(root, sub))) {
     const path = sub ? `${sub}/${name}` : name;
-    const stat = lstatSync(join(root, path));
-    if (stat.isSymbolicLink()) continue;
+    // A process a block started may still be writing (a lease's temporary file, gone a moment
+    // later): a name that vanished between the listing and its stat is skipped.
+    const stat = lstatSync(join(root, path), { throwIfNoEntry: false });
+    if (!stat || stat.isSymbolicLink()) continue;
     if (stat.isDirectory()) out.push(...filesUnder(root, path));
     else out.push(path);
   }
