@@ -189,14 +189,9 @@ export class DynamoLedger implements Ledger {
           }),
         );
         for (const item of page.Items ?? []) {
-          let entry: HistoryEntry;
-          try {
-            entry = JSON.parse(item.entry?.S ?? '') as HistoryEntry;
-            entry.id ??= legacyEntryId(item.entry!.S!);
-          } catch (error) {
-            await this.quarantine(item, `a history item that is not JSON: ${(error as Error).message}`);
-            continue;
-          }
+          const entry = await this.parsedOrQuarantined<HistoryEntry>(item, 'entry', 'a history item');
+          if (!entry) continue;
+          entry.id ??= legacyEntryId(item.entry!.S!);
           // One per id: a legacy write may have stored an entry twice.
           if (ids.has(entry.id)) continue;
           ids.add(entry.id);
@@ -212,15 +207,9 @@ export class DynamoLedger implements Ledger {
     const found = new Map<string, TargetRecord>();
     const items = await this.batchGet([...new Set(names)].map((name) => targetKey(name)));
     for (const item of items) {
-      let record: TargetRecord;
-      try {
-        record = JSON.parse(item.doc?.S ?? '') as TargetRecord;
-      } catch (error) {
-        // Reconciled from its status as a new record; no other target waits for it.
-        await this.quarantine(item, `a target record that is not JSON: ${(error as Error).message}`);
-        continue;
-      }
-      found.set(record.target, record);
+      // One that is not JSON is reconciled from its status as a new record; no other target waits.
+      const record = await this.parsedOrQuarantined<TargetRecord>(item, 'doc', 'a target record');
+      if (record) found.set(record.target, record);
     }
     return found;
   }
@@ -237,16 +226,27 @@ export class DynamoLedger implements Ledger {
       keys.set(`${key.pk!.S}|${key.sk!.S}`, key);
     }
     for (const item of await this.batchGet([...keys.values()])) {
-      let entry: HistoryEntry;
-      try {
-        entry = JSON.parse(item.entry?.S ?? '') as HistoryEntry;
-      } catch (error) {
-        await this.quarantine(item, `a history item that is not JSON: ${(error as Error).message}`);
-        continue;
-      }
-      found.set(entry.id, entry);
+      const entry = await this.parsedOrQuarantined<HistoryEntry>(item, 'entry', 'a history item');
+      if (entry) found.set(entry.id, entry);
     }
     return found;
+  }
+
+  /** An item's JSON attribute parsed; one that is not a JSON object is moved aside (`quarantine`). */
+  private async parsedOrQuarantined<T>(
+    item: Record<string, AttributeValue>,
+    attribute: string,
+    what: string,
+  ): Promise<T | undefined> {
+    try {
+      const value: unknown = JSON.parse(item[attribute]?.S ?? '');
+      if (typeof value !== 'object' || value === null)
+        throw new SyntaxError(`${String(value)} is not an object`);
+      return value as T;
+    } catch (error) {
+      await this.quarantine(item, `${what} that is not JSON: ${(error as Error).message}`);
+      return undefined;
+    }
   }
 
   /** Items by key, read consistently; BatchGetItem takes 100 keys, and those it leaves unprocessed (throttling) are asked for again. */

@@ -237,19 +237,11 @@ export class FileLedger implements Ledger {
   /** The newest entries across `history.jsonl` and its rotated files, oldest first. */
   async history(options: HistoryQuery = {}): Promise<HistoryEntry[]> {
     const unfiltered = options.target === undefined && options.since === undefined;
-    const files = [join(this.dir, 'history.jsonl')];
-    for (let i = 1; i <= this.historyFiles; i++) files.push(this.rotatedPath(i));
     let lines: string[] = [];
-    for (const file of files) {
+    for (const file of this.historyPaths()) {
       if (unfiltered && options.limit !== undefined && lines.length >= options.limit) break;
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw error;
-      }
-      lines = [...text.split('\n').filter((line) => line.trim() !== ''), ...lines];
+      const read = await this.historyLines(file);
+      if (read) lines = [...read, ...lines];
     }
     const entries = await this.parseLines(lines);
     if (unfiltered) return options.limit === undefined ? entries : entries.slice(-options.limit);
@@ -272,23 +264,35 @@ export class FileLedger implements Ledger {
     if (calls.length === 0) return found;
     const wanted = new Set(calls.map((call) => call.id));
     const since = Math.min(...calls.map((call) => Date.parse(call.startedAt)));
-    const files = [join(this.dir, 'history.jsonl')];
-    for (let i = 1; i <= this.historyFiles; i++) files.push(this.rotatedPath(i));
-    for (const file of files) {
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw error;
-      }
-      const entries = await this.parseLines(text.split('\n').filter((line) => line.trim() !== ''));
+    for (const file of this.historyPaths()) {
+      const lines = await this.historyLines(file);
+      if (!lines) continue;
+      const entries = await this.parseLines(lines);
       for (const entry of entries)
         if (wanted.has(entry.id) && !found.has(entry.id)) found.set(entry.id, entry);
       const first = entries[0];
       if (found.size === wanted.size || (first && Date.parse(first.recordedAt) < since)) break;
     }
     return found;
+  }
+
+  /** `history.jsonl`, then its rotated files, newest first. */
+  private historyPaths(): string[] {
+    const files = [join(this.dir, 'history.jsonl')];
+    for (let i = 1; i <= this.historyFiles; i++) files.push(this.rotatedPath(i));
+    return files;
+  }
+
+  /** A history file's non-blank lines, or `undefined` when it does not exist. */
+  private async historyLines(file: string): Promise<string[] | undefined> {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    return text.split('\n').filter((line) => line.trim() !== '');
   }
 
   /**
