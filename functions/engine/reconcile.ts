@@ -152,6 +152,12 @@ interface Work {
   unsent?: boolean;
 }
 
+/** A look and the history entries it would write. */
+interface Look {
+  work: Work;
+  entries: readonly HistoryEntry[];
+}
+
 const DEFAULT_LEASE_MS = 5 * MINUTE;
 /**
  * Targets looked at together (one DRS status call holds 100); slices run concurrently, so one
@@ -351,7 +357,8 @@ class Pass {
    */
   private async commit(all: { work: Work; settle: Settle }[]): Promise<void> {
     if (all.length === 0) return;
-    const settled = await this.stillCurrent(all, (s) => s.settle.entries);
+    const current = await this.stillCurrent(all.map((s) => ({ work: s.work, entries: s.settle.entries })));
+    const settled = all.filter((s) => current.has(s.work));
     if (!(await this.append(settled.flatMap((s) => s.settle.entries)))) return;
     const kept = await this.keptResolutions(
       settled.map((s) => ({ work: s.work, entries: s.settle.entries })),
@@ -379,34 +386,31 @@ class Pass {
    * taken back as never sent, or resolved) drops the look, which would otherwise record an
    * outcome for a call that was never made. The next pass looks again.
    */
-  private async stillCurrent<T extends { work: Work } | Work>(
-    looks: T[],
-    entriesOf: (look: T) => readonly HistoryEntry[],
-  ): Promise<T[]> {
-    const workOf = (look: T): Work => ('work' in look ? look.work : look);
-    const checking = looks.filter((look) => {
-      const flight = workOf(look).record?.inFlight;
-      return (
-        flight !== undefined &&
-        flight.owner !== this.options.owner &&
-        entriesOf(look).some((e) => e.id === flight.id)
-      );
+  private async stillCurrent(looks: readonly Look[]): Promise<Set<Work>> {
+    const current = new Set(looks.map((l) => l.work));
+    const checking = looks.flatMap(({ work, entries }) => {
+      const flight = work.record?.inFlight;
+      return flight && flight.owner !== this.options.owner && entries.some((e) => e.id === flight.id)
+        ? [work]
+        : [];
     });
-    if (checking.length === 0) return looks;
+    if (checking.length === 0) return current;
     let stored: Map<string, TargetRecord>;
     try {
-      stored = await this.options.ledger.targets(checking.map((look) => workOf(look).ctx.target));
+      stored = await this.options.ledger.targets(checking.map((work) => work.ctx.target));
     } catch (error) {
-      for (const look of checking) this.ledgerFailed(error, workOf(look).ctx.target);
-      return looks.filter((look) => !checking.includes(look));
+      for (const work of checking) {
+        this.ledgerFailed(error, work.ctx.target);
+        current.delete(work);
+      }
+      return current;
     }
-    const moved = new Set(
-      checking.filter(
-        (look) => stored.get(workOf(look).ctx.target)?.version !== workOf(look).record?.version,
-      ),
-    );
-    this.summary.contended += moved.size;
-    return moved.size === 0 ? looks : looks.filter((look) => !moved.has(look));
+    for (const work of checking) {
+      if (stored.get(work.ctx.target)?.version === work.record?.version) continue;
+      current.delete(work);
+      this.summary.contended += 1;
+    }
+    return current;
   }
 
   /**
@@ -416,9 +420,7 @@ class Pass {
    * record must say what the history says. A loser writes nothing; the next look settles the
    * call from the entry that was kept.
    */
-  private async keptResolutions(
-    looks: readonly { work: Work; entries: readonly HistoryEntry[] }[],
-  ): Promise<Set<Work>> {
+  private async keptResolutions(looks: readonly Look[]): Promise<Set<Work>> {
     const kept = new Set(looks.map((l) => l.work));
     const resolving = looks.flatMap(({ work, entries }) => {
       const ours = entries.find((e) => e.id === work.record?.inFlight?.id);
@@ -741,7 +743,8 @@ class Pass {
    */
   private async act(decided: Work[]): Promise<void> {
     const { summary, options } = this;
-    let acting = await this.stillCurrent(decided, (w) => w.act!.entries);
+    const current = await this.stillCurrent(decided.map((work) => ({ work, entries: work.act!.entries })));
+    let acting = decided.filter((work) => current.has(work));
     if (!(await this.append(acting.flatMap((w) => w.act!.entries)))) return;
     // A look that resolved a call differently from the entry the history kept does not act on it.
     const kept = await this.keptResolutions(acting.map((work) => ({ work, entries: work.act!.entries })));
