@@ -1,6 +1,8 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Owners } from '../../functions/local/owners.ts';
@@ -45,25 +47,38 @@ describe('lease owners (finding 12: hostname + pid is not an identity)', () => {
   it.skipIf(!canUnshare)(
     'two containers on one host name, each PID 1 in its own PID namespace, never void each other’s leases',
     async () => {
-      const inContainer = (script: string, ...args: string[]) =>
-        exec(
+      const inContainer = (script: string, ...args: string[]) => [
+        ...['--user', '--map-root-user', '--pid', '--fork', '--kill-child', '--mount-proc'],
+        ...[process.execPath, '--import', 'tsx', '--input-type=module', '-e', script, '--', ...args],
+      ];
+      const load = "const { Owners } = await import('./functions/local/owners.ts');";
+      // Both containers alive at once, as two deployed ones are: a namespace whose last process
+      // has exited may be made again with its number (it failed once in CI that way).
+      const a = spawn(
+        'unshare',
+        inContainer(
+          `${load} console.log(process.pid, new Owners('serve').begin('tick')); setInterval(() => {}, 1000);`,
+        ),
+        { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      try {
+        const [line] = (await once(createInterface({ input: a.stdout! }), 'line')) as [string];
+        const [pidA, ownerA] = line.trim().split(' ');
+        const b = await exec(
           'unshare',
-          [
-            ...['--user', '--map-root-user', '--pid', '--fork', '--mount-proc'],
-            ...[process.execPath, '--import', 'tsx', '--input-type=module', '-e', script, '--', ...args],
-          ],
+          inContainer(
+            `${load} const owners = new Owners('serve'); console.log(process.pid, owners.isGone(process.argv.at(-1)));`,
+            ownerA!,
+          ),
           { cwd: process.cwd() },
         );
-      const load = "const { Owners } = await import('./functions/local/owners.ts');";
-      const a = await inContainer(`${load} console.log(process.pid, new Owners('serve').begin('tick'));`);
-      const [pidA, ownerA] = a.stdout.trim().split(' ');
-      const b = await inContainer(
-        `${load} const owners = new Owners('serve'); console.log(process.pid, owners.isGone(process.argv.at(-1)));`,
-        ownerA!,
-      );
-      const [pidB, judged] = b.stdout.trim().split(' ');
-      expect([pidA, pidB]).toEqual(['1', '1']);
-      expect(judged).toBe('false');
+        const [pidB, judged] = b.stdout.trim().split(' ');
+        expect([pidA, pidB]).toEqual(['1', '1']);
+        expect(judged).toBe('false');
+      } finally {
+        a.stdout?.destroy();
+        a.kill('SIGKILL');
+      }
     },
     20_000,
   );
