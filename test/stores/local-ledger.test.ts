@@ -113,7 +113,8 @@ describe('FileLedger', () => {
     // Prepare
     const dir = tempDir();
     const worker = join(import.meta.dirname, '../fixtures/claim-worker.ts');
-    // Both start together even on a loaded machine, where starting tsx can take seconds.
+    // The workers meet at barriers in the folder: both win something however the machine schedules
+    // them, and they contend for most occurrences (see the worker).
     const run = () =>
       exec(process.execPath, ['--import', 'tsx', worker, dir, '300', '2'], { cwd: process.cwd() });
     // Act
