@@ -71,6 +71,7 @@ describe('the simulation', () => {
       { seed: 20261301, path: '468' }, // an entry for a call taken back, from a record read before the take-back
       { seed: 20261402, path: '810' }, // two overrides starting at one instant: the older won (ids sorted)
       { seed: 20261401, path: '2547' }, // an owed DRS end sent though an override, acknowledged later, covered its minute
+      { seed: 20261601, path: '2852' }, // a call never sent, its take-back failed, resolved by status (harness: no marks)
     ];
     for (const run of once) await runSeeds({ seeds: 1, ...run });
   });
