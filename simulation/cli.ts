@@ -1,23 +1,24 @@
-// npm run simulate -- --seeds N [--seed S] [--path P] [--ledger memory|file|dynamodb] [--trace TARGET]
+// npm run simulate -- --seeds N [--seed S] [--path P] [--ledger memory|marks|file|dynamodb] [--trace TARGET]
 // Runs seeds of the simulation and prints what they covered; a broken invariant prints the seed
 // and path that replay it, and with --trace the replayed run's requests and history.
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { InvariantViolation, type SimLedger } from './harness.ts';
-import { type LedgerKind, ledgerFactory } from './ledgers.ts';
+import { LEDGER_KINDS, type LedgerKind, ledgerFactory } from './ledgers.ts';
 import { MemoryLedger } from './memory-ledger.ts';
 import { runSeeds } from './run.ts';
 import type { World } from './world.ts';
 
-const USAGE = `usage: npm run simulate -- [--seeds N] [--seed S] [--path P] [--ledger memory|file|dynamodb]
+const USAGE = `usage: npm run simulate -- [--seeds N] [--seed S] [--path P] [--ledger memory|marks|file|dynamodb]
                             [--minutes M] [--shrink] [--trace TARGET|all]
 
   --seeds N     runs to make (default 300); each draws a world, its faults, events and the
                 order of every await
   --seed S      the first seed (default: the clock's); the same seed replays the same runs
   --path P      replay one failing run (as printed with its seed)
-  --ledger L    memory (default), file (a state folder in a temporary directory) or dynamodb
-                (DynamoDB on dynalite started here)
+  --ledger L    memory (default); marks (in memory, keeping marks of calls' sending as the
+                file ledger does); file (a state folder in a temporary directory; its real
+                I/O makes a replay inexact); or dynamodb (DynamoDB on dynalite started here)
   --minutes M   simulated minutes per run (default 180, the last 60 healthy)
   --shrink      shrink a failure to a smaller world before reporting it (slow)
   --trace T     with --path: print the run's requests and history entries for target T (or all)
@@ -57,7 +58,7 @@ const seeds = values.path === undefined ? int('seeds', values.seeds, 300, 1) : 1
 const seed = int('seed', values.seed, Date.now() % 2 ** 31, Number.MIN_SAFE_INTEGER);
 const minutes = int('minutes', values.minutes, 180, 90);
 const kind = (values.ledger ?? 'memory') as LedgerKind;
-if (!['memory', 'file', 'dynamodb'].includes(kind)) fail(`--ledger must be memory, file or dynamodb`);
+if (!LEDGER_KINDS.includes(kind)) fail(`--ledger must be one of ${LEDGER_KINDS.join(', ')}`);
 if (values.trace !== undefined && values.path === undefined) fail('--trace replays one run: give its --path');
 
 const jobs = int('jobs', values.jobs, 1, 1);

@@ -215,10 +215,14 @@ export async function simulate(
         return result;
       };
     // Every method of the port goes through the gate: a ledger port grown by a feature is covered.
+    // Except the mark of a call's sending, synchronous by contract: it is made in the same run as
+    // the request's write, so no crash falls between the two (gated, it became a promise the
+    // sender did not wait for, and a crash there left a call sent without its mark).
     return new Proxy(real, {
       get(target, key, receiver) {
         const value = Reflect.get(target, key, receiver);
         if (typeof value !== 'function' || typeof key !== 'string') return value;
+        if (key === 'markSending') return value.bind(target);
         return op(key, (...args: unknown[]) =>
           (value as (...a: unknown[]) => Promise<unknown>).apply(target, args),
         );

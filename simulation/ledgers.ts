@@ -5,9 +5,10 @@ import { DynamoLedger } from '../functions/stores/dynamodb-ledger.ts';
 import { FileLedger } from '../functions/stores/local-ledger.ts';
 import { startDynalite } from '../test/helpers/dynalite.ts';
 import type { SimLedger } from './harness.ts';
-import { MemoryLedger } from './memory-ledger.ts';
+import { MarkingMemoryLedger, MemoryLedger } from './memory-ledger.ts';
 
-export type LedgerKind = 'memory' | 'file' | 'dynamodb';
+export type LedgerKind = 'memory' | 'marks' | 'file' | 'dynamodb';
+export const LEDGER_KINDS: readonly LedgerKind[] = ['memory', 'marks', 'file', 'dynamodb'];
 
 /** Opens a fresh ledger for each run, of one kind; `close` frees what the kind started. */
 export interface LedgerFactory {
@@ -16,7 +17,8 @@ export interface LedgerFactory {
 }
 
 /**
- * Ledgers for the simulation: in memory (fast, the contract alone), the file ledger in a fresh
+ * Ledgers for the simulation: in memory (fast, the contract alone), in memory with marks of
+ * calls' sending (as the file ledger keeps them), the file ledger in a fresh
  * temporary state folder per run (each engine its own instance on the folder, as two `serve`
  * processes), or DynamoDB on one dynalite server with a table per run (each engine its own
  * client instance).
@@ -25,6 +27,8 @@ export async function ledgerFactory(kind: LedgerKind): Promise<LedgerFactory> {
   switch (kind) {
     case 'memory':
       return { open: async () => ({ ledger: new MemoryLedger() }), close: async () => undefined };
+    case 'marks':
+      return { open: async () => ({ ledger: new MarkingMemoryLedger() }), close: async () => undefined };
     case 'file':
       return {
         async open(now) {

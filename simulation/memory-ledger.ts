@@ -7,6 +7,7 @@ import type {
   OccurrenceKey,
   PageSession,
   RecordedCall,
+  SendingCall,
   SignatureMemory,
   StoredAnswer,
   TargetRecord,
@@ -191,3 +192,23 @@ export class MemoryLedger implements Ledger {
     return (this.usedLinks.get(linkHash) ?? Number.NEGATIVE_INFINITY) >= now;
   }
 }
+
+/**
+ * The memory ledger keeping marks of calls' sending, as the file ledger does (its `sending/`
+ * journals, one per process): the path "no mark, so never sent, so no entry" is simulated here
+ * exactly and replayably, which the file ledger's real I/O is not.
+ */
+export class MarkingMemoryLedger extends MemoryLedger {
+  private readonly sendingMarks = new Set<string>();
+
+  markSending(calls: readonly SendingCall[]): void {
+    for (const call of calls) this.sendingMarks.add(markOf(call));
+  }
+
+  async sendingMarked(call: SendingCall): Promise<boolean> {
+    return this.sendingMarks.has(markOf(call));
+  }
+}
+
+/** A mark names its process: two processes deciding on one look derive the same call id. */
+const markOf = (call: SendingCall): string => `${call.owner.split('/')[0]}|${call.id}`;

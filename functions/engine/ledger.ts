@@ -95,7 +95,6 @@ export interface InFlight {
   marked?: boolean;
 }
 
-/** A call, for the marks of its sending: the target it acts on, its id and who sends it. */
 /** A call whose history entry is looked for (`Ledger.recordedEntries`). */
 export interface RecordedCall {
   target: string;
@@ -104,6 +103,7 @@ export interface RecordedCall {
   startedAt: string;
 }
 
+/** A call, for the marks of its sending: the target it acts on, its id and who sends it. */
 export interface SendingCall {
   target: string;
   id: string;
