@@ -48,6 +48,21 @@ describe('HTTP API: GET /v1/savings', () => {
     ]);
   });
 
+  it('counts a target named twice once: one row, totals not doubled', async () => {
+    const once = bodyOf(
+      await get({ from: '2027-03-27T00:00:00Z', to: '2027-03-28T00:00:00Z', target: 'orders-sync' }),
+    );
+    const twice = bodyOf(
+      await get({
+        from: '2027-03-27T00:00:00Z',
+        to: '2027-03-28T00:00:00Z',
+        target: 'orders-sync,orders-sync',
+      }),
+    );
+    expect(twice).toEqual(once);
+    expect(twice.totals.heldOffHours).toBe(24);
+  });
+
   it.each([
     [{ from: 'yesterday' }, 400, 'bad_request'],
     [{ from: '2027-03-28T00:00:00Z', to: '2027-03-27T00:00:00Z' }, 400, 'bad_request'],

@@ -58,6 +58,15 @@ describe('nightshift savings', () => {
     expect(JSON.parse(remote.stdout)).toEqual(report);
   });
 
+  it('counts a target given twice with --target once (one row, one share of the totals)', async () => {
+    const args = ['--state', api.ledger.dir, '--csv', '--from', '2027-03-27', '--to', '2027-03-28'];
+    const once = await cli([...args, '--target', 'orders-sync']);
+    const twice = await cli([...args, '--target', 'orders-sync', '--target', 'orders-sync']);
+    expect(twice.stderr).toBe('');
+    expect(twice.stdout).toBe(once.stdout);
+    expect(twice.stdout).toContain('(total),,1 target(s),24,');
+  });
+
   it.each([
     [['--json', '--csv'], 'give --json or --csv, not both'],
     [['--target', 'nope'], 'unknown target "nope"'],
