@@ -25,6 +25,7 @@ import {
   type ObservationQuery,
   type ObservedMark,
   type OverrideSpan,
+  overrideLogLine,
   overrideSpanOf,
   readObservations,
   spanIfOverlapping,
@@ -892,20 +893,19 @@ export class FileLedger implements Ledger {
     const removals = new Map<string, string>();
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
-      let doc: Partial<OverrideSpan>;
+      let read: ReturnType<typeof overrideLogLine>;
       try {
-        doc = JSON.parse(line);
+        read = overrideLogLine(JSON.parse(line));
       } catch {
         continue; // torn by a crash mid-write: that line only
       }
-      if (typeof doc.id !== 'string') continue;
-      if (doc.removedAt !== undefined && doc.from === undefined) {
-        const earlier = removals.get(doc.id);
+      if (!read) continue; // damaged into other JSON: that line only
+      if ('removed' in read) {
+        const { id, removedAt } = read.removed;
+        const earlier = removals.get(id);
         // Two processes removing at once: the first removal ended it.
-        if (!earlier || doc.removedAt < earlier) removals.set(doc.id, doc.removedAt);
-      } else if (Array.isArray(doc.targets) && doc.from && doc.until && doc.state) {
-        byId.set(doc.id, doc as OverrideSpan);
-      }
+        if (!earlier || removedAt < earlier) removals.set(id, removedAt);
+      } else byId.set(read.span.id, read.span);
     }
     const spans: OverrideSpan[] = [];
     for (const [id, span] of byId) {
