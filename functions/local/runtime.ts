@@ -20,6 +20,7 @@ import type { SecretSource } from '../stores/secrets.ts';
 import { type Clock, sleep } from './clock.ts';
 import { DroppedOverrides } from './dropped-overrides.ts';
 import { Owners } from './owners.ts';
+import { parseTarget } from './request-target.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -529,29 +530,4 @@ export class LocalRuntime {
       res.destroy();
     }
   }
-}
-
-/**
- * Path and query of a request target. Origin-form (`/v1/plan?hours=2`) is split by hand: a
- * target such as `//[` is a valid request line that `new URL` refuses to parse. Absolute-form
- * targets go through `URL`; anything else is refused (undefined).
- */
-function parseTarget(target: string): { path: string; query: Record<string, string> } | undefined {
-  let path: string;
-  let search: string;
-  if (target.startsWith('/')) {
-    const q = target.indexOf('?');
-    path = q === -1 ? target : target.slice(0, q);
-    search = q === -1 ? '' : target.slice(q + 1);
-  } else {
-    try {
-      const url = new URL(target);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-      path = url.pathname;
-      search = url.search.slice(1);
-    } catch {
-      return undefined;
-    }
-  }
-  return { path, query: Object.fromEntries(new URLSearchParams(search)) };
 }
