@@ -67,6 +67,23 @@ describe('nightshift savings', () => {
     expect(twice.stdout).toContain('(total),,1 target(s),24,');
   });
 
+  it('reads a date of the years 0 to 99 as written, not as 1900 and after', async () => {
+    const run = await cli([
+      '--state',
+      api.ledger.dir,
+      '--json',
+      '--from',
+      '0099-12-31',
+      '--to',
+      '0100-01-02',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      from: '0099-12-31T00:00:00.000Z',
+      to: '0100-01-02T00:00:00.000Z',
+    });
+  });
+
   it.each([
     [['--json', '--csv'], 'give --json or --csv, not both'],
     [['--target', 'nope'], 'unknown target "nope"'],
