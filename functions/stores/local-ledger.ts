@@ -33,7 +33,7 @@ import {
 import type { CloudEvent } from '../events/cloudevent.ts';
 import { appendEvents, type OutboxPosition, type OutboxRead, readOutbox } from '../notify/file-outbox.ts';
 import { markLine, observedMarks, parseMarkLines } from './observed-marks.ts';
-import { monthSummaries } from './observed-summaries.ts';
+import { monthSummaries, readSavingsFile } from './observed-summaries.ts';
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 const TARGET_VERSIONS_KEPT = 10;
@@ -862,12 +862,8 @@ export class FileLedger implements Ledger {
   }
 
   async observedMonth(month: string, targets: ReadonlySet<string>): Promise<ObservedMark[]> {
-    try {
-      return parseMarkLines(await readFile(this.observedLog(month), 'utf8'), targets);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+    const text = await readSavingsFile(this.observedLog(month));
+    return text === undefined ? [] : parseMarkLines(text, targets);
   }
 
   // `savings/observed-<YYYY-MM>.summary`: the month's summaries, kept once it is over and made
@@ -882,13 +878,8 @@ export class FileLedger implements Ledger {
   }
 
   async overridesBetween(from: number, to: number): Promise<OverrideSpan[]> {
-    let text: string;
-    try {
-      text = await readFile(join(this.dir, 'savings', 'overrides.jsonl'), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+    const text = await readSavingsFile(join(this.dir, 'savings', 'overrides.jsonl'));
+    if (text === undefined) return [];
     const byId = new Map<string, OverrideSpan>();
     const removals = new Map<string, string>();
     for (const line of text.split('\n')) {

@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiRig, startApiRig, WEBHOOK_KEY } from '../helpers/api.ts';
@@ -83,6 +84,22 @@ describe('nightshift savings', () => {
       to: '0100-01-02T00:00:00.000Z',
     });
   });
+
+  it.each(['overrides.jsonl', 'observed-2027-03.log'])(
+    'names the file when the state folder holds one it cannot read (%s a folder)',
+    async (name) => {
+      const state = mkdtempSync(join(tmpdir(), 'nightshift-savings-cli-'));
+      try {
+        mkdirSync(join(state, 'savings', name), { recursive: true });
+        const run = await cli(['--state', state, '--from', '2027-03-02', '--to', '2027-03-03']);
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain(join(state, 'savings', name));
+        expect(run.stderr).toContain('EISDIR');
+      } finally {
+        rmSync(state, { recursive: true, force: true });
+      }
+    },
+  );
 
   it.each([
     [['--json', '--csv'], 'give --json or --csv, not both'],
