@@ -24,6 +24,17 @@ export async function savings(request: ApiRequest, deps: StateRouteDeps): Promis
   };
   const from = instant('from', monthStart(zoneOfConfig(deps.config), deps.now));
   const to = instant('to', deps.now);
+  if (to <= from) {
+    // Either may be a default the caller never wrote: name both, and which one is.
+    const given = (name: 'from' | 'to') => query[name] !== undefined && query[name] !== '';
+    const label = (name: 'from' | 'to', ms: number, fallback: string) =>
+      `${name} (${new Date(ms).toISOString()}${given(name) ? '' : `, by default ${fallback}`})`;
+    throw new HttpError(
+      400,
+      'bad_request',
+      `${label('to', to, 'now')} must be later than ${label('from', from, 'the start of this month')}`,
+    );
+  }
   const targets = query.target ? query.target.split(',').filter((t) => t !== '') : undefined;
   try {
     const report = await savingsReport({

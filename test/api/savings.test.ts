@@ -74,6 +74,18 @@ describe('HTTP API: GET /v1/savings', () => {
     expect(bodyOf(answer).error.code).toBe(code);
   });
 
+  it('says which instants make a range backwards, defaults included', async () => {
+    const early = await get({ to: '2027-02-01T00:00:00Z' });
+    expect(early.status).toBe(400);
+    expect(bodyOf(early).error.message).toBe(
+      'to (2027-02-01T00:00:00.000Z) must be later than from (2027-03-01T00:00:00.000Z, by default the start of this month)',
+    );
+    const late = await get({ from: '2027-04-01T00:00:00Z' });
+    expect(bodyOf(late).error.message).toBe(
+      'to (2027-03-29T05:00:00.000Z, by default now) must be later than from (2027-04-01T00:00:00.000Z)',
+    );
+  });
+
   it('is signed like every route but health', async () => {
     const answer = await api.router.handle({
       method: 'GET',
