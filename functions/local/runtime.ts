@@ -8,6 +8,7 @@ import { MAX_BODY_BYTES, Router } from '../api/router.ts';
 import { wallClock } from '../engine/calendar/zone.ts';
 import type { Config } from '../engine/config/schema.ts';
 import { ConfigError } from '../engine/config/validate.ts';
+import { HttpErrorCode } from '../engine/error-codes.ts';
 import type { Upstream } from '../engine/executor.ts';
 import type { HistoryEntry } from '../engine/ledger.ts';
 import { expiringOverrides, type Override } from '../engine/overrides.ts';
@@ -500,7 +501,7 @@ export class LocalRuntime {
           status: 400,
           headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
           body: JSON.stringify({
-            error: { code: 'bad_request', message: 'the request target is not a valid path' },
+            error: { code: HttpErrorCode.badRequest, message: 'the request target is not a valid path' },
           }),
         };
     if (res.destroyed) return;
@@ -520,7 +521,7 @@ export class LocalRuntime {
     });
     try {
       if (!res.headersSent && !res.destroyed) {
-        const body = JSON.stringify({ error: { code: 'internal', message: 'internal error' } });
+        const body = JSON.stringify({ error: { code: HttpErrorCode.internal, message: 'internal error' } });
         res.writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
       } else {
