@@ -14,12 +14,16 @@ export async function savings(request: ApiRequest, deps: StateRouteDeps): Promis
     const text = query[name];
     if (text === undefined || text === '') return fallback;
     const ms = parseIsoInstant(text);
-    if (ms === undefined)
+    if (ms === undefined) {
+      // `?from=2027-03-01T00:00:00+08:00` as typed into curl: the + arrives as a space.
+      const plus =
+        / \d{2}:?\d{2}$/.test(text) && parseIsoInstant(text.replace(/ (?=\d{2}:?\d{2}$)/, '+')) !== undefined;
       throw new HttpError(
         400,
         'bad_request',
-        `${name} must be an ISO 8601 instant with a zone, got "${text}"`,
+        `${name} must be an ISO 8601 instant with a zone, got "${text}"${plus ? ' (send a + in a query as %2B)' : ''}`,
       );
+    }
     return ms;
   };
   const from = instant('from', monthStart(zoneOfConfig(deps.config), deps.now));

@@ -86,6 +86,12 @@ describe('HTTP API: GET /v1/savings', () => {
     );
   });
 
+  it('says why when a + offset came through as a space (a query sent without encoding it)', async () => {
+    const answer = await get({ from: '2027-03-27T00:00:00 08:00' });
+    expect(answer.status).toBe(400);
+    expect(bodyOf(answer).error.message).toContain('send a + in a query as %2B');
+  });
+
   it('is signed like every route but health', async () => {
     const answer = await api.router.handle({
       method: 'GET',
