@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import type { Config } from '../engine/config/schema.ts';
-import { ErrorCode } from '../engine/error-codes.ts';
+import { ErrorCode, HttpErrorCode } from '../engine/error-codes.ts';
 import type { ActionResult, Upstream } from '../engine/executor.ts';
 import { calendarDateProblem } from '../engine/instants.ts';
 import { ACTIONS } from '../engine/kinds.ts';
@@ -131,7 +131,7 @@ export class HttpError extends Error {
   override readonly name = 'HttpError';
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: HttpErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
   ) {
@@ -162,7 +162,9 @@ export class Router {
         return json(error.status, { error: { code: error.code, message: error.message } }, error.headers);
       // Never a stack trace: the log has the details, the caller a request id.
       this.log.error('request failed', { requestId, path: request.path, error: redact(describe(error)) });
-      return json(500, { error: { code: 'internal', message: `internal error (request ${requestId})` } });
+      return json(500, {
+        error: { code: HttpErrorCode.internal, message: `internal error (request ${requestId})` },
+      });
     }
   }
 
@@ -586,7 +588,7 @@ function answerOf(results: readonly ActionResult[]): ApiResponse {
   if (cut === 0) return json(statusOf(results), { results });
   return json(504, {
     error: {
-      code: 'deadline_exceeded',
+      code: HttpErrorCode.deadlineExceeded,
       message: `${cut} of ${results.length} target(s) had no answer before the request's deadline; their outcome is unknown (see the history)`,
     },
     results,

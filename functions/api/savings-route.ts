@@ -14,16 +14,31 @@ export async function savings(request: ApiRequest, deps: StateRouteDeps): Promis
     const text = query[name];
     if (text === undefined || text === '') return fallback;
     const ms = parseIsoInstant(text);
-    if (ms === undefined)
+    if (ms === undefined) {
+      // `?from=2027-03-01T00:00:00+08:00` as typed into curl: the + arrives as a space.
+      const plus =
+        / \d{2}:?\d{2}$/.test(text) && parseIsoInstant(text.replace(/ (?=\d{2}:?\d{2}$)/, '+')) !== undefined;
       throw new HttpError(
         400,
         'bad_request',
-        `${name} must be an ISO 8601 instant with a zone, got "${text}"`,
+        `${name} must be an ISO 8601 instant with a zone, got "${text}"${plus ? ' (send a + in a query as %2B)' : ''}`,
       );
+    }
     return ms;
   };
   const from = instant('from', monthStart(zoneOfConfig(deps.config), deps.now));
   const to = instant('to', deps.now);
+  if (to <= from) {
+    // Either may be a default the caller never wrote: name both, and which one is.
+    const given = (name: 'from' | 'to') => query[name] !== undefined && query[name] !== '';
+    const label = (name: 'from' | 'to', ms: number, fallback: string) =>
+      `${name} (${new Date(ms).toISOString()}${given(name) ? '' : `, by default ${fallback}`})`;
+    throw new HttpError(
+      400,
+      'bad_request',
+      `${label('to', to, 'now')} must be later than ${label('from', from, 'the start of this month')}`,
+    );
+  }
   const targets = query.target ? query.target.split(',').filter((t) => t !== '') : undefined;
   try {
     const report = await savingsReport({

@@ -40,7 +40,8 @@ export function parseTime(
   const minuteOfDay = hour * 60 + minute;
   let local: number;
   if (year) {
-    const date = Date.UTC(Number(year), Number(month) - 1, Number(day));
+    // setUTCFullYear, not Date.UTC: that reads the years 0 to 99 as 1900 to 1999.
+    const date = new Date(0).setUTCFullYear(Number(year), Number(month) - 1, Number(day));
     if (new Date(date).getUTCDate() !== Number(day))
       throw new UsageError(`${option}: no such date "${text}"`);
     local = date / MINUTE_MS + minuteOfDay;

@@ -49,3 +49,47 @@ export const ErrorCode = {
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * The codes of the HTTP API's error answers, `{"error": {"code", "message"}}`, each with its
+ * status in docs/http-api.md: callers branch on them, so they are promises like the codes above.
+ * `HttpError` takes only these, so a route cannot answer with a code of its own making.
+ */
+export const HttpErrorCode = {
+  /** 400: a malformed body, query or field. */
+  badRequest: 'bad_request',
+  /** 401: no signature, a wrong one, a timestamp too far off; no session on the page. */
+  unauthorized: 'unauthorized',
+  /** 401: a signature already used within the window. */
+  replayed: 'replayed',
+  /** 403: the page's form from another site or session, or a read-only session writing. */
+  forbidden: 'forbidden',
+  /** 404: an unknown target, group, schedule, override or route. */
+  notFound: 'not_found',
+  /** 405: a method the route does not take. */
+  methodNotAllowed: 'method_not_allowed',
+  /** 409: the first request with this Idempotency-Key is still running. */
+  idempotencyInProgress: 'idempotency_in_progress',
+  /** 409: a target under a hands-off override. */
+  handsOff: 'hands_off',
+  /** 413: a body over 64 KiB. */
+  payloadTooLarge: 'payload_too_large',
+  /** 415: a body not sent as application/json. */
+  unsupportedMediaType: 'unsupported_media_type',
+  /** 422: an action the target's kind lacks, or a DRS stop without allowStop. */
+  unsupportedAction: 'unsupported_action',
+  /** 422: an override state the target's kind cannot have. */
+  unsupportedState: 'unsupported_state',
+  /** 422: an Idempotency-Key used with a different body. */
+  idempotencyMismatch: 'idempotency_mismatch',
+  /** The kept answer to an Idempotency-Key, when the first one was too large to keep. */
+  answerNotKept: 'answer_not_kept',
+  /** 500: a fault inside Nightshift (the log has it, under the request id the message names). */
+  internal: 'internal',
+  /** 503: the webhook secret is missing or malformed. */
+  webhookKeyUnavailable: 'webhook_key_unavailable',
+  /** 504: some calls had no answer before the request's deadline. */
+  deadlineExceeded: 'deadline_exceeded',
+} as const;
+
+export type HttpErrorCode = (typeof HttpErrorCode)[keyof typeof HttpErrorCode];

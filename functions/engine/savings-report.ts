@@ -61,7 +61,7 @@ export interface SavingsOptions {
   from: number;
   to: number;
   now: number;
-  /** Default: every target of the config, in its order. */
+  /** Default: every target of the config, in its order; a name given twice counts once. */
   targets?: readonly string[];
 }
 
@@ -77,7 +77,8 @@ export async function savingsReport(options: SavingsOptions): Promise<SavingsRep
   if (!(to > from)) throw new SavingsRequestError('to must be later than from', 'bad-request');
   if (to - from > MAX_SAVINGS_DAYS * 86_400_000)
     throw new SavingsRequestError(`a savings range may span at most ${MAX_SAVINGS_DAYS} days`, 'bad-request');
-  const targets = options.targets ?? Object.keys(config.targets);
+  // A name given twice (`--target a --target a`, `?target=a,a`) is one target: one row, one share.
+  const targets = [...new Set(options.targets ?? Object.keys(config.targets))];
   const unknown = targets.filter((t) => !Object.hasOwn(config.targets, t));
   if (unknown.length > 0)
     throw new SavingsRequestError(`unknown target ${unknown.map((t) => `"${t}"`).join(', ')}`, 'not-found');

@@ -3,7 +3,7 @@ import { expandTargetNames } from './config/validate.ts';
 import { type Edge, eachDesiredSpan } from './desired.ts';
 import type { TargetKind } from './kinds.ts';
 import type { HistoryEntry } from './ledger.ts';
-import type { OverrideState } from './overrides.ts';
+import { OVERRIDE_STATES, type OverrideState } from './overrides.ts';
 import { type ObservedState, stateAfter, type TargetState } from './states.ts';
 
 /**
@@ -209,6 +209,33 @@ export async function readObservations(
 export function overrideSpanOf(override: OverrideSpan & { createdAt: string }): OverrideSpan {
   const { id, targets, state, from, until, createdAt } = override;
   return { id, targets, state, from, until, createdAt };
+}
+
+const isInstant = (value: unknown): value is string =>
+  typeof value === 'string' && !Number.isNaN(Date.parse(value));
+
+/**
+ * A line of a kept override log, read back: the override as kept, or the instant one was removed;
+ * undefined for anything else (a line damaged into other JSON), so a damaged line costs that line
+ * only and never changes what the others say (an unknown state would have read as "not off").
+ */
+export function overrideLogLine(
+  doc: unknown,
+): { span: OverrideSpan } | { removed: { id: string; removedAt: string } } | undefined {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return undefined;
+  const d = doc as Record<string, unknown>;
+  if (typeof d.id !== 'string') return undefined;
+  if (d.from === undefined && d.removedAt !== undefined)
+    return isInstant(d.removedAt) ? { removed: { id: d.id, removedAt: d.removedAt } } : undefined;
+  if (
+    !(Array.isArray(d.targets) && d.targets.every((t) => typeof t === 'string')) ||
+    !(OVERRIDE_STATES as readonly unknown[]).includes(d.state) ||
+    !isInstant(d.from) ||
+    !isInstant(d.until) ||
+    (d.createdAt !== undefined && !isInstant(d.createdAt))
+  )
+    return undefined;
+  return { span: doc as OverrideSpan };
 }
 
 /** A kept override with its removal, if it overlapped `[from, to)` before it ended. */

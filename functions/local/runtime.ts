@@ -8,6 +8,7 @@ import { MAX_BODY_BYTES, Router } from '../api/router.ts';
 import { wallClock } from '../engine/calendar/zone.ts';
 import type { Config } from '../engine/config/schema.ts';
 import { ConfigError } from '../engine/config/validate.ts';
+import { HttpErrorCode } from '../engine/error-codes.ts';
 import type { Upstream } from '../engine/executor.ts';
 import type { HistoryEntry } from '../engine/ledger.ts';
 import { expiringOverrides, type Override } from '../engine/overrides.ts';
@@ -20,6 +21,7 @@ import type { SecretSource } from '../stores/secrets.ts';
 import { type Clock, sleep } from './clock.ts';
 import { DroppedOverrides } from './dropped-overrides.ts';
 import { Owners } from './owners.ts';
+import { parseTarget } from './request-target.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -499,7 +501,7 @@ export class LocalRuntime {
           status: 400,
           headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
           body: JSON.stringify({
-            error: { code: 'bad_request', message: 'the request target is not a valid path' },
+            error: { code: HttpErrorCode.badRequest, message: 'the request target is not a valid path' },
           }),
         };
     if (res.destroyed) return;
@@ -519,7 +521,7 @@ export class LocalRuntime {
     });
     try {
       if (!res.headersSent && !res.destroyed) {
-        const body = JSON.stringify({ error: { code: 'internal', message: 'internal error' } });
+        const body = JSON.stringify({ error: { code: HttpErrorCode.internal, message: 'internal error' } });
         res.writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
       } else {
@@ -529,29 +531,4 @@ export class LocalRuntime {
       res.destroy();
     }
   }
-}
-
-/**
- * Path and query of a request target. Origin-form (`/v1/plan?hours=2`) is split by hand: a
- * target such as `//[` is a valid request line that `new URL` refuses to parse. Absolute-form
- * targets go through `URL`; anything else is refused (undefined).
- */
-function parseTarget(target: string): { path: string; query: Record<string, string> } | undefined {
-  let path: string;
-  let search: string;
-  if (target.startsWith('/')) {
-    const q = target.indexOf('?');
-    path = q === -1 ? target : target.slice(0, q);
-    search = q === -1 ? '' : target.slice(q + 1);
-  } else {
-    try {
-      const url = new URL(target);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-      path = url.pathname;
-      search = url.search.slice(1);
-    } catch {
-      return undefined;
-    }
-  }
-  return { path, query: Object.fromEntries(new URLSearchParams(search)) };
 }

@@ -11,6 +11,7 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { HttpErrorCode } from '../engine/error-codes.ts';
 import { type MonthSummary, summarizeMonth } from '../engine/held-off.ts';
 import {
   DEFAULT_IN_PROGRESS_MS,
@@ -401,7 +402,7 @@ export class DynamoLedger implements Ledger {
               s(
                 JSON.stringify({
                   error: {
-                    code: 'answer_not_kept',
+                    code: HttpErrorCode.answerNotKept,
                     message: `the first answer to this Idempotency-Key (${size} bytes) was too large to keep; its results are in the history`,
                   },
                 }),

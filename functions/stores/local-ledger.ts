@@ -25,6 +25,7 @@ import {
   type ObservationQuery,
   type ObservedMark,
   type OverrideSpan,
+  overrideLogLine,
   overrideSpanOf,
   readObservations,
   spanIfOverlapping,
@@ -32,7 +33,7 @@ import {
 import type { CloudEvent } from '../events/cloudevent.ts';
 import { appendEvents, type OutboxPosition, type OutboxRead, readOutbox } from '../notify/file-outbox.ts';
 import { markLine, observedMarks, parseMarkLines } from './observed-marks.ts';
-import { monthSummaries } from './observed-summaries.ts';
+import { monthSummaries, readSavingsFile } from './observed-summaries.ts';
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 const TARGET_VERSIONS_KEPT = 10;
@@ -861,12 +862,8 @@ export class FileLedger implements Ledger {
   }
 
   async observedMonth(month: string, targets: ReadonlySet<string>): Promise<ObservedMark[]> {
-    try {
-      return parseMarkLines(await readFile(this.observedLog(month), 'utf8'), targets);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+    const text = await readSavingsFile(this.observedLog(month));
+    return text === undefined ? [] : parseMarkLines(text, targets);
   }
 
   // `savings/observed-<YYYY-MM>.summary`: the month's summaries, kept once it is over and made
@@ -881,31 +878,25 @@ export class FileLedger implements Ledger {
   }
 
   async overridesBetween(from: number, to: number): Promise<OverrideSpan[]> {
-    let text: string;
-    try {
-      text = await readFile(join(this.dir, 'savings', 'overrides.jsonl'), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+    const text = await readSavingsFile(join(this.dir, 'savings', 'overrides.jsonl'));
+    if (text === undefined) return [];
     const byId = new Map<string, OverrideSpan>();
     const removals = new Map<string, string>();
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
-      let doc: Partial<OverrideSpan>;
+      let read: ReturnType<typeof overrideLogLine>;
       try {
-        doc = JSON.parse(line);
+        read = overrideLogLine(JSON.parse(line));
       } catch {
         continue; // torn by a crash mid-write: that line only
       }
-      if (typeof doc.id !== 'string') continue;
-      if (doc.removedAt !== undefined && doc.from === undefined) {
-        const earlier = removals.get(doc.id);
+      if (!read) continue; // damaged into other JSON: that line only
+      if ('removed' in read) {
+        const { id, removedAt } = read.removed;
+        const earlier = removals.get(id);
         // Two processes removing at once: the first removal ended it.
-        if (!earlier || doc.removedAt < earlier) removals.set(doc.id, doc.removedAt);
-      } else if (Array.isArray(doc.targets) && doc.from && doc.until && doc.state) {
-        byId.set(doc.id, doc as OverrideSpan);
-      }
+        if (!earlier || removedAt < earlier) removals.set(id, removedAt);
+      } else byId.set(read.span.id, read.span);
     }
     const spans: OverrideSpan[] = [];
     for (const [id, span] of byId) {

@@ -50,8 +50,10 @@ export function forEachMarkLine(
 ): void {
   let start = 0;
   while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
+    let next = text.indexOf('\n', start);
+    if (next === -1) next = text.length;
+    // A CR before the newline (the log saved by an editor on Windows) is no part of the name.
+    const end = next > start && text.charCodeAt(next - 1) === 13 ? next - 1 : next;
     // `<24-character instant> <state> <target>`
     const second = start + 25 < end ? text.indexOf(' ', start + 25) : -1;
     if (text.charCodeAt(start + 24) === 32 && second !== -1 && second < end) {
@@ -62,6 +64,6 @@ export function forEachMarkLine(
         if (state !== undefined && !Number.isNaN(at)) visit(target, at, state);
       }
     }
-    start = end + 1;
+    start = next + 1;
   }
 }

@@ -20,6 +20,28 @@ import { forEachMarkLine, parseMarkLines } from './observed-marks.ts';
  * File: the body's SHA-256 in hex, a newline, the body (one JSON document).
  */
 
+/** A savings file that exists but cannot be read (a folder in its place, no permission). */
+export class SavingsFileError extends Error {
+  override readonly name = 'SavingsFileError';
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    // Node names no path for some of these (EISDIR on a read): say which file it is.
+    super(`cannot read ${path}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** A savings file's text, or undefined when there is none. */
+export async function readSavingsFile(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SavingsFileError(path, error);
+  }
+}
+
 /** What of the log a summary was made from: it is current while the log still has both. */
 export interface LogVersion {
   size: number;
@@ -110,7 +132,7 @@ export async function monthSummaries(
     handle = await open(paths.log, 'r');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw error;
+    throw new SavingsFileError(paths.log, error);
   }
   let log: LogVersion;
   let text: string;
@@ -129,6 +151,8 @@ export async function monthSummaries(
     }
     text = bytes.toString('utf8', 0, read);
     if (read < size) log = { size: read, mtimeMs: Number.NaN }; // cut short under us: never kept
+  } catch (error) {
+    throw new SavingsFileError(paths.log, error);
   } finally {
     await handle.close();
   }

@@ -48,6 +48,21 @@ describe('HTTP API: GET /v1/savings', () => {
     ]);
   });
 
+  it('counts a target named twice once: one row, totals not doubled', async () => {
+    const once = bodyOf(
+      await get({ from: '2027-03-27T00:00:00Z', to: '2027-03-28T00:00:00Z', target: 'orders-sync' }),
+    );
+    const twice = bodyOf(
+      await get({
+        from: '2027-03-27T00:00:00Z',
+        to: '2027-03-28T00:00:00Z',
+        target: 'orders-sync,orders-sync',
+      }),
+    );
+    expect(twice).toEqual(once);
+    expect(twice.totals.heldOffHours).toBe(24);
+  });
+
   it.each([
     [{ from: 'yesterday' }, 400, 'bad_request'],
     [{ from: '2027-03-28T00:00:00Z', to: '2027-03-27T00:00:00Z' }, 400, 'bad_request'],
@@ -57,6 +72,24 @@ describe('HTTP API: GET /v1/savings', () => {
     const answer = await get(query);
     expect(answer.status).toBe(status);
     expect(bodyOf(answer).error.code).toBe(code);
+  });
+
+  it('says which instants make a range backwards, defaults included', async () => {
+    const early = await get({ to: '2027-02-01T00:00:00Z' });
+    expect(early.status).toBe(400);
+    expect(bodyOf(early).error.message).toBe(
+      'to (2027-02-01T00:00:00.000Z) must be later than from (2027-03-01T00:00:00.000Z, by default the start of this month)',
+    );
+    const late = await get({ from: '2027-04-01T00:00:00Z' });
+    expect(bodyOf(late).error.message).toBe(
+      'to (2027-03-29T05:00:00.000Z, by default now) must be later than from (2027-04-01T00:00:00.000Z)',
+    );
+  });
+
+  it('says why when a + offset came through as a space (a query sent without encoding it)', async () => {
+    const answer = await get({ from: '2027-03-27T00:00:00 08:00' });
+    expect(answer.status).toBe(400);
+    expect(bodyOf(answer).error.message).toContain('send a + in a query as %2B');
   });
 
   it('is signed like every route but health', async () => {

@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiRig, startApiRig, WEBHOOK_KEY } from '../helpers/api.ts';
@@ -57,6 +58,48 @@ describe('nightshift savings', () => {
     expect(remote.stderr).toBe('');
     expect(JSON.parse(remote.stdout)).toEqual(report);
   });
+
+  it('counts a target given twice with --target once (one row, one share of the totals)', async () => {
+    const args = ['--state', api.ledger.dir, '--csv', '--from', '2027-03-27', '--to', '2027-03-28'];
+    const once = await cli([...args, '--target', 'orders-sync']);
+    const twice = await cli([...args, '--target', 'orders-sync', '--target', 'orders-sync']);
+    expect(twice.stderr).toBe('');
+    expect(twice.stdout).toBe(once.stdout);
+    expect(twice.stdout).toContain('(total),,1 target(s),24,');
+  });
+
+  it('reads a date of the years 0 to 99 as written, not as 1900 and after', async () => {
+    const run = await cli([
+      '--state',
+      api.ledger.dir,
+      '--json',
+      '--from',
+      '0099-12-31',
+      '--to',
+      '0100-01-02',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      from: '0099-12-31T00:00:00.000Z',
+      to: '0100-01-02T00:00:00.000Z',
+    });
+  });
+
+  it.each(['overrides.jsonl', 'observed-2027-03.log'])(
+    'names the file when the state folder holds one it cannot read (%s a folder)',
+    async (name) => {
+      const state = mkdtempSync(join(tmpdir(), 'nightshift-savings-cli-'));
+      try {
+        mkdirSync(join(state, 'savings', name), { recursive: true });
+        const run = await cli(['--state', state, '--from', '2027-03-02', '--to', '2027-03-03']);
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain(join(state, 'savings', name));
+        expect(run.stderr).toContain('EISDIR');
+      } finally {
+        rmSync(state, { recursive: true, force: true });
+      }
+    },
+  );
 
   it.each([
     [['--json', '--csv'], 'give --json or --csv, not both'],

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../../functions/engine/error-codes.ts';
+import { ErrorCode, HttpErrorCode } from '../../functions/engine/error-codes.ts';
 
 /** Every .ts file under a folder. */
 function sources(dir: string): string[] {
@@ -26,5 +26,27 @@ describe('the error-code registry', () => {
     const documented = new Set([...readme.matchAll(/^\| `(NIGHTSHIFT\.[A-Z_]+)` \|/gm)].map((m) => m[1]));
     expect([...Object.values(ErrorCode)].filter((code) => !documented.has(code))).toEqual([]);
     expect([...documented].filter((code) => !Object.values(ErrorCode).includes(code as never))).toEqual([]);
+  });
+
+  it('holds every code of an HTTP error answer, each documented in docs/http-api.md', () => {
+    const codes = Object.values(HttpErrorCode) as string[];
+    // Every `new HttpError(status, 'code'` and `error: { code: 'code'` in the code is one of them.
+    // The code that answers HTTP (routes, the page, serve, the kept answers of the ledgers).
+    const answering = ['api', 'page', 'local', 'handlers', 'stores'].flatMap((dir) =>
+      sources(join('functions', dir)),
+    );
+    const spelled = answering.flatMap((path) => [
+      ...readFileSync(path, 'utf8').matchAll(
+        /new HttpError\(\s*\d{3},\s*'([a-z_]+)'|\bcode: '([a-z_]+)',?\s*message:/g,
+      ),
+    ]);
+    const used = new Set(spelled.map((m) => m[1] ?? m[2]));
+    expect(used.size).toBeGreaterThan(10);
+    expect([...used].filter((code) => !codes.includes(code!))).toEqual([]);
+    const doc = readFileSync('docs/http-api.md', 'utf8');
+    expect(codes.filter((code) => !doc.includes(`\`${code}\``))).toEqual([]);
+    // And the docs promise no code the registry lacks: `4xx code` / `5xx code` as they write them.
+    const documented = [...doc.matchAll(/\b[45]\d\d `([a-z_]+)`/g)].map((m) => m[1]!);
+    expect(documented.filter((code) => !codes.includes(code))).toEqual([]);
   });
 });

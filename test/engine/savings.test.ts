@@ -230,6 +230,35 @@ describe('config: cost', () => {
   });
 });
 
+describe('config: cost currency', () => {
+  const config = (currency: string) =>
+    validateConfig(
+      rawConfig([], {
+        targets: {
+          'face-search': { account: 'prod', kind: 'vias-task', taskId: 't', cost: { perHour: 1, currency } },
+        },
+        groups: {},
+      }),
+    );
+
+  it.each(['CNY', 'EUR', 'USD', 'JPY', 'CHF', 'ZWG'])('takes %s, a code of ISO 4217', (currency) => {
+    expect(config(currency).ok).toBe(true);
+  });
+
+  // Three capitals are not a currency: RMB (meant CNY) would be totalled apart from CNY.
+  it.each(['RMB', 'XYZ', 'EUO', 'ABC'])('refuses %s, three capitals but no ISO 4217 code', (currency) => {
+    const result = config(currency);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues.map((i) => [i.path, i.message])).toEqual([
+      [
+        'targets.face-search.cost.currency',
+        expect.stringContaining(`"${currency}" is not an ISO 4217 currency code`),
+      ],
+    ]);
+  });
+});
+
 describe('reading an instant as toISOString writes it', () => {
   it('agrees with Date.parse on any instant, and refuses anything else', () => {
     fc.assert(

@@ -153,3 +153,42 @@ describe('FileLedger savings files', () => {
     ]);
   });
 });
+
+describe('FileLedger savings files, damaged', () => {
+  it('leaves out override lines that are JSON but no override, instead of failing or counting them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nightshift-savings-ledger-'));
+    dirs.push(dir);
+    const ledger = new FileLedger(dir, () => clock);
+    await ledger.putOverride(override('ovr-1', '2027-03-29T10:00:00.000Z', '2027-03-29T20:00:00.000Z'));
+    const span = {
+      id: 'ovr-x',
+      targets: ['orders-sync'],
+      state: 'stopped',
+      from: '2027-03-29T08:00:00.000Z',
+    };
+    const damaged = [
+      'null',
+      '42',
+      '[1, 2]',
+      '"ovr-1"',
+      JSON.stringify({ ...span, until: '2027-03-29T12:00:00.000Z', state: 'exploded' }),
+      JSON.stringify({ ...span, until: '2027-03-29T12:00:00.000Z', targets: [7] }),
+      JSON.stringify({ ...span, until: 'soon' }),
+      JSON.stringify({ ...span, from: 1, until: '2027-03-29T12:00:00.000Z' }),
+      JSON.stringify({ id: 'ovr-1', removedAt: 'later' }),
+      JSON.stringify({ id: 'ovr-1', removedAt: null }),
+    ];
+    appendFileSync(join(dir, 'savings', 'overrides.jsonl'), damaged.map((line) => `\n${line}`).join(''));
+    const spans = await ledger.overridesBetween(0, Date.parse('2028-01-01T00:00:00Z'));
+    expect(spans).toEqual([
+      {
+        id: 'ovr-1',
+        targets: ['orders-sync'],
+        state: 'running',
+        from: '2027-03-29T10:00:00.000Z',
+        until: '2027-03-29T20:00:00.000Z',
+        createdAt: '2027-03-29T10:00:00.000Z',
+      },
+    ]);
+  });
+});

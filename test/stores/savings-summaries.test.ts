@@ -223,6 +223,25 @@ describe('a torn line in a summarised month', () => {
   });
 });
 
+describe('a month log saved with CRLF line ends (opened and saved in an editor on Windows)', () => {
+  it('still counts every line, summarised or read mark by mark', async () => {
+    const { dir, held, ledger } = await ledgerWithMarch();
+    for (const month of ['2027-02', '2027-03', '2027-04']) {
+      const log = join(dir, 'savings', `observed-${month}.log`);
+      writeFileSync(log, readFileSync(log, 'utf8').replaceAll('\n', '\r\n'));
+    }
+    expect(await held()).toEqual(MARCH);
+    // A range cut inside the months: read mark by mark.
+    const cut = { from: at('2027-03-01T06:00:00Z'), to: at('2027-04-02T09:00:00Z') };
+    expect(await heldOffByTarget({ targets: ['a', 'b'], ...cut }, ledger)).toEqual(
+      new Map([
+        ['a', 2 * HOUR + (29 * 24 + 12) * HOUR],
+        ['b', (27 * 24 + 12) * HOUR],
+      ]),
+    );
+  });
+});
+
 describe('both ledgers', () => {
   it('give the same summaries and hours, kept or made on each read', async () => {
     const dynamo = await startDynalite();

@@ -1,3 +1,4 @@
+import { codes as currencyCodes } from 'currency-codes';
 import * as z from 'zod';
 import { compileCron } from '../calendar/cron.ts';
 import { checkSkipDate } from '../calendar/skip-dates.ts';
@@ -113,6 +114,9 @@ const enforceEveryMinutes = z
   .max(1440)
   .describe('With reconcile "enforce": how often to check for drift (default 15)');
 
+/** The codes of ISO 4217 (list one, as the pinned `currency-codes` carries it): the same everywhere. */
+const CURRENCY_CODES: ReadonlySet<string> = new Set(currencyCodes());
+
 const cost = z
   .strictObject({
     perHour: z
@@ -122,7 +126,15 @@ const cost = z
       .describe('What the target costs per hour while it runs, e.g. 1.5'),
     currency: z
       .string()
-      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 currency code in capitals, e.g. "CNY", "EUR", "USD"')
+      .regex(/^[A-Z]{3}$/, {
+        error: 'must be an ISO 4217 currency code in capitals, e.g. "CNY", "EUR", "USD"',
+        abort: true,
+      })
+      // Three capitals are not yet a currency: "RMB" (for CNY) would be totalled apart from CNY.
+      .refine((code) => CURRENCY_CODES.has(code), {
+        error: (issue) =>
+          `"${String(issue.input)}" is not an ISO 4217 currency code, e.g. "CNY" (the yuan, not "RMB"), "EUR", "USD"`,
+      })
       .describe('ISO 4217 currency code, e.g. "CNY"'),
   })
   .describe('What the target costs while running: `nightshift savings` reports the cost avoided');
