@@ -60,19 +60,32 @@ class Unreadable extends Error {
   override readonly name = 'Unreadable';
 }
 
+/**
+ * A state file's JSON object; `Unreadable` for anything else found in its place (a folder, bytes
+ * that are not JSON, or JSON that is not an object: `null` or a number must never pass for a
+ * record), so the caller moves it aside instead of failing every read after it.
+ */
 async function readJson<T>(path: string): Promise<T | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'EISDIR') throw new Unreadable('a folder, not a file', { cause: error });
     throw error;
   }
+  let value: unknown;
   try {
-    return JSON.parse(text) as T;
+    value = JSON.parse(text);
   } catch (error) {
     throw new Unreadable(`${text.length === 0 ? 'empty file' : (error as Error).message}`, { cause: error });
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Unreadable(
+      `JSON that is not an object (${Array.isArray(value) ? 'an array' : String(value).slice(0, 20)})`,
+    );
+  return value as T;
 }
 
 /**
@@ -370,7 +383,7 @@ export class FileLedger implements Ledger {
         override = await readJson<Override>(join(dir, name));
       } catch (error) {
         if (!(error instanceof Unreadable)) throw error;
-        await this.quarantine(join(dir, name), `an override file that is not JSON: ${error.message}`);
+        await this.quarantine(join(dir, name), `a damaged override file: ${error.message}`);
         continue;
       }
       if (override) all.push(override);
@@ -411,7 +424,7 @@ export class FileLedger implements Ledger {
       override = await readJson<Override>(path);
     } catch (error) {
       if (!(error instanceof Unreadable)) throw error;
-      await this.quarantine(path, `an override file that is not JSON: ${error.message}`);
+      await this.quarantine(path, `a damaged override file: ${error.message}`);
       return undefined;
     }
     if (!override) return undefined;
@@ -598,7 +611,7 @@ export class FileLedger implements Ledger {
         if (record) return record;
       } catch (error) {
         if (!(error instanceof Unreadable)) throw error;
-        await this.quarantine(path, `a target record that is not JSON: ${error.message}`);
+        await this.quarantine(path, `a damaged target record: ${error.message}`);
       }
     }
   }
@@ -813,7 +826,7 @@ export class FileLedger implements Ledger {
 
   private async readIdempotency(path: string): Promise<IdempotencyEntry | undefined> {
     try {
-      return JSON.parse(await readFile(path, 'utf8'));
+      return await readJson<IdempotencyEntry>(path);
     } catch {
       // Created but not yet written by the other process, or a write that failed: the caller
       // judges it by its file time.

@@ -176,6 +176,15 @@ describe('FileLedger', () => {
     expect(await ledger.beginIdempotent('k', 'f3')).toEqual({ kind: 'started' });
   });
 
+  it('an idempotency file holding `null` is judged by its file time, never a 500', async () => {
+    const ledger = new FileLedger(tempDir(), () => 0);
+    expect(await ledger.beginIdempotent('k', 'f1')).toEqual({ kind: 'started' });
+    const { readdir, writeFile } = await import('node:fs/promises');
+    const [name] = await readdir(join(ledger.dir, 'idempotency'));
+    await writeFile(join(ledger.dir, 'idempotency', name!), 'null');
+    expect(await ledger.beginIdempotent('k', 'f1')).toEqual({ kind: 'in-progress' });
+  });
+
   it('prunes claims of old days', async () => {
     const ledger = new FileLedger(tempDir(), () => Date.parse('2027-04-30T00:00:00Z'));
     await ledger.claim(key);
