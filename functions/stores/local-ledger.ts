@@ -19,7 +19,7 @@ import {
   type StoredAnswer,
   type TargetRecord,
 } from '../engine/ledger.ts';
-import { currentOverrides, type Override } from '../engine/overrides.ts';
+import { currentOverrides, type Override, storedOverrideProblem } from '../engine/overrides.ts';
 import {
   monthOf,
   type ObservationQuery,
@@ -381,6 +381,8 @@ export class FileLedger implements Ledger {
       let override: Override | undefined;
       try {
         override = await readJson<Override>(join(dir, name));
+        const problem = override && storedOverrideProblem(override);
+        if (problem) throw new Unreadable(problem);
       } catch (error) {
         if (!(error instanceof Unreadable)) throw error;
         await this.quarantine(join(dir, name), `a damaged override file: ${error.message}`);

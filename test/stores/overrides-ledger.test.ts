@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -107,6 +107,32 @@ behaves('FileLedger: two ledgers on one state folder', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nightshift-overrides-'));
   dirs.push(dir);
   return { a: new FileLedger(dir, () => NOW), b: new FileLedger(dir, () => NOW) };
+});
+
+describe('FileLedger overrides, damaged', () => {
+  // Found attacking a running `serve`: an override file of the wrong shape failed every tick for
+  // every target (`Cannot read properties of null (reading 'includes')`) and made /v1/status a 500.
+  it.each([
+    ['targets null', { targets: null, state: 7, from: null }],
+    ['targets a string', { targets: 'orders-sync' }],
+    ['an unknown state', { state: 'sideways' }],
+    ['an until that is no date', { until: 'soon' }],
+    ['no id', { id: undefined }],
+  ])('an override file with %s is moved aside; the others still count', async (_, change) => {
+    const dir = mkdtempSync(join(tmpdir(), 'nightshift-overrides-'));
+    dirs.push(dir);
+    const damage: string[] = [];
+    const ledger = new FileLedger(dir, () => NOW, { onDamage: (d) => damage.push(d.reason) });
+    const good = override('ovr-good', -1, 2);
+    await ledger.putOverride(good);
+    writeFileSync(
+      join(dir, 'overrides', 'ovr-bad.json'),
+      JSON.stringify({ ...override('ovr-bad', -1, 2), ...change }),
+    );
+    expect(await ledger.overrides(NOW)).toEqual([good]);
+    expect(readdirSync(join(dir, 'damaged')).some((f) => f.startsWith('overrides~ovr-bad.json~'))).toBe(true);
+    expect(damage).toEqual([expect.stringMatching(/override/)]);
+  });
 });
 
 let dynamo: LocalDynamo;
