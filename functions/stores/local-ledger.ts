@@ -234,6 +234,10 @@ export class FileLedger implements Ledger {
 
   async record(entries: readonly HistoryEntry[]): Promise<void> {
     if (entries.length === 0) return;
+    await this.remakingFolders(() => this.append(entries));
+  }
+
+  private async append(entries: readonly HistoryEntry[]): Promise<void> {
     await this.init();
     // Savings: the observations first, so entries written always have theirs (a repeat is harmless).
     await this.recordObservations(observedMarks(entries));
@@ -452,7 +456,29 @@ export class FileLedger implements Ledger {
     return found;
   }
 
-  async putTarget(record: TargetRecord): Promise<boolean> {
+  /**
+   * Runs a write once more, with every folder made again, when it found a folder gone (ENOENT):
+   * the state folder deleted under a running `serve`. Folders are made once and remembered, so
+   * without this every later write would fail until a restart. Safe to repeat: a write that met
+   * ENOENT left nothing behind.
+   */
+  private async remakingFolders<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.targetDirs.clear();
+      this.ready = undefined;
+      this.savingsReady = undefined;
+      return write();
+    }
+  }
+
+  putTarget(record: TargetRecord): Promise<boolean> {
+    return this.remakingFolders(() => this.linkTarget(record));
+  }
+
+  private async linkTarget(record: TargetRecord): Promise<boolean> {
     await this.init();
     const dir = this.targetDir(record.target);
     if (!this.targetDirs.has(dir)) {
