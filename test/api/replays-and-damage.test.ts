@@ -1,6 +1,6 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HistoryEntry } from '../../functions/engine/ledger.ts';
 import { type ApiRig, signedRequest, startApiRig } from '../helpers/api.ts';
 
@@ -45,6 +45,26 @@ describe('HTTP API: replays of changes, and a damaged history (issue 17)', () =>
     const ids = new Set(answers.map((a) => bodyOf(a).id));
     expect(ids.size).toBe(1);
     expect((await listed()).map((o: { id: string }) => o.id)).toEqual([...ids]);
+  });
+
+  // Found attacking a running `serve` on a full disk: every signed request (a GET too, which
+  // keeps its signature) answered 500 `internal`, as if Nightshift were at fault.
+  it('a state folder that cannot be written (disk full) answers 503 state_unwritable, naming why', async () => {
+    const full = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    vi.spyOn(api.ledger, 'rememberSignature').mockRejectedValueOnce(full());
+    const read = await api.router.handle(signed('GET', '/v1/status'));
+    vi.spyOn(api.ledger, 'putOverride').mockRejectedValueOnce(full());
+    const write = await api.router.handle(signed('POST', '/v1/overrides', keepRunning()));
+    for (const answer of [read, write]) {
+      expect(answer.status).toBe(503);
+      expect(bodyOf(answer).error).toEqual({
+        code: 'state_unwritable',
+        message: expect.stringMatching(
+          /^the state folder cannot be written \(ENOSPC: no space left on device/,
+        ),
+      });
+    }
+    expect(await listed()).toEqual([]);
   });
 
   it('finding 11: DELETE /v1/overrides/{id} repeated with one Idempotency-Key answers as the first time', async () => {
