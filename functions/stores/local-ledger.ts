@@ -631,7 +631,14 @@ export class FileLedger implements Ledger {
   private async readTarget(name: string): Promise<TargetRecord | undefined> {
     const dir = this.targetDir(name);
     for (;;) {
-      const latest = await this.latestVersion(dir);
+      let latest: number | undefined;
+      try {
+        latest = await this.latestVersion(dir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw error;
+        await this.quarantine(dir, "a file where the target's folder of records should be");
+        return undefined;
+      }
       if (latest === undefined) return undefined;
       const path = join(dir, versionFile(latest));
       try {
