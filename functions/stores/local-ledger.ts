@@ -245,11 +245,16 @@ export class FileLedger implements Ledger {
     // and a tick over a thousand targets costs one write, not a thousand. It starts with a
     // newline: a line torn by a crash or a full disk then stays alone on its line, and the next
     // batch is not glued to it. It is on disk (fsync) before the records that follow it.
-    await writeDurably(
-      join(this.dir, 'history.jsonl'),
-      `\n${entries.map((e) => JSON.stringify(e)).join('\n')}\n`,
-      'a',
-    );
+    const file = join(this.dir, 'history.jsonl');
+    const lines = `\n${entries.map((e) => JSON.stringify(e)).join('\n')}\n`;
+    try {
+      await writeDurably(file, lines, 'a');
+    } catch (error) {
+      // A folder in its place: moved aside, and the history starts again beside it.
+      if ((error as NodeJS.ErrnoException).code !== 'EISDIR') throw error;
+      await this.quarantine(file, 'a folder where the history file should be');
+      await writeDurably(file, lines, 'a');
+    }
   }
 
   /** The newest entries across `history.jsonl` and its rotated files, oldest first. */
@@ -307,7 +312,9 @@ export class FileLedger implements Ledger {
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR') await this.quarantine(file, 'a folder where the history file should be');
+      if (code === 'ENOENT' || code === 'EISDIR') return undefined;
       throw error;
     }
     return text.split('\n').filter((line) => line.trim() !== '');

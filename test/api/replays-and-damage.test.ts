@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HistoryEntry } from '../../functions/engine/ledger.ts';
@@ -76,6 +76,39 @@ describe('HTTP API: replays of changes, and a damaged history (issue 17)', () =>
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
     expect(answers.map((a) => bodyOf(a).id)).toEqual([created.id, created.id, created.id]);
     expect(await listed()).toEqual([]);
+  });
+
+  // Found attacking a running `serve`: history.jsonl replaced by a folder made every
+  // GET /v1/history a 500 and every history write fail (EISDIR).
+  it('history.jsonl replaced by a folder is moved aside: GET /v1/history answers, entries are written', async () => {
+    const entry: HistoryEntry = {
+      id: 'e-1',
+      recordedAt: iso(api.now - 60_000),
+      trigger: 'tick',
+      schedule: 'sync',
+      result: {
+        target: 'orders-sync',
+        kind: 'drs-job',
+        action: 'pause',
+        ok: true,
+        status: 'succeeded',
+        attempts: 1,
+        durationMs: 1,
+      },
+    };
+    await api.ledger.record([entry]);
+    const file = join(api.ledger.dir, 'history.jsonl');
+    renameSync(file, `${file}.old`);
+    mkdirSync(file);
+    const answer = await api.router.handle(signed('GET', '/v1/history'));
+    expect(answer.status).toBe(200);
+    expect(bodyOf(answer).entries).toEqual([]);
+    mkdirSync(file);
+    await api.ledger.record([{ ...entry, id: 'e-2' }]);
+    expect((await api.ledger.history()).map((e) => e.id)).toEqual(['e-2']);
+    expect(
+      readdirSync(join(api.ledger.dir, 'damaged')).filter((f) => f.includes('~history.jsonl~')),
+    ).toHaveLength(2);
   });
 
   it('finding 10: a torn history.jsonl line does not break GET /v1/history', async () => {
