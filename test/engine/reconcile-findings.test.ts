@@ -489,7 +489,7 @@ describe('issue 17 findings, reconciled against the simulator', () => {
 
   // Found attacking a running `serve`: a target's folder replaced by a file (ENOTDIR) failed every
   // tick for every target.
-  it("a target's record folder replaced by a file is moved aside; every target is still stopped at 10:10", async () => {
+  it('a record folder replaced by a file is moved aside; every target is still stopped at 10:10', async () => {
     const tasks = names('t', 4);
     const { dir, ledger, pass } = await setUp([office(tasks, 'Mon-Fri 08:00-10:10')], {
       targets: viasTargets(tasks),
