@@ -139,6 +139,9 @@ export class HttpError extends Error {
   }
 }
 
+/** File-system errors that say the state folder cannot be written or read, not that the code erred. */
+const STORAGE_FAULTS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO']);
+
 /**
  * The HTTP API of the contract, framework-free: `POST /v1/actions`, `GET /v1/plan`,
  * `GET /v1/health`. Used by `nightshift serve` and by the api Lambda.
@@ -162,6 +165,14 @@ export class Router {
         return json(error.status, { error: { code: error.code, message: error.message } }, error.headers);
       // Never a stack trace: the log has the details, the caller a request id.
       this.log.error('request failed', { requestId, path: request.path, error: redact(describe(error)) });
+      // Not a fault inside Nightshift: the operator's to fix, and the caller's to retry.
+      if (STORAGE_FAULTS.has((error as NodeJS.ErrnoException).code ?? ''))
+        return json(503, {
+          error: {
+            code: HttpErrorCode.stateUnwritable,
+            message: `the state folder cannot be written (${redact((error as Error).message)}); try again once it can (GET /v1/history shows what was done)`,
+          },
+        });
       return json(500, {
         error: { code: HttpErrorCode.internal, message: `internal error (request ${requestId})` },
       });

@@ -86,6 +86,8 @@ export const HttpErrorCode = {
   answerNotKept: 'answer_not_kept',
   /** 500: a fault inside Nightshift (the log has it, under the request id the message names). */
   internal: 'internal',
+  /** 503: the state cannot be written (a full disk, a read-only or unreadable state folder). */
+  stateUnwritable: 'state_unwritable',
   /** 503: the webhook secret is missing or malformed. */
   webhookKeyUnavailable: 'webhook_key_unavailable',
   /** 504: some calls had no answer before the request's deadline. */

@@ -31,6 +31,23 @@ export interface OverrideRequest {
   createdBy?: string;
 }
 
+/**
+ * Why a stored override cannot be used, or undefined when it can: a file or item edited by hand
+ * or damaged must be set aside, never fail every tick that reads it.
+ */
+export function storedOverrideProblem(value: unknown): string | undefined {
+  const o = value as Partial<Record<keyof Override, unknown>>;
+  if (typeof o.id !== 'string' || o.id === '') return 'no id';
+  if (!Array.isArray(o.targets) || !o.targets.every((t) => typeof t === 'string'))
+    return '"targets" is not a list of names';
+  if (!(OVERRIDE_STATES as readonly unknown[]).includes(o.state))
+    return `unknown state ${JSON.stringify(o.state)}`;
+  for (const field of ['from', 'until'] as const)
+    if (typeof o[field] !== 'string' || Number.isNaN(Date.parse(o[field] as string)))
+      return `"${field}" is not a date`;
+  return undefined;
+}
+
 export const DEFAULT_OVERRIDE_MAX_HOURS = 168;
 /** Before an override ends, this long ahead, a log line and a metric warn that it is ending. */
 export const EXPIRY_NOTICE_MS = 30 * 60_000;

@@ -28,7 +28,7 @@ import {
   type StoredAnswer,
   type TargetRecord,
 } from '../engine/ledger.ts';
-import { currentOverrides, type Override } from '../engine/overrides.ts';
+import { currentOverrides, type Override, storedOverrideProblem } from '../engine/overrides.ts';
 import {
   isoMsAt,
   monthOf,
@@ -322,7 +322,13 @@ export class DynamoLedger implements Ledger {
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of page.Items ?? []) found.push(JSON.parse(item.doc!.S!) as Override);
+      for (const item of page.Items ?? []) {
+        // A damaged item is moved aside: it must never fail every tick that reads overrides.
+        const override = await this.parsedOrQuarantined<Override>(item, 'doc', 'an override item');
+        const problem = override && storedOverrideProblem(override);
+        if (problem) await this.quarantine(item, `an override item of the wrong shape: ${problem}`);
+        else if (override) found.push(override);
+      }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return currentOverrides(found, now);

@@ -19,7 +19,7 @@ import {
   type StoredAnswer,
   type TargetRecord,
 } from '../engine/ledger.ts';
-import { currentOverrides, type Override } from '../engine/overrides.ts';
+import { currentOverrides, type Override, storedOverrideProblem } from '../engine/overrides.ts';
 import {
   monthOf,
   type ObservationQuery,
@@ -60,19 +60,32 @@ class Unreadable extends Error {
   override readonly name = 'Unreadable';
 }
 
+/**
+ * A state file's JSON object; `Unreadable` for anything else found in its place (a folder, bytes
+ * that are not JSON, or JSON that is not an object: `null` or a number must never pass for a
+ * record), so the caller moves it aside instead of failing every read after it.
+ */
 async function readJson<T>(path: string): Promise<T | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'EISDIR') throw new Unreadable('a folder, not a file', { cause: error });
     throw error;
   }
+  let value: unknown;
   try {
-    return JSON.parse(text) as T;
+    value = JSON.parse(text);
   } catch (error) {
     throw new Unreadable(`${text.length === 0 ? 'empty file' : (error as Error).message}`, { cause: error });
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Unreadable(
+      `JSON that is not an object (${Array.isArray(value) ? 'an array' : String(value).slice(0, 20)})`,
+    );
+  return value as T;
 }
 
 /**
@@ -221,6 +234,10 @@ export class FileLedger implements Ledger {
 
   async record(entries: readonly HistoryEntry[]): Promise<void> {
     if (entries.length === 0) return;
+    await this.remakingFolders(() => this.append(entries));
+  }
+
+  private async append(entries: readonly HistoryEntry[]): Promise<void> {
     await this.init();
     // Savings: the observations first, so entries written always have theirs (a repeat is harmless).
     await this.recordObservations(observedMarks(entries));
@@ -228,11 +245,16 @@ export class FileLedger implements Ledger {
     // and a tick over a thousand targets costs one write, not a thousand. It starts with a
     // newline: a line torn by a crash or a full disk then stays alone on its line, and the next
     // batch is not glued to it. It is on disk (fsync) before the records that follow it.
-    await writeDurably(
-      join(this.dir, 'history.jsonl'),
-      `\n${entries.map((e) => JSON.stringify(e)).join('\n')}\n`,
-      'a',
-    );
+    const file = join(this.dir, 'history.jsonl');
+    const lines = `\n${entries.map((e) => JSON.stringify(e)).join('\n')}\n`;
+    try {
+      await writeDurably(file, lines, 'a');
+    } catch (error) {
+      // A folder in its place: moved aside, and the history starts again beside it.
+      if ((error as NodeJS.ErrnoException).code !== 'EISDIR') throw error;
+      await this.quarantine(file, 'a folder where the history file should be');
+      await writeDurably(file, lines, 'a');
+    }
   }
 
   /** The newest entries across `history.jsonl` and its rotated files, oldest first. */
@@ -290,7 +312,9 @@ export class FileLedger implements Ledger {
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR') await this.quarantine(file, 'a folder where the history file should be');
+      if (code === 'ENOENT' || code === 'EISDIR') return undefined;
       throw error;
     }
     return text.split('\n').filter((line) => line.trim() !== '');
@@ -368,9 +392,11 @@ export class FileLedger implements Ledger {
       let override: Override | undefined;
       try {
         override = await readJson<Override>(join(dir, name));
+        const problem = override && storedOverrideProblem(override);
+        if (problem) throw new Unreadable(problem);
       } catch (error) {
         if (!(error instanceof Unreadable)) throw error;
-        await this.quarantine(join(dir, name), `an override file that is not JSON: ${error.message}`);
+        await this.quarantine(join(dir, name), `a damaged override file: ${error.message}`);
         continue;
       }
       if (override) all.push(override);
@@ -411,7 +437,7 @@ export class FileLedger implements Ledger {
       override = await readJson<Override>(path);
     } catch (error) {
       if (!(error instanceof Unreadable)) throw error;
-      await this.quarantine(path, `an override file that is not JSON: ${error.message}`);
+      await this.quarantine(path, `a damaged override file: ${error.message}`);
       return undefined;
     }
     if (!override) return undefined;
@@ -437,7 +463,29 @@ export class FileLedger implements Ledger {
     return found;
   }
 
-  async putTarget(record: TargetRecord): Promise<boolean> {
+  /**
+   * Runs a write once more, with every folder made again, when it found a folder gone (ENOENT):
+   * the state folder deleted under a running `serve`. Folders are made once and remembered, so
+   * without this every later write would fail until a restart. Safe to repeat: a write that met
+   * ENOENT left nothing behind.
+   */
+  private async remakingFolders<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.targetDirs.clear();
+      this.ready = undefined;
+      this.savingsReady = undefined;
+      return write();
+    }
+  }
+
+  putTarget(record: TargetRecord): Promise<boolean> {
+    return this.remakingFolders(() => this.linkTarget(record));
+  }
+
+  private async linkTarget(record: TargetRecord): Promise<boolean> {
     await this.init();
     const dir = this.targetDir(record.target);
     if (!this.targetDirs.has(dir)) {
@@ -590,7 +638,14 @@ export class FileLedger implements Ledger {
   private async readTarget(name: string): Promise<TargetRecord | undefined> {
     const dir = this.targetDir(name);
     for (;;) {
-      const latest = await this.latestVersion(dir);
+      let latest: number | undefined;
+      try {
+        latest = await this.latestVersion(dir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw error;
+        await this.quarantine(dir, "a file where the target's folder of records should be");
+        return undefined;
+      }
       if (latest === undefined) return undefined;
       const path = join(dir, versionFile(latest));
       try {
@@ -598,7 +653,7 @@ export class FileLedger implements Ledger {
         if (record) return record;
       } catch (error) {
         if (!(error instanceof Unreadable)) throw error;
-        await this.quarantine(path, `a target record that is not JSON: ${error.message}`);
+        await this.quarantine(path, `a damaged target record: ${error.message}`);
       }
     }
   }
@@ -813,7 +868,7 @@ export class FileLedger implements Ledger {
 
   private async readIdempotency(path: string): Promise<IdempotencyEntry | undefined> {
     try {
-      return JSON.parse(await readFile(path, 'utf8'));
+      return await readJson<IdempotencyEntry>(path);
     } catch {
       // Created but not yet written by the other process, or a write that failed: the caller
       // judges it by its file time.

@@ -1,6 +1,6 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HistoryEntry } from '../../functions/engine/ledger.ts';
 import { type ApiRig, signedRequest, startApiRig } from '../helpers/api.ts';
 
@@ -47,6 +47,26 @@ describe('HTTP API: replays of changes, and a damaged history (issue 17)', () =>
     expect((await listed()).map((o: { id: string }) => o.id)).toEqual([...ids]);
   });
 
+  // Found attacking a running `serve` on a full disk: every signed request (a GET too, which
+  // keeps its signature) answered 500 `internal`, as if Nightshift were at fault.
+  it('a state folder that cannot be written (disk full) answers 503 state_unwritable, naming why', async () => {
+    const full = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    vi.spyOn(api.ledger, 'rememberSignature').mockRejectedValueOnce(full());
+    const read = await api.router.handle(signed('GET', '/v1/status'));
+    vi.spyOn(api.ledger, 'putOverride').mockRejectedValueOnce(full());
+    const write = await api.router.handle(signed('POST', '/v1/overrides', keepRunning()));
+    for (const answer of [read, write]) {
+      expect(answer.status).toBe(503);
+      expect(bodyOf(answer).error).toEqual({
+        code: 'state_unwritable',
+        message: expect.stringMatching(
+          /^the state folder cannot be written \(ENOSPC: no space left on device/,
+        ),
+      });
+    }
+    expect(await listed()).toEqual([]);
+  });
+
   it('finding 11: DELETE /v1/overrides/{id} repeated with one Idempotency-Key answers as the first time', async () => {
     const created = bodyOf(await api.router.handle(signed('POST', '/v1/overrides', keepRunning())));
     const key = { 'idempotency-key': 'undo-release-7' };
@@ -56,6 +76,39 @@ describe('HTTP API: replays of changes, and a damaged history (issue 17)', () =>
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
     expect(answers.map((a) => bodyOf(a).id)).toEqual([created.id, created.id, created.id]);
     expect(await listed()).toEqual([]);
+  });
+
+  // Found attacking a running `serve`: history.jsonl replaced by a folder made every
+  // GET /v1/history a 500 and every history write fail (EISDIR).
+  it('history.jsonl replaced by a folder is moved aside: GET /v1/history answers, entries are written', async () => {
+    const entry: HistoryEntry = {
+      id: 'e-1',
+      recordedAt: iso(api.now - 60_000),
+      trigger: 'tick',
+      schedule: 'sync',
+      result: {
+        target: 'orders-sync',
+        kind: 'drs-job',
+        action: 'pause',
+        ok: true,
+        status: 'succeeded',
+        attempts: 1,
+        durationMs: 1,
+      },
+    };
+    await api.ledger.record([entry]);
+    const file = join(api.ledger.dir, 'history.jsonl');
+    renameSync(file, `${file}.old`);
+    mkdirSync(file);
+    const answer = await api.router.handle(signed('GET', '/v1/history'));
+    expect(answer.status).toBe(200);
+    expect(bodyOf(answer).entries).toEqual([]);
+    mkdirSync(file);
+    await api.ledger.record([{ ...entry, id: 'e-2' }]);
+    expect((await api.ledger.history()).map((e) => e.id)).toEqual(['e-2']);
+    expect(
+      readdirSync(join(api.ledger.dir, 'damaged')).filter((f) => f.includes('~history.jsonl~')),
+    ).toHaveLength(2);
   });
 
   it('finding 10: a torn history.jsonl line does not break GET /v1/history', async () => {

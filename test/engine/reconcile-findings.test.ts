@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -454,6 +454,66 @@ describe('issue 17 findings, reconciled against the simulator', () => {
     const history = await ledger.history();
     for (const t of tasks) expect(callsIn(history, t, 'stop'), t).toHaveLength(1);
   });
+
+  // Found attacking a running `serve`: a record holding other JSON (`null` made the read loop
+  // forever, a number was taken for a record) or replaced by a folder (EISDIR failed every tick).
+  it.each([
+    ['null', 'null'],
+    ['a number', '42'],
+    ['an array', '[]'],
+    ['a folder', undefined],
+  ])(
+    'a target record that is %s is moved aside; every target is still stopped at 10:10',
+    async (_, content) => {
+      const tasks = names('t', 4);
+      const { dir, ledger, pass } = await setUp([office(tasks, 'Mon-Fri 08:00-10:10')], {
+        targets: viasTargets(tasks),
+      });
+      await pass('2027-03-29T08:00:00Z');
+      const records = join(dir, 'targets', 't002');
+      const latest = readdirSync(records)
+        .filter((f) => /^\d+\.json$/.test(f))
+        .sort((a, b) => Number.parseInt(b, 10) - Number.parseInt(a, 10))[0]!;
+      rmSync(join(records, latest));
+      if (content === undefined) mkdirSync(join(records, latest));
+      else writeFileSync(join(records, latest), content);
+      const summary = await pass('2027-03-29T10:10:00Z');
+      expect(tasks.filter((t) => rig.sim.viasState(PROJECT, t) !== 'STOPPED')).toEqual([]);
+      expect(summary.ledgerErrors).toBe(0);
+      expect(readdirSync(join(dir, 'damaged')).some((f) => f.startsWith(`t002~${latest}`))).toBe(true);
+      const history = await ledger.history();
+      for (const t of tasks) expect(callsIn(history, t, 'stop'), t).toHaveLength(1);
+    },
+    10_000,
+  );
+
+  // Found attacking a running `serve`: a target's folder replaced by a file (ENOTDIR) failed every
+  // tick for every target.
+  it('a record folder replaced by a file is moved aside; every target is still stopped at 10:10', async () => {
+    const tasks = names('t', 4);
+    const { dir, ledger, pass } = await setUp([office(tasks, 'Mon-Fri 08:00-10:10')], {
+      targets: viasTargets(tasks),
+    });
+    await pass('2027-03-29T08:00:00Z');
+    rmSync(join(dir, 'targets', 't002'), { recursive: true });
+    writeFileSync(join(dir, 'targets', 't002'), 'not a folder');
+    const summary = await pass('2027-03-29T10:10:00Z');
+    expect(tasks.filter((t) => rig.sim.viasState(PROJECT, t) !== 'STOPPED')).toEqual([]);
+    expect(summary.ledgerErrors).toBe(0);
+    expect(readdirSync(join(dir, 'damaged')).some((f) => f.startsWith('targets~t002~'))).toBe(true);
+    const history = await ledger.history();
+    for (const t of tasks) expect(callsIn(history, t, 'stop'), t).toHaveLength(1);
+  }, 10_000);
+
+  // Found attacking a running `serve` as a user other than root: `chmod 000` on one target's
+  // record folder (or its latest version) fails `ledger.targets()` with EACCES, so every tick
+  // fails for every target (an 18:00 edge missed for all five). It cannot be moved aside (a
+  // folder needs its own write permission to be renamed), and a ledger that answered "no
+  // record" would let the engine write version 1 where the versions before were pruned and call
+  // again. The fix belongs to reconcile.ts: `targets()` reports the names it could not read, and
+  // the pass leaves those alone (a ledger error each) while the others go on. Root ignores
+  // permissions, so this runs only where the tests do not run as root.
+  it.todo('a target record folder that cannot be read (EACCES) holds up that target only');
 
   it('finding 13: a config pointing a target at another task id is a new target: the new task is acted on', async () => {
     const { pass } = await setUp([office(['face-search'])]);

@@ -129,6 +129,41 @@ describe('FileLedger', () => {
     expect(wonB.length).toBeGreaterThan(0);
   }, 60_000);
 
+  // Found attacking a running `serve`: with its state folder deleted (rm -rf), every tick after
+  // failed every target's write forever (folders it had made once were never made again).
+  it('a state folder deleted under it is made again: records, history and claims are written', async () => {
+    const dir = tempDir();
+    const ledger = new FileLedger(dir, () => Date.parse('2027-03-28T01:00:00Z'));
+    const entry: HistoryEntry = {
+      id: 'e-1',
+      recordedAt: '2027-03-28T01:00:02.000Z',
+      trigger: 'tick',
+      schedule: 's',
+      result: {
+        target: 'a',
+        kind: 'drs-job',
+        action: 'pause',
+        ok: true,
+        status: 'succeeded',
+        attempts: 1,
+        durationMs: 1,
+      },
+    };
+    expect(await ledger.putTarget({ target: 'a', version: 1, reached: true, tries: 0 })).toBe(true);
+    await ledger.record([entry]);
+    expect(await ledger.claim(key)).toBe(true);
+    rmSync(dir, { recursive: true, force: true });
+    // One failure may be seen (the write that finds the folder gone); the next works.
+    const again = async <T>(write: () => Promise<T>) => write().catch(() => write());
+    expect(await again(() => ledger.putTarget({ target: 'a', version: 1, reached: true, tries: 0 }))).toBe(
+      true,
+    );
+    await again(() => ledger.record([{ ...entry, id: 'e-2' }]));
+    expect(await again(() => ledger.claim(key))).toBe(true);
+    expect((await ledger.targets(['a'])).get('a')?.version).toBe(1);
+    expect((await ledger.history()).map((e) => e.id)).toEqual(['e-2']);
+  });
+
   it('keeps history as JSON lines a person can read', async () => {
     const ledger = new FileLedger(tempDir());
     const entry = (target: string): HistoryEntry => ({
@@ -174,6 +209,15 @@ describe('FileLedger', () => {
     expect(await ledger.beginIdempotent('k', 'f2')).toEqual({ kind: 'started' });
     await ledger.abandonIdempotent('k');
     expect(await ledger.beginIdempotent('k', 'f3')).toEqual({ kind: 'started' });
+  });
+
+  it('an idempotency file holding `null` is judged by its file time, never a 500', async () => {
+    const ledger = new FileLedger(tempDir(), () => 0);
+    expect(await ledger.beginIdempotent('k', 'f1')).toEqual({ kind: 'started' });
+    const { readdir, writeFile } = await import('node:fs/promises');
+    const [name] = await readdir(join(ledger.dir, 'idempotency'));
+    await writeFile(join(ledger.dir, 'idempotency', name!), 'null');
+    expect(await ledger.beginIdempotent('k', 'f1')).toEqual({ kind: 'in-progress' });
   });
 
   it('prunes claims of old days', async () => {

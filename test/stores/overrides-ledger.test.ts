@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryEntry, Ledger } from '../../functions/engine/ledger.ts';
 import type { Override } from '../../functions/engine/overrides.ts';
@@ -109,6 +109,32 @@ behaves('FileLedger: two ledgers on one state folder', async () => {
   return { a: new FileLedger(dir, () => NOW), b: new FileLedger(dir, () => NOW) };
 });
 
+describe('FileLedger overrides, damaged', () => {
+  // Found attacking a running `serve`: an override file of the wrong shape failed every tick for
+  // every target (`Cannot read properties of null (reading 'includes')`) and made /v1/status a 500.
+  it.each([
+    ['targets null', { targets: null, state: 7, from: null }],
+    ['targets a string', { targets: 'orders-sync' }],
+    ['an unknown state', { state: 'sideways' }],
+    ['an until that is no date', { until: 'soon' }],
+    ['no id', { id: undefined }],
+  ])('an override file with %s is moved aside; the others still count', async (_, change) => {
+    const dir = mkdtempSync(join(tmpdir(), 'nightshift-overrides-'));
+    dirs.push(dir);
+    const damage: string[] = [];
+    const ledger = new FileLedger(dir, () => NOW, { onDamage: (d) => damage.push(d.reason) });
+    const good = override('ovr-good', -1, 2);
+    await ledger.putOverride(good);
+    writeFileSync(
+      join(dir, 'overrides', 'ovr-bad.json'),
+      JSON.stringify({ ...override('ovr-bad', -1, 2), ...change }),
+    );
+    expect(await ledger.overrides(NOW)).toEqual([good]);
+    expect(readdirSync(join(dir, 'damaged')).some((f) => f.startsWith('overrides~ovr-bad.json~'))).toBe(true);
+    expect(damage).toEqual([expect.stringMatching(/override/)]);
+  });
+});
+
 let dynamo: LocalDynamo;
 let tables = 0;
 beforeAll(async () => {
@@ -136,5 +162,30 @@ describe('DynamoLedger overrides', () => {
       new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'OVERRIDE' }, sk: { S: 'ovr-ttl' } } }),
     );
     expect(Number(Item!.ttl!.N)).toBe(Date.parse(o.until) / 1000 + 86_400);
+  });
+
+  // As on files: one damaged override item (not JSON, or of the wrong shape) failed every tick.
+  it.each([
+    ['not JSON', '{"id":'],
+    ['of the wrong shape', JSON.stringify({ ...override('ovr-bad', -1, 2), targets: null })],
+  ])('an override item %s is moved aside; the others still count', async (_, doc) => {
+    const { tableName } = await dynamoLedgers();
+    const damage: string[] = [];
+    const ledger = new DynamoLedger(dynamo.client, {
+      tableName,
+      now: () => NOW,
+      onDamage: (d) => damage.push(d.reason),
+    });
+    const good = override('ovr-good', -1, 2);
+    await ledger.putOverride(good);
+    await dynamo.client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: { pk: { S: 'OVERRIDE' }, sk: { S: 'ovr-bad' }, doc: { S: doc }, until: { S: good.until } },
+      }),
+    );
+    expect(await ledger.overrides(NOW)).toEqual([good]);
+    expect(damage).toEqual([expect.stringMatching(/override/)]);
+    expect(await ledger.overrides(NOW)).toEqual([good]);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -79,6 +79,25 @@ describe('FileLedger page sessions', () => {
     await ledger.useSignInLink(hashOf('new-link'), now + HOUR);
     expect(readdirSync(join(dir, 'page-sessions'))).toHaveLength(1);
     expect(readdirSync(join(dir, 'signin-links'))).toEqual([`${hashOf('new-link')}.json`]);
+  });
+
+  it('a session or used-link file holding `null` is no session, and blocks no later sign-in', async () => {
+    const dir = folder();
+    let now = NOW;
+    const ledger = new FileLedger(dir, () => now);
+    await ledger.putSession(session(newSessionId()));
+    await ledger.useSignInLink(hashOf('link'), NOW + HOUR);
+    for (const [sub, name] of [
+      ['page-sessions', 'a'.repeat(64)],
+      ['signin-links', hashOf('link')],
+    ] as const)
+      writeFileSync(join(dir, sub, `${name}.json`), 'null');
+    expect(await ledger.session('a'.repeat(64), NOW)).toBeUndefined();
+    expect(await ledger.signInLinkUsed(hashOf('link'), NOW)).toBe(false);
+    now = NOW + 13 * HOUR; // prunes on the next write: the `null` files must not stop it
+    const cookie = newSessionId();
+    await ledger.putSession(session(cookie));
+    expect(await ledger.useSignInLink(hashOf('next'), now + HOUR)).toBe(true);
   });
 
   it('refuses a name that is not a hash: nothing reaches outside its folder', async () => {
