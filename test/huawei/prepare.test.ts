@@ -47,32 +47,41 @@ describe('requests prepared before they wait for a slot', () => {
     client = new HttpClient({ maxInFlightPerAccount: 2 });
     let waiting = 0;
     let mostWaiting = 0;
+    // Requests admitted and not yet answered, as the client sees them (the server's own count
+    // lags on a loaded machine: a request admitted may not have reached it yet).
+    let underWay = 0;
     const log: string[] = [];
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        client!.request(
-          request(url, {
-            prepare: async () => {
-              await new Promise((resolve) => setTimeout(resolve, 5)); // a write
-              log.push(`prepare ${i} (server has ${seen.inFlight})`);
-              waiting += 1;
-              mostWaiting = Math.max(mostWaiting, waiting);
-              return true;
-            },
-            admit: async () => {
-              waiting -= 1;
-              log.push(`admit ${i}`);
-              return {};
-            },
+        client!
+          .request(
+            request(url, {
+              prepare: async () => {
+                await new Promise((resolve) => setTimeout(resolve, 5)); // a write
+                log.push(`prepare ${i} (under way ${underWay})`);
+                waiting += 1;
+                mostWaiting = Math.max(mostWaiting, waiting);
+                return true;
+              },
+              admit: async () => {
+                waiting -= 1;
+                underWay += 1;
+                log.push(`admit ${i}`);
+                return {};
+              },
+            }),
+          )
+          .finally(() => {
+            underWay -= 1;
           }),
-        ),
       ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
     expect(seen.received).toBe(8);
-    // Prepared while others were under way, and never more than the limit waiting for a slot.
+    // Prepared while both slots were busy (in its slot it could only be prepared with one free),
+    // and never more than the limit waiting for a slot.
     expect(mostWaiting).toBeLessThanOrEqual(2);
-    expect(log.some((l) => /^prepare \d \(server has [12]\)/.test(l))).toBe(true);
+    expect(log.some((l) => /^prepare \d \(under way 2\)/.test(l))).toBe(true);
     // Each was prepared before it was admitted.
     for (let i = 0; i < 8; i++) {
       const prepared = log.findIndex((l) => l.startsWith(`prepare ${i} `));
