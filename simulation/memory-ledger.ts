@@ -19,6 +19,7 @@ import {
   type ObservedMark,
   type OverrideSpan,
 } from '../functions/engine/savings.ts';
+import { processKey } from '../functions/stores/local-ledger.ts';
 
 /**
  * The ledger contract in memory, for the simulation: compare-and-set on target versions, history
@@ -211,4 +212,4 @@ export class MarkingMemoryLedger extends MemoryLedger {
 }
 
 /** A mark names its process: two processes deciding on one look derive the same call id. */
-const markOf = (call: SendingCall): string => `${call.owner.split('/')[0]}|${call.id}`;
+const markOf = (call: SendingCall): string => `${processKey(call.owner)}|${call.id}`;

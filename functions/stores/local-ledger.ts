@@ -119,7 +119,8 @@ export async function syncFolder(dir: string): Promise<void> {
 const SENDING_JOURNAL_KEEP_MS = 24 * 3600_000;
 
 /** The process part of an owner id (`serve@host#...#random/tick-3` → `serve@host#...#random`). */
-const processKey = (owner: string): string => owner.split('/')[0]!;
+/** The process part of a lease owner (`<process>/<actor>`): a sending journal is per process. */
+export const processKey = (owner: string): string => owner.split('/')[0]!;
 
 const versionFile = (version: number): string => `${String(version).padStart(10, '0')}.json`;
 /**

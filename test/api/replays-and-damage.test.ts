@@ -78,25 +78,27 @@ describe('HTTP API: replays of changes, and a damaged history (issue 17)', () =>
     expect(await listed()).toEqual([]);
   });
 
+  /** A succeeded pause of orders-sync, recorded `minutesAgo` before the API's clock. */
+  const entry = (id: string, minutesAgo: number): HistoryEntry => ({
+    id,
+    recordedAt: iso(api.now - minutesAgo * 60_000),
+    trigger: 'tick',
+    schedule: 'sync',
+    result: {
+      target: 'orders-sync',
+      kind: 'drs-job',
+      action: 'pause',
+      ok: true,
+      status: 'succeeded',
+      attempts: 1,
+      durationMs: minutesAgo,
+    },
+  });
+
   // Found attacking a running `serve`: history.jsonl replaced by a folder made every
   // GET /v1/history a 500 and every history write fail (EISDIR).
   it('history.jsonl replaced by a folder is moved aside: GET /v1/history answers, entries are written', async () => {
-    const entry: HistoryEntry = {
-      id: 'e-1',
-      recordedAt: iso(api.now - 60_000),
-      trigger: 'tick',
-      schedule: 'sync',
-      result: {
-        target: 'orders-sync',
-        kind: 'drs-job',
-        action: 'pause',
-        ok: true,
-        status: 'succeeded',
-        attempts: 1,
-        durationMs: 1,
-      },
-    };
-    await api.ledger.record([entry]);
+    await api.ledger.record([entry('e-1', 1)]);
     const file = join(api.ledger.dir, 'history.jsonl');
     renameSync(file, `${file}.old`);
     mkdirSync(file);
@@ -104,7 +106,7 @@ describe('HTTP API: replays of changes, and a damaged history (issue 17)', () =>
     expect(answer.status).toBe(200);
     expect(bodyOf(answer).entries).toEqual([]);
     mkdirSync(file);
-    await api.ledger.record([{ ...entry, id: 'e-2' }]);
+    await api.ledger.record([entry('e-2', 1)]);
     expect((await api.ledger.history()).map((e) => e.id)).toEqual(['e-2']);
     expect(
       readdirSync(join(api.ledger.dir, 'damaged')).filter((f) => f.includes('~history.jsonl~')),
@@ -112,21 +114,6 @@ describe('HTTP API: replays of changes, and a damaged history (issue 17)', () =>
   });
 
   it('finding 10: a torn history.jsonl line does not break GET /v1/history', async () => {
-    const entry = (id: string, minutesAgo: number): HistoryEntry => ({
-      id,
-      recordedAt: iso(api.now - minutesAgo * 60_000),
-      trigger: 'tick',
-      schedule: 'sync',
-      result: {
-        target: 'orders-sync',
-        kind: 'drs-job',
-        action: 'pause',
-        ok: true,
-        status: 'succeeded',
-        attempts: 1,
-        durationMs: minutesAgo,
-      },
-    });
     await api.ledger.record([entry('e-before', 3)]);
     // A process died mid-write (or the disk filled): half a line.
     appendFileSync(join(api.ledger.dir, 'history.jsonl'), '{"id":"e-torn","recordedAt":"2027-03-29T04:5');

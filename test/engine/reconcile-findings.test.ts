@@ -443,9 +443,7 @@ describe('issue 17 findings, reconciled against the simulator', () => {
     expect(tasks.every((t) => rig.sim.viasState(PROJECT, t) === 'RUNNING')).toBe(true);
     // A crash on a full disk left the latest version of one record empty.
     const records = join(dir, 'targets', 't007');
-    const latest = readdirSync(records)
-      .filter((f) => /^\d+\.json$/.test(f))
-      .sort((a, b) => Number.parseInt(b, 10) - Number.parseInt(a, 10))[0]!;
+    const latest = latestVersionFile(records);
     writeFileSync(join(records, latest), '');
     const summary = await pass('2027-03-29T10:10:00Z');
     expect(tasks.filter((t) => rig.sim.viasState(PROJECT, t) !== 'STOPPED')).toEqual([]);
@@ -471,9 +469,7 @@ describe('issue 17 findings, reconciled against the simulator', () => {
       });
       await pass('2027-03-29T08:00:00Z');
       const records = join(dir, 'targets', 't002');
-      const latest = readdirSync(records)
-        .filter((f) => /^\d+\.json$/.test(f))
-        .sort((a, b) => Number.parseInt(b, 10) - Number.parseInt(a, 10))[0]!;
+      const latest = latestVersionFile(records);
       rmSync(join(records, latest));
       if (content === undefined) mkdirSync(join(records, latest));
       else writeFileSync(join(records, latest), content);
@@ -655,3 +651,10 @@ describe('issue 17 findings, reconciled against the simulator', () => {
     }, 20_000);
   });
 });
+
+/** The newest version file of a target's record folder in a state folder (`0000000003.json`). */
+function latestVersionFile(records: string): string {
+  return readdirSync(records)
+    .filter((f) => /^\d+\.json$/.test(f))
+    .sort((a, b) => Number.parseInt(b, 10) - Number.parseInt(a, 10))[0]!;
+}
